@@ -1,0 +1,52 @@
+"""Frozen sentence embeddings (computed once, in batches) with logistic regression per fold."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from . import expand_classes
+
+
+def encode(model_name: str, texts, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    from sentence_transformers import SentenceTransformer
+
+    from ..errors import OptionError
+
+    try:
+        model = SentenceTransformer(model_name, device=_device())
+    except Exception as exc:  # many types: offline Hub, missing files, bad config
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OptionError(f"--model {model_name!r}: cannot load it as a sentence encoder: {first}") from None
+    # Sorting by length keeps each batch's padding small; encode() sorts too, but per call.
+    return model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=show_progress,
+    ).astype(np.float32)
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class EmbeddingsBackend:
+    def __init__(self, n_classes: int, seed: int, model: str, progress=None, C: float = 10.0):
+        self.n_classes, self.seed, self.model, self.C = n_classes, seed, model, C
+        self.show_progress = progress is not None and getattr(progress, "bars", False)
+        self.embeddings = None
+
+    def prepare(self, texts):
+        self.embeddings = encode(self.model, texts, show_progress=self.show_progress)
+
+    def fit_predict(self, train_idx, labels, test_idx):
+        clf = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
+        clf.fit(self.embeddings[train_idx], labels[train_idx])
+        return expand_classes(clf.predict_proba(self.embeddings[test_idx]), clf.classes_, self.n_classes)
+
+    def details(self):
+        return {"model": self.model, "dim": int(self.embeddings.shape[1]), "C": self.C}

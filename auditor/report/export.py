@@ -1,0 +1,58 @@
+"""The annotators' CSV: most suspect first, spreadsheet-safe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula"]
+
+SUSPECT_COLUMNS = [
+    "id",
+    "text",
+    "given_label",
+    "suggested_label",
+    "suggested_label_probability",
+    "loss",
+    "label_quality",
+    "reasons",
+    "corrected_label",
+    "note",
+]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """Flagged rows ordered by rank; with `top`, the `top` most suspect rows whether flagged or not."""
+    ranked = scores.sort_values("rank", kind="stable")
+    chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"]]
+    return pd.DataFrame(
+        {
+            "id": chosen["id"].to_numpy(),
+            "text": chosen["text"].to_numpy(),
+            "given_label": chosen["given_label"].to_numpy(),
+            "suggested_label": chosen["suggested_label"].to_numpy(),
+            "suggested_label_probability": chosen["suggested_label_probability"].round(4).to_numpy(),
+            "loss": chosen["loss_score"].round(4).to_numpy(),
+            "label_quality": chosen["label_quality_score"].round(4).to_numpy(),
+            "reasons": chosen["reasons"].to_numpy(),
+            "corrected_label": "",
+            "note": "",
+        }
+    )
+
+
+def neutralise_formula(value):
+    """A cell a spreadsheet would evaluate (=, +, -, @ ...) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_suspects(frame: pd.DataFrame, path: Path) -> None:
+    safe = frame.copy()
+    for column in ("id", "text", "given_label", "suggested_label", "reasons"):
+        safe[column] = safe[column].map(neutralise_formula)
+    # utf-8-sig: the BOM makes Excel read UTF-8 instead of the local code page.
+    safe.to_csv(path, index=False, encoding="utf-8-sig")

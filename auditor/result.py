@@ -1,0 +1,103 @@
+"""AuditResult: the scores table, metrics and run facts; saved to and loaded from a run folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import RunDirError
+from .rundir import atomic_run_dir, read_json, write_json
+
+__all__ = ["AuditResult", "load_run"]
+
+
+@dataclass
+class AuditResult:
+    """The outcome of one audit. `scores` has one row per example, in input order, keyed by `id`."""
+
+    scores: pd.DataFrame
+    metrics: dict
+    run: dict
+    class_names: tuple[str, ...]
+    embeddings: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def pred_probs(self) -> np.ndarray:
+        return self.scores[[prob_column(c) for c in self.class_names]].to_numpy()
+
+    @property
+    def labels(self) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.class_names)}
+        return self.scores["given_label"].map(index).to_numpy(dtype=np.int64)
+
+    def suspects(self, top: int | None = 50) -> pd.DataFrame:
+        """The `top` most suspect rows (flagged or not), most suspect first."""
+        ranked = self.scores.sort_values("rank", kind="stable")
+        return ranked.head(top) if top is not None else ranked[ranked["is_label_issue"]]
+
+    def confusion_matrix(self, normalize: bool = True) -> pd.DataFrame:
+        key = "confusion_matrix_normalized" if normalize else "confusion_matrix"
+        names = list(self.class_names)
+        return pd.DataFrame(self.metrics[key], index=pd.Index(names, name="given"), columns=pd.Index(names, name="predicted"))
+
+    def save(self, out, overwrite: bool = False) -> Path:
+        """Write scores.csv/.parquet, metrics.json, run.json, suspects.csv and report.html into `out`."""
+        out = Path(out)
+        with atomic_run_dir(out, overwrite) as tmp:
+            write_run_files(self, tmp)
+        return out
+
+
+def prob_column(class_name: str) -> str:
+    return f"prob_{class_name}"
+
+
+def write_run_files(result: AuditResult, folder: Path) -> None:
+    from .report.export import suspects_frame, write_suspects
+
+    result.scores.to_csv(folder / "scores.csv", index=False)
+    _to_parquet(result.scores, folder / "scores.parquet")
+    write_json(folder / "metrics.json", result.metrics)
+    write_json(folder / "run.json", result.run)
+    write_suspects(suspects_frame(result.scores), folder / "suspects.csv")
+    if result.embeddings is not None:
+        np.save(folder / "embeddings.npy", result.embeddings)
+    _write_report(result, folder)
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    copy = frame.copy()
+    # Parquet needs one type per column; ids may be ints or strings.
+    if copy["id"].dtype == object:
+        copy["id"] = copy["id"].astype(str)
+    copy.to_parquet(path, index=False)
+
+
+def _write_report(result: AuditResult, folder: Path) -> None:
+    try:
+        from .report.html import write_report
+    except ImportError:  # the HTML report lands with its own module
+        return
+    write_report(result, folder / "report.html")
+
+
+def load_run(folder) -> AuditResult:
+    """Reopen a saved run folder."""
+    folder = Path(folder)
+    needed = ["scores.csv", "metrics.json", "run.json"]
+    missing = [n for n in needed if not (folder / n).is_file()]
+    if missing:
+        raise RunDirError(f"{folder}: not a complete run folder (missing {', '.join(missing)}).")
+    metrics = read_json(folder / "metrics.json")
+    run = read_json(folder / "run.json")
+    if (folder / "scores.parquet").is_file():
+        scores = pd.read_parquet(folder / "scores.parquet")
+    else:
+        scores = pd.read_csv(folder / "scores.csv", keep_default_na=False)
+    if run.get("id_kind") == "int":
+        scores["id"] = scores["id"].astype(np.int64)
+    embeddings = np.load(folder / "embeddings.npy") if (folder / "embeddings.npy").is_file() else None
+    return AuditResult(scores=scores, metrics=metrics, run=run, class_names=tuple(metrics["classes"]), embeddings=embeddings)

@@ -1,0 +1,43 @@
+"""Scorers: pure functions of arrays (labels, pred_probs, ...) that return one column group per signal.
+
+Each scorer returns a DataFrame with one row per example (in input order) and columns
+`<signal>_score` (higher = more suspect, unless its docstring says otherwise) and `is_<signal>_issue`.
+`score_all` runs the selected scorers and joins their columns; `combine.combine` ranks the result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .label_quality import score_label_quality
+from .loss import score_loss
+
+__all__ = ["SCORERS", "DEFAULT_SIGNALS", "score_all", "register"]
+
+SCORERS: dict = {}
+DEFAULT_SIGNALS = ("loss", "label_quality")
+
+
+def register(name: str, func=None):
+    """Register a scorer under `name` (usable as a decorator)."""
+
+    def add(f):
+        SCORERS[name] = f
+        return f
+
+    return add(func) if func is not None else add
+
+
+register("loss", score_loss)
+register("label_quality", score_label_quality)
+
+
+def score_all(labels, pred_probs, signals=DEFAULT_SIGNALS, **inputs) -> pd.DataFrame:
+    """Run each named scorer and join its columns, one row per example in input order."""
+    labels = np.asarray(labels)
+    pred_probs = np.asarray(pred_probs)
+    parts = [SCORERS[name](labels, pred_probs, **inputs) for name in signals]
+    table = pd.concat(parts, axis=1)
+    assert len(table) == len(labels)
+    return table

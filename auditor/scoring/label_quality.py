@@ -1,0 +1,52 @@
+"""cleanlab's label-quality scores and label-issue flags (confident learning)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+# Above this many rows cleanlab's batched search keeps memory flat.
+BATCHED_ABOVE = 200_000
+
+
+def score_label_quality(labels, pred_probs, score_method: str = "self_confidence", **_) -> pd.DataFrame:
+    """`label_quality_score`: cleanlab's quality in [0, 1], **lower** = more suspect (cleanlab's convention).
+
+    `is_label_quality_issue`: cleanlab's `find_label_issues` with per-class thresholds
+    (`prune_by_noise_rate`), which adapts to classes the model finds easy or hard.
+    """
+    from cleanlab.rank import get_label_quality_scores
+
+    quality = get_label_quality_scores(labels, pred_probs, method=score_method)
+    return pd.DataFrame(
+        {"label_quality_score": quality, "is_label_quality_issue": find_issues(labels, pred_probs)}
+    )
+
+
+def find_issues(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """Boolean mask of cleanlab label issues; classes absent from `labels` are tolerated."""
+    from cleanlab.filter import find_label_issues
+
+    present = np.unique(labels)
+    if len(present) < pred_probs.shape[1]:
+        # cleanlab needs every class column to be used by some label: audit within the present classes.
+        sub = pred_probs[:, present]
+        sub = sub / sub.sum(axis=1, keepdims=True)
+        labels = np.searchsorted(present, labels)
+        pred_probs = sub
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if len(labels) > BATCHED_ABOVE:
+            return _batched(labels, pred_probs)
+        return np.asarray(find_label_issues(labels, pred_probs, filter_by="prune_by_noise_rate"), dtype=bool)
+
+
+def _batched(labels, pred_probs):
+    from cleanlab.experimental.label_issues_batched import find_label_issues_batched
+
+    idx = find_label_issues_batched(labels=labels, pred_probs=pred_probs, batch_size=100_000, n_jobs=1, verbose=False)
+    mask = np.zeros(len(labels), dtype=bool)
+    mask[np.asarray(idx, dtype=np.int64)] = True
+    return mask
