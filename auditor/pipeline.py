@@ -14,8 +14,10 @@ import pandas as pd
 
 from . import backends
 from .config import RunConfig, parse_method
-from .data import AuditData, load_data
+from .data import MAX_TEXT_CHARS, AuditData, load_data
 from .metrics import classification_metrics
+from .provenance import fingerprint, input_facts, versions
+from .resume import resumable_run
 from .result import AuditResult, prob_column
 from .rundir import check_out_dir
 from .scoring import score_all
@@ -67,21 +69,34 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
         data = load_data(config.data, min_per_class=config.folds if kfold else 1)
         train = load_data(config.train_data) if config.train_data else None
     out = Path(config.out) if config.out else default_out_dir(data.name)
-    check_out_dir(out, config.overwrite)
-    result = audit_data(data, config, progress, timer, train=train)
-    result.save(out, overwrite=config.overwrite)
+    check_inputs_outside(out, config)
+    if config.pred_probs is not None:  # nothing to train, so nothing to cache or resume
+        check_out_dir(out, config.overwrite)
+        result = audit_data(data, config, progress, timer, train=train)
+        result.save(out, overwrite=config.overwrite)
+        return result, out
+    methods = backends.resolve_method(parse_method(config.method))
+    state = dict(fingerprint(data, config, methods, train), command=config.command, config=dataclasses.asdict(config))
+    total = len(methods) * (config.folds if train is None else 1)
+    with resumable_run(out, state, overwrite=config.overwrite, resume=config.resume, total_folds=total) as cache:
+        result = audit_data(data, config, progress, timer, train=train, fold_cache=cache)
+        result.run["fingerprint"] = state["fingerprint"]
+        result.save(out, overwrite=True)  # replaces the folder that held the run while it trained
     return result, out
 
 
-def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None):
+def audit_data(
+    data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None, fold_cache=None
+):
     """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API)."""
     progress = progress or Progress(config.quiet)
     timer = timer or _Timer()
     started = time.perf_counter()
     methods = backends.resolve_method(parse_method(config.method)) if config.pred_probs is None else ("precomputed",)
+    precomputed = _precomputed(config, data)  # checked before any progress line, so a bad file gets one line
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
     with timer.stage("probabilities"):
-        output = _probabilities(data, config, methods, progress, train)
+        output = precomputed or _probabilities(data, config, methods, progress, train, fold_cache)
     with timer.stage("score"):
         scores = build_scores(data, output.pred_probs, config.score_method, output.folds)
     metrics = classification_metrics(
@@ -93,26 +108,33 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
         folds=config.folds if config.pred_probs is None and train is None else None,
         seed=config.seed,
         backend_details=output.details,
+        truncated_texts=data.truncated,
+        max_text_chars=MAX_TEXT_CHARS,
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
     run_info = _run_info(config, data, methods)
     return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
 
 
-def _probabilities(data: AuditData, config: RunConfig, methods, progress, train):
-    if config.pred_probs is not None:
-        from .backends.precomputed import load_pred_probs
+def _precomputed(config: RunConfig, data: AuditData):
+    if config.pred_probs is None:
+        return None
+    from .backends.precomputed import load_pred_probs
 
-        probs = load_pred_probs(config.pred_probs, len(data), len(data.class_names))
-        return backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+    probs = load_pred_probs(config.pred_probs, len(data), len(data.class_names))
+    return backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+
+
+def _probabilities(data: AuditData, config: RunConfig, methods, progress, train, fold_cache=None):
     if train is not None:
         labels = _relabel(train, data)
         return backends.train_and_predict(
             train.texts, labels, data.texts, data.labels, len(data.class_names), methods,
-            config.seed, config.train, progress,
+            config.seed, config.train, progress, fold_cache,
         )
     return backends.out_of_sample(
-        data.texts, data.labels, len(data.class_names), methods, config.folds, config.seed, config.train, progress
+        data.texts, data.labels, len(data.class_names), methods, config.folds, config.seed, config.train, progress,
+        fold_cache,
     )
 
 
@@ -154,24 +176,37 @@ def build_scores(data: AuditData, pred_probs, score_method="self_confidence", fo
 
 
 def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
-    import importlib.metadata as md
-
-    versions = {}
-    for pkg in ("auditor", "torch", "transformers", "datasets", "cleanlab", "scikit-learn", "pandas", "numpy"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
     return {
         "command": config.command,
         "config": dataclasses.asdict(config),
         "resolved_method": "+".join(methods),
         "data": {"source": data.source, "format": data.format, "rows": len(data),
-                 "text_column": data.text_column, "label_column": data.label_column, "id_column": data.id_column},
+                 "text_column": data.text_column, "label_column": data.label_column, "id_column": data.id_column,
+                 "truncated_texts": data.truncated, **input_facts(config, data)},
         "id_kind": "int" if np.issubdtype(np.asarray(data.ids).dtype, np.integer) else "str",
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": versions,
+        "device": _device(),
+        "versions": versions(),
         "complete": True,
     }
+
+
+def _device() -> str:
+    torch = sys.modules.get("torch")  # only a run that used torch can have used a GPU; importing it costs seconds
+    return torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
+
+
+def check_inputs_outside(out: Path, config: RunConfig) -> None:
+    """Replacing `out` (--overwrite, --resume) must never delete an input file that lives inside it."""
+    from .errors import RunDirError
+
+    inputs = [config.data.source, config.pred_probs, config.train_data.source if config.train_data else None]
+    folder = out.resolve()
+    for item in filter(None, inputs):
+        path = Path(item).resolve()
+        if path.exists() and (path == folder or folder in path.parents):
+            raise RunDirError(
+                f"--out {out}: holds the input {item}; replacing the folder would delete it. Choose another --out."
+            )

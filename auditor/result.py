@@ -86,7 +86,14 @@ def _write_report(result: AuditResult, folder: Path) -> None:
 
 def load_run(folder) -> AuditResult:
     """Reopen a saved run folder."""
+    from .resume import incomplete_reason
+
     folder = Path(folder)
+    if not folder.is_dir():
+        raise RunDirError(f"{folder}: no such run folder.")
+    reason = incomplete_reason(folder)
+    if reason:
+        raise RunDirError(f"{folder}: not a finished run ({reason}).")
     needed = ["scores.csv", "metrics.json", "run.json"]
     missing = [n for n in needed if not (folder / n).is_file()]
     if missing:

@@ -43,6 +43,12 @@ class EmbeddingsBackend:
     def prepare(self, texts):
         self.embeddings = encode(self.model, texts, show_progress=self.show_progress)
 
+    def prepared_arrays(self) -> dict:
+        return {"embeddings": self.embeddings}
+
+    def restore(self, arrays: dict) -> None:
+        self.embeddings = arrays["embeddings"]
+
     def fit_predict(self, train_idx, labels, test_idx):
         clf = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
         clf.fit(self.embeddings[train_idx], labels[train_idx])
