@@ -73,15 +73,26 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     return result, out
 
 
-def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None):
-    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API)."""
+def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None,
+               pred_probs=None):
+    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API).
+
+    `pred_probs` (an array) stands in for `config.pred_probs` (a file) when the caller already holds them.
+    """
     progress = progress or Progress(config.quiet)
     timer = timer or _Timer()
     started = time.perf_counter()
-    methods = backends.resolve_method(parse_method(config.method)) if config.pred_probs is None else ("precomputed",)
+    given = pred_probs is not None or config.pred_probs is not None
+    methods = ("precomputed",) if given else backends.resolve_method(parse_method(config.method))
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
     with timer.stage("probabilities"):
-        output = _probabilities(data, config, methods, progress, train)
+        if pred_probs is not None:
+            from .backends.precomputed import check_pred_probs
+
+            probs = check_pred_probs(pred_probs, len(data), len(data.class_names))
+            output = backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+        else:
+            output = _probabilities(data, config, methods, progress, train)
     with timer.stage("score"):
         scores = build_scores(data, output.pred_probs, config.score_method, output.folds)
     metrics = classification_metrics(
@@ -90,7 +101,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     metrics.update(
         method="+".join(methods),
         model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,
-        folds=config.folds if config.pred_probs is None and train is None else None,
+        folds=config.folds if not given and train is None else None,
         seed=config.seed,
         backend_details=output.details,
     )
