@@ -122,7 +122,7 @@ def model_card(result, config) -> str:
     source = data.get("source", "?")
     # A local path may say more about the user's machine than they want to publish.
     shown_source = source if data.get("format") == "hub" else Path(source).name
-    base = config.train.model
+    base = _base_model_name(config.train.model)
     card = ModelCardData(
         library_name="transformers",
         pipeline_tag="text-classification",
@@ -168,6 +168,13 @@ classifier = pipeline("text-classification", model="PATH_OR_REPO", top_k=None)
 classifier("I saw a movie today and it was really good.")
 ```
 """
+
+
+def _base_model_name(model: str) -> str:
+    """The Hub id of the packaged MiniLM instead of its install path; other local paths stay paths."""
+    from .config import default_model
+
+    return "sentence-transformers/all-MiniLM-L6-v2" if model == default_model() else model
 
 
 def push_to_hub(run_dir, repo_id: str) -> str:

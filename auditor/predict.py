@@ -26,8 +26,10 @@ def resolve_model_dir(model: str) -> str:
 def predict_texts(texts, model: str, max_length: int | None = None) -> list[dict[str, float]]:
     """For each text, {class name: probability} in the model's class order."""
     import torch
+    import transformers
     from transformers import pipeline
 
+    transformers.utils.logging.disable_progress_bar()
     texts = [str(t) for t in texts]
     if not texts:
         raise OptionError("predict needs at least one text.")

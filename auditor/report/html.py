@@ -151,7 +151,8 @@ def _context(result, max_rows: int) -> dict:
         "max_text_chars": MAX_TEXT_CHARS,
         "texts_cut": store["texts_cut"],
         "data_json": _json_for_script({"classes": names, "fields": store["fields"], "rows": store["rows"],
-                                       "tables": {t["key"]: t["spec"] for t in tables}}),
+                                       "tables": {t["key"]: t["spec"] for t in
+                                                  tables + [s["table"] for s in sections]}}),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
