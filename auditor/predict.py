@@ -25,15 +25,15 @@ def resolve_model_dir(model: str) -> str:
 
 def predict_texts(texts, model: str, max_length: int | None = None) -> list[dict[str, float]]:
     """For each text, {class name: probability} in the model's class order."""
+    texts = [str(t) for t in texts]
+    if not texts:
+        raise OptionError("predict needs at least one text.")
+    source = resolve_model_dir(model)
     import torch
     import transformers
     from transformers import pipeline
 
     transformers.utils.logging.disable_progress_bar()
-    texts = [str(t) for t in texts]
-    if not texts:
-        raise OptionError("predict needs at least one text.")
-    source = resolve_model_dir(model)
     try:
         classifier = pipeline("text-classification", model=source, top_k=None,
                               device=0 if torch.cuda.is_available() else -1)
