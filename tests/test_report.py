@@ -183,6 +183,14 @@ def test_registered_section_with_a_plot_and_groups(hostile_run):
     assert sum(a != b for a, b in zip(groups, groups[1:])) == 6
 
 
+def test_report_renders_with_minimal_run_facts(hostile_run):
+    result = load_run(hostile_run)
+    result.run = {}
+    result.metrics = {"classes": result.metrics["classes"]}
+    page = _parse(render_report(result))
+    assert set(SECTIONS) <= page.ids
+
+
 def test_report_command_rerenders_from_saved_scores(hostile_run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(hostile_run, copy)
