@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="auditor", description="Find mislabelled examples in a text-classification dataset.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
+    from .report.commands import add_commands
+
+    add_commands(sub, _int)
     return parser
 
 
@@ -58,6 +61,11 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     scoring.add_argument("--top", type=_int("top"), default=10, help="suspects shown in the console summary")
     scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
+    scoring.add_argument("--save-model", action="store_true",
+                         help="after the k-fold fine-tune, train one model on all rows and save it in RUN_DIR/model "
+                              "(needs a method with finetune)")
+    scoring.add_argument("--push-to-hub", metavar="REPO_ID",
+                         help="upload RUN_DIR/model and a model card to the Hugging Face Hub (needs --save-model)")
     p.set_defaults(func=_cmd_run)
 
 
@@ -95,6 +103,7 @@ def config_from_args(args) -> "RunConfig":
         data=data, train=train, method=args.method, folds=args.folds, seed=args.seed,
         score_method=args.score_method, pred_probs=args.pred_probs, train_data=train_data, out=args.out,
         overwrite=args.overwrite, top=args.top, quiet=args.quiet, command=_command_line(),
+        save_model=args.save_model, push_to_hub=args.push_to_hub,
     )
 
 
@@ -109,6 +118,10 @@ def _cmd_run(args) -> int:
     config = config_from_args(args)
     result, out = run(config, Progress(config.quiet))
     print_summary(result, out, top=config.top)
+    if config.push_to_hub:
+        from .final_model import push_to_hub
+
+        print(f"Pushed {out}/model to {push_to_hub(out, config.push_to_hub)}")
     return 0
 
 

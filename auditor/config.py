@@ -71,6 +71,8 @@ class RunConfig:
     top: int = 20
     quiet: bool = False
     command: str = ""
+    save_model: bool = False
+    push_to_hub: str | None = None
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)

@@ -62,6 +62,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     """Audit the data named in `config` and write the run folder; returns the result and the folder."""
     progress = progress or Progress(config.quiet)
     timer = _Timer()
+    if config.save_model or config.push_to_hub:
+        from .final_model import check_model_options
+
+        check_model_options(config)
     kfold = config.pred_probs is None and config.train_data is None
     with timer.stage("load"):
         data = load_data(config.data, min_per_class=config.folds if kfold else 1)
@@ -70,6 +74,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     check_out_dir(out, config.overwrite)
     result = audit_data(data, config, progress, timer, train=train)
     result.save(out, overwrite=config.overwrite)
+    if config.save_model:
+        from .final_model import save_final_model
+
+        save_final_model(data, config, result, out, progress)
     return result, out
 
 
