@@ -31,6 +31,7 @@ def load_tokenizer(model: str):
 
 
 def load_classifier(model: str, n_classes: int, class_names=None):
+    import torch
     from transformers import AutoModelForSequenceClassification
 
     names = list(class_names) if class_names else [str(i) for i in range(n_classes)]
@@ -38,6 +39,9 @@ def load_classifier(model: str, n_classes: int, class_names=None):
         return AutoModelForSequenceClassification.from_pretrained(
             model,
             num_labels=n_classes,
+            # fp32 master weights even from a checkpoint saved in fp16/bf16 (transformers 5 would keep the
+            # saved dtype): AdamW updates are lost in half precision; bf16 autocast gives the speed.
+            dtype=torch.float32,
             id2label=dict(enumerate(names)),
             label2id={n: i for i, n in enumerate(names)},
         )
