@@ -31,6 +31,10 @@ def check_model_options(config) -> None:
         _check_repo_id(config.push_to_hub)
     if not config.save_model:
         return
+    from .distributed import world_size
+
+    if world_size() > 1:
+        raise OptionError("--save-model runs in a single process; rerun without torchrun/accelerate launch.")
     if config.pred_probs is not None or config.train_data is not None:
         raise OptionError("--save-model works with k-fold runs only, not with --pred-probs or --train-data.")
     from .backends import resolve_method

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import backends
+from .distributed import is_main_process
 from .config import RunConfig, parse_method
 from .data import AuditData, load_data
 from .metrics import classification_metrics
@@ -28,7 +29,8 @@ class Progress:
     """Stage messages on stderr (silenced by --quiet); `bars` turns on tqdm bars in long stages."""
 
     def __init__(self, quiet: bool = False):
-        self.quiet = quiet
+        # Under torchrun every process runs the pipeline; only the main one reports.
+        self.quiet = quiet or not is_main_process()
         self.bars = not quiet and sys.stderr.isatty()
 
     def __call__(self, message: str) -> None:
@@ -73,11 +75,12 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     out = Path(config.out) if config.out else default_out_dir(data.name)
     check_out_dir(out, config.overwrite)
     result = audit_data(data, config, progress, timer, train=train)
-    result.save(out, overwrite=config.overwrite)
-    if config.save_model:
-        from .final_model import save_final_model
+    if is_main_process():
+        result.save(out, overwrite=config.overwrite)
+        if config.save_model:
+            from .final_model import save_final_model
 
-        save_final_model(data, config, result, out, progress)
+            save_final_model(data, config, result, out, progress)
     return result, out
 
 
