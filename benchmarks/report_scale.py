@@ -38,7 +38,7 @@ WORDS = ("feel happy sad angry love fear surprise today really the a my new this
          "never always work home friend family movie music game city night morning tired excited").split()
 
 
-def synthetic_result(rows: int, classes: int, seed: int = 0) -> AuditResult:
+def synthetic_result(rows: int, classes: int, seed: int = 0, words: int = 22) -> AuditResult:
     rng = np.random.default_rng(seed)
     names = [f"class_{i:02d}" for i in range(classes)]
     true = rng.integers(0, classes, rows)
@@ -47,7 +47,7 @@ def synthetic_result(rows: int, classes: int, seed: int = 0) -> AuditResult:
     alpha[np.arange(rows), true] = 6.0
     probs = rng.gamma(alpha)  # one Dirichlet draw per row, vectorised
     probs /= probs.sum(axis=1, keepdims=True)
-    lengths = rng.integers(5, 40, rows)
+    lengths = rng.integers(max(1, words // 4), 2 * words - max(1, words // 4), rows)
     texts = [" ".join(rng.choice(WORDS, n)) for n in lengths]
     frame = pd.DataFrame({"text": texts, "label": [names[i] for i in given]})
     data = from_frame(frame, DataConfig(source="synthetic"), fmt="frame", class_names=None)
@@ -98,20 +98,23 @@ def main(argv=None) -> int:
     parser.add_argument("--classes", type=int, default=20)
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS)
     parser.add_argument("--baseline-rows", type=int, default=1_000)
+    parser.add_argument("--words", type=int, default=22, help="mean words per text (~6 characters each)")
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to BENCHMARKS.md")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
-        big = synthetic_result(args.rows, args.classes)
+        big = synthetic_result(args.rows, args.classes, words=args.words)
         scoring_s = time.perf_counter() - t0
-        base = synthetic_result(args.baseline_rows, args.classes, seed=1)
+        base = synthetic_result(args.baseline_rows, args.classes, seed=1, words=args.words)
         base_s, base_size = render(base, tmp / "base.html", args.max_rows)
         big_s, big_size = render(big, tmp / "big.html", args.max_rows)
         timings = browser_load([tmp / "base.html", tmp / "big.html"]) if Path(CHROMIUM).exists() else None
 
-    line = (f"| {date.today()} | {args.rows:,} × {args.classes} | {args.max_rows:,} | {big_size / 1e6:.2f} MB | "
+    command = " ".join(["python benchmarks/report_scale.py", *(argv if argv is not None else sys.argv[1:])])
+    line = (f"| {date.today()} | `{command}` | {args.rows:,} × {args.classes} | ~{args.words * 6:,} | {args.max_rows:,} | "
+            f"{big_size / 1e6:.2f} MB | "
             f"{big_s:.1f} s ({big_s / base_s:.2f}× the {args.baseline_rows:,}-row report's {base_s:.1f} s) | ")
     if timings:
         b, g = timings
@@ -138,11 +141,11 @@ def _append(line: str, args) -> None:
 Synthetic scores (10% flipped labels) rendered by `auditor.report.html.render_report`, then opened from disk
 in headless Chromium (`/usr/bin/chromium`); load = the navigation's `loadEventEnd`, median of 3. Each figure
 is also given as a ratio to a 1,000-row report measured in the same command, since the machine is shared.
-Command: `python benchmarks/report_scale.py`. Machine: {os.cpu_count()}-core CPU ({platform.machine()}),
-shared with other jobs.
+Machine: {os.cpu_count()}-core CPU ({platform.machine()}), shared with other jobs. Texts longer than
+1,000 characters are cut in the page, which bounds the size: 3 tables × 2,000 rows.
 
-| date | rows × classes | rows embedded per table | report.html | render (Python) | load in Chromium |
-|---|---|---|---|---|---|
+| date | command | rows × classes | characters per text (mean) | rows embedded per table | report.html | render (Python) | load in Chromium |
+|---|---|---|---|---|---|---|---|
 """
     path.write_text(text.rstrip("\n") + "\n" + line + "\n", encoding="utf-8")
 

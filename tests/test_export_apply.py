@@ -258,3 +258,17 @@ def test_apply_keeps_integer_labels_and_the_file_format(tmp_path, fmt):
     assert pd.api.types.is_integer_dtype(cleaned["label"])
     assert cleaned["label"].iat[3] == (first + 1) % 3 and len(cleaned) == len(frame) - 1
     assert 4 not in set(cleaned["extra"])
+
+
+@pytest.mark.parametrize("source", ["../../evil.csv", "a/../../b.csv", "..", "/tmp/../..", "..\\..\\x.csv",
+                                    "org/../../name"])
+@pytest.mark.parametrize("fmt", ["csv", "hub"])
+def test_run_names_cannot_escape_the_reports_folder(tmp_path, source, fmt):
+    from auditor.config import DataConfig
+    from auditor.data import from_frame
+    from auditor.pipeline import default_out_dir
+
+    data = from_frame(easy_dataset(2), DataConfig(source=source), fmt=fmt)
+    root = tmp_path / "reports"
+    out = default_out_dir(data.name, root=str(root)).resolve()
+    assert out.parent == root.resolve() and "/" not in data.name and data.name not in ("", ".", "..")

@@ -214,6 +214,8 @@ def _noise(result, names: list[str]) -> dict | None:
         joint = estimate_joint(labels, probs)
     except Exception as exc:  # cleanlab refuses some degenerate inputs (e.g. a class never predicted)
         return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    if not np.isfinite(joint).all():
+        return {"error": "the estimate is not finite for these probabilities"}
     n = len(labels)
     given_totals = joint.sum(axis=1)
     pairs = []
