@@ -85,6 +85,12 @@ class FinetuneBackend:
         self.callbacks: list = []
         self.tokenizer = None
         self.encoded = None
+        self.dynamics = None
+        if getattr(cfg, "dynamics_per_epoch", 0):
+            from .dynamics import DynamicsRecorder
+
+            self.dynamics = DynamicsRecorder(cfg.dynamics_per_epoch, batch_size=cfg.batch_size * 4)
+            self.callbacks.append(self.dynamics)
 
     def prepare(self, texts):
         import datasets
@@ -104,6 +110,8 @@ class FinetuneBackend:
 
     def fit_predict(self, train_idx, labels, test_idx):
         trainer = self._trainer(train_idx, labels)
+        if self.dynamics is not None:
+            self.dynamics.begin_fold(self.encoded, self.lengths, train_idx, labels, self.tokenizer)
         trainer.train()
         return self._predict(trainer, test_idx, labels)
 

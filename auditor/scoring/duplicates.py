@@ -162,12 +162,19 @@ def _reasons(rows, labels, unit_of, near, ids, names):
         for other_unit, s in sorted(neighbours.get(unit, []), key=lambda x: -x[1]):
             others.extend((j, s) for j in rows_of_unit[other_unit])
         conflicting = [(j, s) for j, s in others if labels[j] != labels[i]]
-        parts = [
-            (f"same text labelled {names[labels[j]]} at id {ids[j]}" if s is None
-             else f"near-duplicate (cosine {s:.2f}) labelled {names[labels[j]]} at id {ids[j]}")
-            for j, s in conflicting[:_MAX_MENTIONS]
-        ]
+        parts = _mentions(conflicting[:_MAX_MENTIONS], labels, ids, names)
         if len(conflicting) > _MAX_MENTIONS:
             parts.append(f"{len(conflicting) - _MAX_MENTIONS} more conflicting duplicates")
         reasons[i] = "; ".join(parts)
     return reasons
+
+
+def _mentions(pairs, labels, ids, names) -> list[str]:
+    """'same text labelled anger at id 12' / 'at ids 12, 40'; near duplicates name their cosine."""
+    grouped: dict[tuple, list] = {}
+    for j, s in pairs:
+        kind = "same text" if s is None else f"near-duplicate (cosine {s:.2f})"
+        grouped.setdefault((kind, names[labels[j]]), []).append(str(ids[j]))
+    return [
+        f"{kind} labelled {label} at id{'s' * (len(at) > 1)} {', '.join(at)}" for (kind, label), at in grouped.items()
+    ]
