@@ -79,8 +79,8 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     timer = timer or _Timer()
     started = time.perf_counter()
     methods = backends.resolve_method(parse_method(config.method)) if config.pred_probs is None else ("precomputed",)
-    progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
     signals = resolve_signals(config, methods, train)
+    progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
     if "dynamics" in signals and not config.train.dynamics_per_epoch:
         config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):

@@ -11,7 +11,7 @@ import pytest
 from auditor.config import DataConfig, RunConfig, TrainConfig, parse_signals
 from auditor.data import from_frame, load_data
 from auditor.errors import OptionError
-from auditor.pipeline import build_scores, resolve_signals
+from auditor.pipeline import audit_data, build_scores, resolve_signals
 from auditor.scoring.combine import combined_score, signal_scores
 from auditor.scoring.duplicates import normalize_text, score_duplicates
 from auditor.scoring.dynamics import aggregate_dynamics, score_dynamics
@@ -251,6 +251,13 @@ def test_classes_with_one_or_two_examples_are_scored_not_crashed_on(tmp_path):
     assert scores["is_conflicting_duplicate_issue"].iloc[38:].tolist() == [True, True]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["per_class"]["d"]["support"] == 1
+
+    # --train-data: train once on other rows (every class seen once there) and audit these.
+    data = load_data(DataConfig(source=str(path)))
+    train = from_frame(pd.DataFrame({"text": ["cats", "dogs", "fish", "birds"], "label": ["a", "b", "c", "d"]}),
+                       DataConfig(source="train.csv"), fmt="csv")
+    result = audit_data(data, RunConfig(method="tfidf", signals="all", quiet=True), train=train)
+    assert len(result.scores) == 40 and result.scores["label_issue_score"].notna().all()
 
 
 # --- training dynamics recorded in a real fine-tune --------------------------------------------

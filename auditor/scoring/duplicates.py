@@ -11,6 +11,7 @@ A conflict is a row with a direct duplicate labelled differently: at least one c
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -61,8 +62,9 @@ def score_duplicates(
     adjacency = _unit_adjacency(len(first_row), near)
     group = _groups(unit_of, adjacency)
 
-    conflict, score = _conflicts(labels, pred_probs, unit_of, adjacency)
-    reasons = _reasons(np.flatnonzero(conflict), labels, unit_of, near, ids, names)
+    n_conflicting, score = _conflicts(labels, pred_probs, unit_of, adjacency)
+    conflict = n_conflicting > 0
+    reasons = _reasons(n_conflicting, labels, unit_of, near, ids, names)
     return pd.DataFrame(
         {
             "duplicate_group": group,
@@ -141,13 +143,14 @@ def _conflicts(labels, pred_probs, unit_of, adjacency):
     around_probs = adjacency @ (members @ pred_probs)
     around_rows = np.asarray((adjacency @ members).sum(axis=1)).ravel()
     same = np.asarray(around_counts[unit_of, labels]).ravel()
-    conflict = around_rows[unit_of] - same > 0
+    n_conflicting = np.rint(around_rows[unit_of] - same).astype(np.int64)
     p_given = around_probs[unit_of, labels] / around_rows[unit_of]
-    return conflict, np.where(conflict, 1.0 - p_given, 0.0)
+    return n_conflicting, np.where(n_conflicting > 0, 1.0 - p_given, 0.0)
 
 
-def _reasons(rows, labels, unit_of, near, ids, names):
+def _reasons(n_conflicting, labels, unit_of, near, ids, names):
     reasons = np.full(len(labels), "", dtype=object)
+    rows = np.flatnonzero(n_conflicting)
     if len(rows) == 0:
         return reasons
     a, b, sim = near
@@ -155,16 +158,26 @@ def _reasons(rows, labels, unit_of, near, ids, names):
     for x, y, s in zip(a.tolist(), b.tolist(), sim.tolist()):
         neighbours.setdefault(x, []).append((y, s))
         neighbours.setdefault(y, []).append((x, s))
-    rows_of_unit = pd.Series(np.arange(len(labels))).groupby(unit_of).apply(list).to_dict()
+    order = np.argsort(unit_of, kind="stable")
+    starts = np.searchsorted(unit_of[order], np.arange(unit_of.max() + 2))
+
+    def members(unit):
+        return order[starts[unit] : starts[unit + 1]]
+
+    def conflicting(unit, label):
+        # Same text first, then near duplicates, most similar first; lazily, as a group can be huge.
+        for other, s in [(unit, None), *sorted(neighbours.get(unit, []), key=lambda x: -x[1])]:
+            rows_there = members(other)
+            yield from ((j, s) for j in rows_there[labels[rows_there] != label][:_MAX_MENTIONS])
+
+    said: dict[tuple[int, int], list[str]] = {}  # rows of one unit and label read the same
     for i in rows:
-        unit = unit_of[i]
-        others = [(j, None) for j in rows_of_unit[unit] if j != i]
-        for other_unit, s in sorted(neighbours.get(unit, []), key=lambda x: -x[1]):
-            others.extend((j, s) for j in rows_of_unit[other_unit])
-        conflicting = [(j, s) for j, s in others if labels[j] != labels[i]]
-        parts = _mentions(conflicting[:_MAX_MENTIONS], labels, ids, names)
-        if len(conflicting) > _MAX_MENTIONS:
-            parts.append(f"{len(conflicting) - _MAX_MENTIONS} more conflicting duplicates")
+        key = (int(unit_of[i]), int(labels[i]))
+        if key not in said:
+            said[key] = _mentions(itertools.islice(conflicting(*key), _MAX_MENTIONS), labels, ids, names)
+        parts = list(said[key])
+        if n_conflicting[i] > _MAX_MENTIONS:
+            parts.append(f"{n_conflicting[i] - _MAX_MENTIONS} more conflicting duplicates")
         reasons[i] = "; ".join(parts)
     return reasons
 
