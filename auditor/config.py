@@ -49,12 +49,14 @@ class TrainConfig:
     """Options of the `finetune` backend (and the model used by `embeddings`)."""
 
     model: str = field(default_factory=default_model)
-    epochs: float = 3.0
-    batch_size: int = 32
-    learning_rate: float = 1e-4
+    # None: chosen for the device at run time (backends.finetune.CPU_DEFAULTS / GPU_DEFAULTS).
+    epochs: float | None = None
+    batch_size: int | None = None  # of one optimiser step, across all processes under torchrun
+    learning_rate: float | None = None
     max_length: int = 128
     weight_decay: float = 0.01
     group_by_length: bool = True
+    torch_compile: bool = False
     dynamics_per_epoch: int = 0  # training-dynamics checkpoints per epoch; 0 = not recorded
 
 
@@ -77,15 +79,18 @@ class RunConfig:
     top: int = 20
     quiet: bool = False
     command: str = ""
+    save_model: bool = False
+    push_to_hub: str | None = None
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)
         _check_int("top", self.top, 0)
-        _check_int("batch-size", self.train.batch_size, 1)
+        if self.train.batch_size is not None:
+            _check_int("batch-size", self.train.batch_size, 1)
         _check_int("max-length", self.train.max_length, 8)
-        if not self.train.epochs > 0:
+        if self.train.epochs is not None and not self.train.epochs > 0:
             raise OptionError(f"The 'epochs' option must be a number > 0. Got {self.train.epochs!r} instead.")
-        if not self.train.learning_rate > 0:
+        if self.train.learning_rate is not None and not self.train.learning_rate > 0:
             raise OptionError(
                 f"The 'learning-rate' option must be a number > 0. Got {self.train.learning_rate!r} instead."
             )

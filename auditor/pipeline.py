@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import backends
+from .distributed import is_main_process
 from .config import RunConfig, parse_method
 from .data import AuditData, load_data
 from .metrics import classification_metrics
@@ -28,7 +29,8 @@ class Progress:
     """Stage messages on stderr (silenced by --quiet); `bars` turns on tqdm bars in long stages."""
 
     def __init__(self, quiet: bool = False):
-        self.quiet = quiet
+        # Under torchrun every process runs the pipeline; only the main one reports.
+        self.quiet = quiet or not is_main_process()
         self.bars = not quiet and sys.stderr.isatty()
 
     def __call__(self, message: str) -> None:
@@ -62,6 +64,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     """Audit the data named in `config` and write the run folder; returns the result and the folder."""
     progress = progress or Progress(config.quiet)
     timer = _Timer()
+    if config.save_model or config.push_to_hub:
+        from .final_model import check_model_options
+
+        check_model_options(config)
     kfold = config.pred_probs is None and config.train_data is None
     with timer.stage("load"):
         data = load_data(config.data, min_per_class=config.folds if kfold else 1)
@@ -69,22 +75,38 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     out = Path(config.out) if config.out else default_out_dir(data.name)
     check_out_dir(out, config.overwrite)
     result = audit_data(data, config, progress, timer, train=train)
-    result.save(out, overwrite=config.overwrite)
+    if is_main_process():
+        result.save(out, overwrite=config.overwrite)
+        if config.save_model:
+            from .final_model import save_final_model
+
+            save_final_model(data, config, result, out, progress)
     return result, out
 
 
-def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None):
-    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API)."""
+def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None,
+               pred_probs=None):
+    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API).
+
+    `pred_probs` (an array) stands in for `config.pred_probs` (a file) when the caller already holds them.
+    """
     progress = progress or Progress(config.quiet)
     timer = timer or _Timer()
     started = time.perf_counter()
-    methods = backends.resolve_method(parse_method(config.method)) if config.pred_probs is None else ("precomputed",)
+    given = pred_probs is not None or config.pred_probs is not None
+    methods = ("precomputed",) if given else backends.resolve_method(parse_method(config.method))
     signals = resolve_signals(config, methods, train)
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
     if "dynamics" in signals and not config.train.dynamics_per_epoch:
         config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
-        output = _probabilities(data, config, methods, progress, train)
+        if pred_probs is not None:
+            from .backends.precomputed import check_pred_probs
+
+            probs = check_pred_probs(pred_probs, len(data), len(data.class_names))
+            output = backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+        else:
+            output = _probabilities(data, config, methods, progress, train)
     with timer.stage("score"):
         scores = build_scores(
             data, output.pred_probs, config.score_method, output.folds, signals=signals,
@@ -97,7 +119,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     metrics.update(
         method="+".join(methods),
         model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,
-        folds=config.folds if config.pred_probs is None and train is None else None,
+        folds=config.folds if not given and train is None else None,
         seed=config.seed,
         backend_details=output.details,
         signals=list(signals),

@@ -43,12 +43,39 @@ class AuditResult:
         names = list(self.class_names)
         return pd.DataFrame(self.metrics[key], index=pd.Index(names, name="given"), columns=pd.Index(names, name="predicted"))
 
+    def _repr_html_(self) -> str:
+        """A compact summary and the top suspects, for Jupyter; every dataset string is escaped."""
+        from html import escape
+
+        m = self.metrics
+        head = (
+            f"<p><b>auditor</b>: {m['n']} examples, {len(self.class_names)} classes, method "
+            f"{escape(str(m.get('method')))}; accuracy {m['accuracy']:.3f}, weighted F1 {m['f1_weighted']:.3f}; "
+            f"{m['label_issues']} suspected label issues ({m['label_issue_share']:.1%})</p>"
+        )
+        columns = ["rank", "id", "given_label", "suggested_label", "suggested_label_probability", "text", "reasons"]
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(_fmt(row[c]))}</td>" for c in columns) + "</tr>"
+            for _, row in self.suspects(10).iterrows()
+        )
+        header = "".join(f"<th>{escape(c)}</th>" for c in columns)
+        return f"<div>{head}<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table></div>"
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (f"AuditResult(n={m['n']}, classes={len(self.class_names)}, method={m.get('method')!r}, "
+                f"accuracy={m['accuracy']:.3f}, label_issues={m['label_issues']})")
+
     def save(self, out, overwrite: bool = False) -> Path:
         """Write scores.csv/.parquet, metrics.json, run.json, suspects.csv and report.html into `out`."""
         out = Path(out)
         with atomic_run_dir(out, overwrite) as tmp:
             write_run_files(self, tmp)
         return out
+
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def prob_column(class_name: str) -> str:
