@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
-    from .config import BACKENDS, SCORE_METHODS
+    from .config import BACKENDS, SCORE_METHODS, SIGNALS, RunConfig
 
     data = p.add_argument_group("data")
     data.add_argument("--data", help="a CSV/TSV/JSON/JSONL/Parquet/text;label file or a Hugging Face dataset id "
@@ -59,6 +59,11 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
     scoring = p.add_argument_group("scoring and output")
     scoring.add_argument("--score-method", default="self_confidence", help=", ".join(SCORE_METHODS))
+    scoring.add_argument("--signals", help=f"comma list of signals to compute from {', '.join(SIGNALS)}, "
+                         "or 'all' / 'none' (loss and label_quality always run; default: the measured best set)")
+    scoring.add_argument("--duplicate-threshold", type=_float("duplicate-threshold"),
+                         default=RunConfig.duplicate_threshold,
+                         help="cosine similarity from which two texts are near duplicates (1 = exact only)")
     scoring.add_argument("--out", help="run folder (default: reports/<data>-<timestamp>)")
     scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     scoring.add_argument("--top", type=_int("top"), default=10, help="suspects shown in the console summary")
@@ -104,7 +109,8 @@ def config_from_args(args) -> "RunConfig":
                         **({"model": args.model} if args.model else {}))
     return RunConfig(
         data=data, train=train, method=args.method, folds=args.folds, seed=args.seed,
-        score_method=args.score_method, pred_probs=args.pred_probs, train_data=train_data, out=args.out,
+        score_method=args.score_method, signals=args.signals, duplicate_threshold=args.duplicate_threshold,
+        pred_probs=args.pred_probs, train_data=train_data, out=args.out,
         overwrite=args.overwrite, top=args.top, quiet=args.quiet, command=_command_line(),
         save_model=args.save_model, push_to_hub=args.push_to_hub,
     )

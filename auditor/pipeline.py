@@ -22,7 +22,7 @@ from .rundir import check_out_dir
 from .scoring import score_all
 from .scoring.combine import combine, suggest
 
-__all__ = ["run", "audit_data", "build_scores", "default_out_dir", "Progress"]
+__all__ = ["run", "audit_data", "build_scores", "resolve_signals", "default_out_dir", "Progress"]
 
 
 class Progress:
@@ -95,7 +95,10 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     started = time.perf_counter()
     given = pred_probs is not None or config.pred_probs is not None
     methods = ("precomputed",) if given else backends.resolve_method(parse_method(config.method))
+    signals = resolve_signals(config, methods, train)
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
+    if "dynamics" in signals and not config.train.dynamics_per_epoch:
+        config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
         if pred_probs is not None:
             from .backends.precomputed import check_pred_probs
@@ -105,7 +108,11 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
         else:
             output = _probabilities(data, config, methods, progress, train)
     with timer.stage("score"):
-        scores = build_scores(data, output.pred_probs, config.score_method, output.folds)
+        scores = build_scores(
+            data, output.pred_probs, config.score_method, output.folds, signals=signals,
+            embeddings=output.embeddings, dynamics=output.dynamics,
+            duplicate_threshold=config.duplicate_threshold, seed=config.seed,
+        )
     metrics = classification_metrics(
         data.labels, output.pred_probs, data.class_names, scores["is_label_issue"].to_numpy()
     )
@@ -115,10 +122,32 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
         folds=config.folds if not given and train is None else None,
         seed=config.seed,
         backend_details=output.details,
+        signals=list(signals),
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
     run_info = _run_info(config, data, methods)
     return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+
+
+def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
+    """The scorers to run: --signals, else the default set less what this run cannot compute."""
+    from .config import parse_signals
+    from .errors import OptionError
+    from .scoring import DEFAULT_SIGNALS
+
+    dynamics_possible = "finetune" in methods and config.pred_probs is None and train is None
+    chosen = parse_signals(config.signals)
+    if chosen is None:
+        return tuple(s for s in DEFAULT_SIGNALS if s != "dynamics" or dynamics_possible)
+    if "dynamics" in chosen and not dynamics_possible:
+        if config.signals == "all":
+            return tuple(s for s in chosen if s != "dynamics")
+        raise OptionError(
+            "The 'signals' option 'dynamics' needs k-fold fine-tuning (--method finetune or finetune+...), "
+            "without --pred-probs or --train-data: training dynamics are recorded while the model learns. "
+            f"Got method {'+'.join(methods)!r} instead."
+        )
+    return chosen
 
 
 def _probabilities(data: AuditData, config: RunConfig, methods, progress, train):
@@ -152,10 +181,21 @@ def _relabel(train: AuditData, data: AuditData) -> np.ndarray:
     return np.array([index[train.class_names[i]] for i in train.labels], dtype=np.int64)
 
 
-def build_scores(data: AuditData, pred_probs, score_method="self_confidence", folds=None) -> pd.DataFrame:
-    """One row per example, in input order: identity, probabilities, every signal, rank and reasons."""
+def build_scores(
+    data: AuditData, pred_probs, score_method="self_confidence", folds=None, signals=None, **inputs
+) -> pd.DataFrame:
+    """One row per example, in input order: identity, probabilities, every signal, rank and reasons.
+
+    `signals` names the scorers (default: `scoring.DEFAULT_SIGNALS`); `inputs` (embeddings, dynamics,
+    duplicate_threshold, seed) go to the scorers.
+    """
+    from .scoring import DEFAULT_SIGNALS
+
     labels, names = data.labels, data.class_names
-    signals = score_all(labels, pred_probs, score_method=score_method, texts=data.texts)
+    signals = score_all(
+        labels, pred_probs, signals or DEFAULT_SIGNALS, score_method=score_method, texts=data.texts,
+        ids=data.ids, class_names=names, **inputs,
+    )
     suggested, p_suggested = suggest(labels, pred_probs)
     base = pd.DataFrame(
         {

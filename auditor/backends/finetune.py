@@ -160,6 +160,12 @@ class FinetuneBackend:
         self.encoded = None
         self.timings = {"tokenise": 0.0, "train": 0.0, "predict": 0.0}
         self.throughput = {"train_samples": 0.0, "train_tokens": 0.0}
+        self.dynamics = None
+        if self.cfg.dynamics_per_epoch:
+            from .dynamics import DynamicsRecorder
+
+            self.dynamics = DynamicsRecorder(self.cfg.dynamics_per_epoch, batch_size=self.cfg.batch_size * 4)
+            self.callbacks.append(self.dynamics)
 
     def prepare(self, texts):
         import datasets
@@ -187,6 +193,8 @@ class FinetuneBackend:
         """A Trainer whose fresh model has been fine-tuned on `train_idx` (DDP under torchrun)."""
         started = time.perf_counter()
         trainer = self._trainer(train_idx, labels)
+        if self.dynamics is not None:
+            self.dynamics.begin_fold(self.encoded, self.lengths, train_idx, labels, self.tokenizer)
         trainer.train()
         _synchronize()
         self.timings["train"] += time.perf_counter() - started
