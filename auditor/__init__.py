@@ -6,8 +6,9 @@
 """
 
 from .api import audit
+from .report.apply import apply_corrections
 from .errors import AuditorError, DataError, OptionError, RunDirError
 from .result import AuditResult, load_run
 
-__all__ = ["audit", "load_run", "AuditResult", "AuditorError", "DataError", "OptionError", "RunDirError"]
+__all__ = ["audit", "load_run", "apply_corrections", "AuditResult", "AuditorError", "DataError", "OptionError", "RunDirError"]
 __version__ = "0.1.0"

@@ -43,6 +43,25 @@ class AuditResult:
         names = list(self.class_names)
         return pd.DataFrame(self.metrics[key], index=pd.Index(names, name="given"), columns=pd.Index(names, name="predicted"))
 
+    def plot_confusion_matrix(self, ax=None, normalize: bool = True):
+        """The book's normalised confusion matrix of out-of-sample predictions; returns the Axes."""
+        from .report.plots import plot_confusion_matrix
+
+        return plot_confusion_matrix(self.confusion_matrix(normalize).to_numpy(), self.class_names, ax)
+
+    def to_html(self, path) -> Path:
+        """Write the self-contained HTML report (the run folder's report.html) to `path`."""
+        from .report.html import write_report
+
+        return write_report(self, Path(path))
+
+    def export_suspects(self, path, top: int | None = None) -> Path:
+        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row."""
+        from .report.export import suspects_frame, write_suspects
+
+        write_suspects(suspects_frame(self.scores, top), Path(path))
+        return Path(path)
+
     def _repr_html_(self) -> str:
         """A compact summary and the top suspects, for Jupyter; every dataset string is escaped."""
         from html import escape

@@ -79,3 +79,20 @@ def test_repr_html_escapes_text():
     page = result._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "suspected label issues" in page
+
+
+def test_plot_confusion_matrix_draws_on_the_given_axes(tmp_path, noisy):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = audit(noisy, method="tfidf", folds=3, verbose=False)
+    fig, ax = plt.subplots()
+    assert result.plot_confusion_matrix(ax=ax) is ax
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(result.class_names)
+    plt.close(fig)
+    page = result.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in page
+    exported = pd.read_csv(result.export_suspects(tmp_path / "s.csv", top=5), encoding="utf-8-sig")
+    assert len(exported) == 5 and exported["corrected_label"].isna().all()
