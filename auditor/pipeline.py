@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from . import backends
+from .distributed import is_main_process, world_size
 from .config import RunConfig, parse_method
 from .data import MAX_TEXT_CHARS, AuditData, load_data
+from .errors import OptionError
 from .metrics import classification_metrics
 from .provenance import fingerprint, input_facts, versions
 from .resume import resumable_run
@@ -23,14 +25,15 @@ from .rundir import check_out_dir
 from .scoring import score_all
 from .scoring.combine import combine, suggest
 
-__all__ = ["run", "audit_data", "build_scores", "default_out_dir", "Progress"]
+__all__ = ["run", "audit_data", "build_scores", "resolve_signals", "default_out_dir", "Progress"]
 
 
 class Progress:
     """Stage messages on stderr (silenced by --quiet); `bars` turns on tqdm bars in long stages."""
 
     def __init__(self, quiet: bool = False):
-        self.quiet = quiet
+        # Under torchrun every process runs the pipeline; only the main one reports.
+        self.quiet = quiet or not is_main_process()
         self.bars = not quiet and sys.stderr.isatty()
 
     def __call__(self, message: str) -> None:
@@ -64,17 +67,34 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     """Audit the data named in `config` and write the run folder; returns the result and the folder."""
     progress = progress or Progress(config.quiet)
     timer = _Timer()
+    if config.save_model or config.push_to_hub:
+        from .final_model import check_model_options
+
+        check_model_options(config)
     kfold = config.pred_probs is None and config.train_data is None
     with timer.stage("load"):
         data = load_data(config.data, min_per_class=config.folds if kfold else 1)
         train = load_data(config.train_data) if config.train_data else None
     out = Path(config.out) if config.out else default_out_dir(data.name)
     check_inputs_outside(out, config)
-    if config.pred_probs is not None:  # nothing to train, so nothing to cache or resume
+    if config.resume and world_size() > 1:
+        raise OptionError("The 'resume' option is not available when several processes train (torchrun).")
+    if config.pred_probs is None and world_size() == 1:
+        result = _audit_resumably(out, data, config, progress, timer, train)
+    else:  # nothing to train, so nothing to resume; or processes that must all skip the same folds
         check_out_dir(out, config.overwrite)
         result = audit_data(data, config, progress, timer, train=train)
-        result.save(out, overwrite=config.overwrite)
-        return result, out
+        if is_main_process():
+            result.save(out, overwrite=config.overwrite)
+    if is_main_process() and config.save_model:
+        from .final_model import save_final_model
+
+        save_final_model(data, config, result, out, progress)
+    return result, out
+
+
+def _audit_resumably(out: Path, data: AuditData, config: RunConfig, progress, timer, train) -> AuditResult:
+    """Train with every finished fold cached in `out`, so that an interrupted run can continue (--resume)."""
     methods = backends.resolve_method(parse_method(config.method))
     state = dict(fingerprint(data, config, methods, train), command=config.command, config=dataclasses.asdict(config))
     total = len(methods) * (config.folds if train is None else 1)
@@ -82,32 +102,44 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
         result = audit_data(data, config, progress, timer, train=train, fold_cache=cache)
         result.run["fingerprint"] = state["fingerprint"]
         result.save(out, overwrite=True)  # replaces the folder that held the run while it trained
-    return result, out
+    return result
 
 
-def audit_data(
-    data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None, fold_cache=None
-):
-    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API)."""
+def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None,
+               pred_probs=None, fold_cache=None):
+    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API).
+
+    `pred_probs` (an array) stands in for `config.pred_probs` (a file) when the caller already holds them.
+    `fold_cache` (`auditor.resume.FoldCache`) keeps finished folds and supplies those a run already did.
+    """
     progress = progress or Progress(config.quiet)
     timer = timer or _Timer()
     started = time.perf_counter()
-    methods = backends.resolve_method(parse_method(config.method)) if config.pred_probs is None else ("precomputed",)
-    precomputed = _precomputed(config, data)  # checked before any progress line, so a bad file gets one line
+    given = pred_probs is not None or config.pred_probs is not None
+    methods = ("precomputed",) if given else backends.resolve_method(parse_method(config.method))
+    signals = resolve_signals(config, methods, train)
+    precomputed = _precomputed(config, data, pred_probs)  # checked before any progress line: one line on error
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
+    if "dynamics" in signals and not config.train.dynamics_per_epoch:
+        config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
         output = precomputed or _probabilities(data, config, methods, progress, train, fold_cache)
     with timer.stage("score"):
-        scores = build_scores(data, output.pred_probs, config.score_method, output.folds)
+        scores = build_scores(
+            data, output.pred_probs, config.score_method, output.folds, signals=signals,
+            embeddings=output.embeddings, dynamics=output.dynamics,
+            duplicate_threshold=config.duplicate_threshold, seed=config.seed,
+        )
     metrics = classification_metrics(
         data.labels, output.pred_probs, data.class_names, scores["is_label_issue"].to_numpy()
     )
     metrics.update(
         method="+".join(methods),
         model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,
-        folds=config.folds if config.pred_probs is None and train is None else None,
+        folds=config.folds if not given and train is None else None,
         seed=config.seed,
         backend_details=output.details,
+        signals=list(signals),
         truncated_texts=data.truncated,
         max_text_chars=MAX_TEXT_CHARS,
     )
@@ -116,12 +148,37 @@ def audit_data(
     return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
 
 
-def _precomputed(config: RunConfig, data: AuditData):
-    if config.pred_probs is None:
-        return None
-    from .backends.precomputed import load_pred_probs
+def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
+    """The scorers to run: --signals, else the default set less what this run cannot compute."""
+    from .config import parse_signals
+    from .errors import OptionError
+    from .scoring import DEFAULT_SIGNALS
 
-    probs = load_pred_probs(config.pred_probs, len(data), len(data.class_names))
+    dynamics_possible = "finetune" in methods and config.pred_probs is None and train is None
+    chosen = parse_signals(config.signals)
+    if chosen is None:
+        return tuple(s for s in DEFAULT_SIGNALS if s != "dynamics" or dynamics_possible)
+    if "dynamics" in chosen and not dynamics_possible:
+        if config.signals == "all":
+            return tuple(s for s in chosen if s != "dynamics")
+        raise OptionError(
+            "The 'signals' option 'dynamics' needs k-fold fine-tuning (--method finetune or finetune+...), "
+            "without --pred-probs or --train-data: training dynamics are recorded while the model learns. "
+            f"Got method {'+'.join(methods)!r} instead."
+        )
+    return chosen
+
+
+def _precomputed(config: RunConfig, data: AuditData, pred_probs=None):
+    """Probabilities given as an array or a --pred-probs file, validated; None when the run trains."""
+    from .backends.precomputed import check_pred_probs, load_pred_probs
+
+    if pred_probs is not None:
+        probs = check_pred_probs(pred_probs, len(data), len(data.class_names))
+    elif config.pred_probs is not None:
+        probs = load_pred_probs(config.pred_probs, len(data), len(data.class_names))
+    else:
+        return None
     return backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
 
 
@@ -152,10 +209,21 @@ def _relabel(train: AuditData, data: AuditData) -> np.ndarray:
     return np.array([index[train.class_names[i]] for i in train.labels], dtype=np.int64)
 
 
-def build_scores(data: AuditData, pred_probs, score_method="self_confidence", folds=None) -> pd.DataFrame:
-    """One row per example, in input order: identity, probabilities, every signal, rank and reasons."""
+def build_scores(
+    data: AuditData, pred_probs, score_method="self_confidence", folds=None, signals=None, **inputs
+) -> pd.DataFrame:
+    """One row per example, in input order: identity, probabilities, every signal, rank and reasons.
+
+    `signals` names the scorers (default: `scoring.DEFAULT_SIGNALS`); `inputs` (embeddings, dynamics,
+    duplicate_threshold, seed) go to the scorers.
+    """
+    from .scoring import DEFAULT_SIGNALS
+
     labels, names = data.labels, data.class_names
-    signals = score_all(labels, pred_probs, score_method=score_method, texts=data.texts)
+    signals = score_all(
+        labels, pred_probs, signals or DEFAULT_SIGNALS, score_method=score_method, texts=data.texts,
+        ids=data.ids, class_names=names, **inputs,
+    )
     suggested, p_suggested = suggest(labels, pred_probs)
     base = pd.DataFrame(
         {

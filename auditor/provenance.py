@@ -63,10 +63,18 @@ def fingerprint(data, config, methods, train=None) -> dict:
         "folds": config.folds if kfold else None,
         "seed": config.seed,
         "model and training options": dataclasses.asdict(config.train),
+        # Unset training options take the device's defaults, so the device changes results too.
+        "device": _device_kind() if {"finetune", "embeddings"} & set(methods) else None,
         "package versions": versions(_RESULT_PACKAGES),
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
     return {"fingerprint": digest, "parts": parts}
+
+
+def _device_kind() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def input_facts(config, data) -> dict:

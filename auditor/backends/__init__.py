@@ -21,6 +21,7 @@ class BackendOutput:
     folds: np.ndarray
     embeddings: np.ndarray | None = None
     details: dict = field(default_factory=dict)
+    dynamics: object | None = None  # a DataFrame of training-dynamics records (finetune backend only)
 
 
 def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
@@ -85,11 +86,12 @@ def train_and_predict(
     if out.embeddings is not None:
         out.embeddings = out.embeddings[n_train:]
     out.folds = np.full(len(texts), -1, dtype=np.int64)
+    out.dynamics = None  # recorded on the training data, not on the rows audited
     return out
 
 
 def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress, fold_cache=None):
-    probs, details, embeddings = [], {}, None
+    probs, details, embeddings, dynamics = [], {}, None, None
     for name in methods:
         backend = make_backend(name, n_classes, train_cfg, seed, progress)
         _prepare(backend, name, texts, fold_cache)
@@ -98,23 +100,29 @@ def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, t
         for fold, (train_idx, test_idx) in enumerate(splits):
             saved = fold_cache.get(name, f"fold-{fold}") if fold_cache is not None else None
             if saved is not None and saved["probs"].shape == (len(test_idx), n_classes):
-                result[test_idx] = saved["probs"]
+                result[test_idx] = saved.pop("probs")
+                if hasattr(backend, "restore_fold"):
+                    backend.restore_fold(fold, saved)
                 cached.append(fold)
                 continue
             if progress:
                 progress(f"{name}: fold {fold + 1}/{len(splits)}")
             result[test_idx] = backend.fit_predict(train_idx, labels, test_idx)
             if fold_cache is not None:
-                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx])
+                extra = backend.fold_arrays(fold) if hasattr(backend, "fold_arrays") else {}
+                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx], **extra)
         if cached and progress:
             progress(f"{name}: folds {', '.join(str(f + 1) for f in cached)} taken from the interrupted run")
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
         if getattr(backend, "embeddings", None) is not None:
             embeddings = backend.embeddings
+        if getattr(backend, "dynamics", None) is not None:
+            dynamics = backend.dynamics.table()
     pred_probs = normalize_probs(np.mean(probs, axis=0))
     folds_out = assignment if assignment is not None else np.zeros(len(texts), dtype=np.int64)
-    return BackendOutput(pred_probs=pred_probs, folds=folds_out, embeddings=embeddings, details=details)
+    return BackendOutput(pred_probs=pred_probs, folds=folds_out, embeddings=embeddings, details=details,
+                         dynamics=dynamics)
 
 
 def _prepare(backend, name, texts, fold_cache) -> None:
