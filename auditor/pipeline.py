@@ -120,6 +120,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     signals = resolve_signals(config, methods, train)
     precomputed = _precomputed(config, data, pred_probs)  # checked before any progress line: one line on error
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
+    _say_if_near_duplicates_skipped(data, config, signals, progress)
     if "dynamics" in signals and not config.train.dynamics_per_epoch:
         config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
@@ -167,6 +168,15 @@ def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
             f"Got method {'+'.join(methods)!r} instead."
         )
     return chosen
+
+
+def _say_if_near_duplicates_skipped(data: AuditData, config: RunConfig, signals, progress) -> None:
+    from .scoring.duplicates import NEAR_SEARCH_MAX_UNITS, normalize_text
+
+    if "duplicates" in signals and config.duplicate_threshold < 1 and len(data) > NEAR_SEARCH_MAX_UNITS:
+        if len({normalize_text(t) for t in data.texts}) > NEAR_SEARCH_MAX_UNITS:
+            progress(f"more than {NEAR_SEARCH_MAX_UNITS:,} distinct texts: looking for exact duplicates only "
+                     "(the near-duplicate search's time grows with their square)")
 
 
 def _precomputed(config: RunConfig, data: AuditData, pred_probs=None):

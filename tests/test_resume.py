@@ -88,6 +88,9 @@ def test_signal_during_folds_leaves_a_folder_marked_incomplete(tmp_path, emotion
     assert "--resume" in line
     _assert_marked_incomplete(out)
     assert _sha(emotion200) == before
+    if signum == signal.SIGINT:
+        report = run_cli("report", out)
+        assert report.returncode == 2 and "not a finished run" in _one_line(report.stderr)
 
 
 def test_signal_before_any_fold_finishes_leaves_no_folder(tmp_path, emotion200):
@@ -185,3 +188,27 @@ def test_fold_cache_round_trip_checks_the_fingerprint(tmp_path):
     assert FoldCache(tmp_path, "other").get("tfidf", "fold-0") is None  # another run's file is never used
     assert cache.finished() == ["tfidf-fold-0"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tfidf-fold-0.npz"]  # no temporary file left
+
+
+@pytest.mark.slow
+def test_killed_finetune_resumes_with_its_training_dynamics(tmp_path, emotion200):
+    """Fine-tuning (1 epoch, 2 folds) with training dynamics: the cached fold keeps its dynamics records."""
+    args = ("--method", "finetune", "--folds", "2", "--epochs", "1", "--signals", "all", "--seed", "3")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "run", "--data", str(emotion200), "--out", str(out), *args, "--quiet"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    _wait_for(out / ".partial" / "finetune-fold-0.npz", proc)
+    proc.kill()
+    proc.communicate(timeout=60)
+    with np.load(out / ".partial" / "finetune-fold-0.npz") as cached:
+        assert len(cached["dynamics_row"]) == 100 and set(cached["dynamics_fold"]) == {0}
+    resumed = run_cli("run", "--data", emotion200, "--out", out, *args, "--resume", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    fresh = run_cli("run", "--data", emotion200, "--out", tmp_path / "fresh", *args, "--quiet")
+    assert fresh.returncode == 0, fresh.stderr
+    a, b = load_run(out).scores, load_run(tmp_path / "fresh").scores
+    assert "confidence_score" in a and (a["cartography_region"] != "").all()  # every row's dynamics came back
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-6, atol=1e-9)
