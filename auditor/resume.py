@@ -10,6 +10,7 @@ only `OUT/.partial/` is added meanwhile.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -41,10 +42,13 @@ class FoldCache:
         path = self._path(backend, key)
         if not path.is_file():
             return None
-        with np.load(path, allow_pickle=False) as stored:
-            if str(stored["fingerprint"]) != self.fingerprint:
-                return None
-            arrays = {k: stored[k] for k in stored.files if k != "fingerprint"}
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                if str(stored["fingerprint"]) != self.fingerprint:
+                    return None
+                arrays = {k: stored[k] for k in stored.files if k != "fingerprint"}
+        except Exception:  # unreadable (a disk that filled up): compute the fold again
+            return None
         self.hits.append(f"{backend}-{key}")
         return arrays
 
@@ -135,7 +139,7 @@ def _write_state(out: Path, state: dict, mark: bool) -> None:
         partial.mkdir(exist_ok=True)
         write_json(partial / "state.json", {**state, "started": started})
         if mark:
-            hint = _resume_hint(state.get("command", ""))
+            hint = _resume_hint(state.get("command", ""), out)
             (tmp / MARKER).write_text(f"interrupted run, not a finished one: {hint}\n", encoding="utf-8")
             write_json(tmp / "run.json", {"complete": False, "started": started, "resume_with": hint,
                                           "command": state.get("command", ""), "config": state.get("config")})
@@ -183,10 +187,12 @@ def _after_failure(out: Path, cache: FoldCache, created: bool, total: int, comma
     except OSError:
         return f"{out} may hold a partial run."
     done = f"{kept} of {total} folds" if total else f"{kept} folds"
-    return f"{out} keeps {done} finished; {_resume_hint(command)}"
+    return f"{out} keeps {done} finished; {_resume_hint(command, out)}"
 
 
-def _resume_hint(command: str) -> str:
+def _resume_hint(command: str, out: Path) -> str:
     if not command:
-        return "run the same audit again with resume=True"
+        return f"run the same audit again with resume=True and out={str(out)!r}"
+    if " --out" not in command:  # the default folder is new each time: name this one
+        command += f" --out {shlex.quote(str(out))}"
     return f"continue it with: {command}" + ("" if " --resume" in command else " --resume")

@@ -211,11 +211,15 @@ class FinetuneBackend:
         return trainer
 
     def _trainer(self, train_idx, labels):
-        from transformers import DataCollatorWithPadding, Trainer
+        from transformers import DataCollatorWithPadding, Trainer, set_seed
 
         train = self.encoded.select(train_idx).add_column("labels", [int(x) for x in labels[train_idx]])
         self._tmp = tempfile.TemporaryDirectory(prefix="auditor-trainer-")
         args = training_arguments(self.cfg, self.seed, self._tmp.name, self.show_progress)
+        # The new classification head is drawn from torch's generator, which earlier folds have moved:
+        # seed it here so each fold starts the same whether or not earlier folds ran in this process
+        # (a resumed run then equals an uninterrupted one).
+        set_seed(self.seed)
         trainer = Trainer(
             model=load_classifier(self.cfg.model, self.n_classes, self.class_names),
             args=args,
