@@ -177,7 +177,7 @@ def auditor_pipeline(train, args, model_path, device, out_dir):
     details = result.metrics["backend_details"]["finetune"]
     stages = {**details["timings"], "score": result.metrics["timings"]["score"], "report": stages["report"]}
     epochs = details["epochs"]
-    samples = (args.folds - 1) / args.folds * len(train) * epochs  # each row trains k-1 of the k models
+    samples = (args.folds - 1) * len(train) * epochs  # each row trains k-1 of the k models
     out = {
         "out_of_sample_accuracy": float(result.metrics["accuracy"]),
         "settings": {k: details[k] for k in ("epochs", "batch_size", "learning_rate", "processes")},
