@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 
 from .errors import AuditorError
@@ -66,6 +67,8 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                          help="cosine similarity from which two texts are near duplicates (1 = exact only)")
     scoring.add_argument("--out", help="run folder (default: reports/<data>-<timestamp>)")
     scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    scoring.add_argument("--resume", action="store_true",
+                         help="continue the interrupted run in --out from its next unfinished fold")
     scoring.add_argument("--top", type=_int("top"), default=10, help="suspects shown in the console summary")
     scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
     scoring.add_argument("--save-model", action="store_true",
@@ -111,7 +114,7 @@ def config_from_args(args) -> "RunConfig":
         data=data, train=train, method=args.method, folds=args.folds, seed=args.seed,
         score_method=args.score_method, signals=args.signals, duplicate_threshold=args.duplicate_threshold,
         pred_probs=args.pred_probs, train_data=train_data, out=args.out,
-        overwrite=args.overwrite, top=args.top, quiet=args.quiet, command=_command_line(),
+        overwrite=args.overwrite, resume=args.resume, top=args.top, quiet=args.quiet, command=_command_line(),
         save_model=args.save_model, push_to_hub=args.push_to_hub,
     )
 
@@ -141,6 +144,7 @@ def _cmd_run(args) -> int:
 def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     parser = build_parser()
+    restore = _terminate_like_interrupt()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -152,8 +156,56 @@ def main(argv=None) -> int:
 
         # Every process of a torchrun launch meets the same bad input; one message is enough.
         if is_main_process():
-            print(f"auditor: error: {exc}", file=sys.stderr)
+            _error_line(f"auditor: error: {exc}")
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("auditor: interrupted; no run folder was written.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        kept = str(exc) or "no run folder was written."
+        _error_line(f"auditor: interrupted ({signal.Signals(signum).name}); {kept}")
+        return 128 + signum
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if os.environ.get("AUDITOR_DEBUG"):
+            raise
+        _error_line(
+            f"auditor: internal error: {type(exc).__name__}: {exc} "
+            "(a bug: please report it with the command line; AUDITOR_DEBUG=1 shows the traceback)"
+        )
+        return EXIT_BUG
+    finally:
+        restore()
+
+
+def _error_line(message: str) -> None:
+    """Messages may quote values that hold newlines; the user still gets exactly one line."""
+    print(" ".join(message.split("\n")).replace("\r", " "), file=sys.stderr, flush=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds (and cleans up) exactly as Ctrl-C does."""
+
+    signum = signal.SIGTERM
+
+
+def _terminate_like_interrupt():
+    """Install the SIGTERM handler; returns a function that puts the previous one back."""
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a worker): leave signals alone
+        return lambda: None
+    _default_sigterm_in_forked_children()
+    return lambda: signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+_FORK_HOOK = []
+
+
+def _default_sigterm_in_forked_children() -> None:
+    """Pool workers (cleanlab, DataLoader) are stopped with SIGTERM: they must die at once, as they would
+    without our handler, not unwind the parent's code."""
+    if not _FORK_HOOK and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+        _FORK_HOOK.append(True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,7 @@ class RunConfig:
     train_data: DataConfig | None = None
     out: str | None = None
     overwrite: bool = False
+    resume: bool = False
     top: int = 20
     quiet: bool = False
     command: str = ""
@@ -84,13 +86,14 @@ class RunConfig:
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)
+        _check_int("seed", self.seed, 0, maximum=2**32 - 1)  # numpy and sklearn accept no other seeds
         _check_int("top", self.top, 0)
         if self.train.batch_size is not None:
             _check_int("batch-size", self.train.batch_size, 1)
         _check_int("max-length", self.train.max_length, 8)
-        if self.train.epochs is not None and not self.train.epochs > 0:
+        if self.train.epochs is not None and not 0 < self.train.epochs < math.inf:
             raise OptionError(f"The 'epochs' option must be a number > 0. Got {self.train.epochs!r} instead.")
-        if self.train.learning_rate is not None and not self.train.learning_rate > 0:
+        if self.train.learning_rate is not None and not 0 < self.train.learning_rate < math.inf:
             raise OptionError(
                 f"The 'learning-rate' option must be a number > 0. Got {self.train.learning_rate!r} instead."
             )
@@ -106,9 +109,23 @@ class RunConfig:
             raise OptionError(
                 f"The 'duplicate-threshold' option must be a number in (0, 1]. Got {self.duplicate_threshold!r} instead."
             )
+        if self.resume and not self.out:
+            raise OptionError("The 'resume' option needs --out: the folder of the interrupted run.")
+        if self.resume and self.pred_probs is not None:
+            raise OptionError("The 'resume' option applies to runs that train models, not to --pred-probs.")
 
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        """Rebuild the config a run recorded (`run.json`'s "config"), to repeat the run."""
+        values = dict(values)
+        values["data"] = DataConfig(**values["data"])
+        values["train"] = TrainConfig(**values["train"])
+        if values.get("train_data") is not None:
+            values["train_data"] = DataConfig(**values["train_data"])
+        return cls(**values)
 
 
 def parse_method(method: str) -> tuple[str, ...]:
@@ -142,6 +159,8 @@ def parse_signals(signals: str | None) -> tuple[str, ...] | None:
     return tuple(s for s in SIGNALS if s in parts or s in ("loss", "label_quality"))
 
 
-def _check_int(name: str, value, minimum: int) -> None:
+def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise OptionError(f"The '{name}' option must be an int >= {minimum}. Got {value!r} instead.")
+    if maximum is not None and value > maximum:
+        raise OptionError(f"The '{name}' option must be an int <= {maximum}. Got {value!r} instead.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,9 @@ FILE_FORMATS = {
 TEXT_CANDIDATES = ("text", "sentence", "content", "review", "tweet", "document", "body", "utterance", "question")
 LABEL_CANDIDATES = ("label", "labels", "target", "class", "category", "emotion", "sentiment", "y", "intent")
 MAX_CLASSES = 1000
+# Longer texts are cut (and counted): no model reads further, and character n-grams of a
+# multi-megabyte text would take gigabytes. ~15,000 words, far beyond any model's context.
+MAX_TEXT_CHARS = 100_000
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -45,6 +50,7 @@ class AuditData:
     label_column: str
     id_column: str | None = None
     frame: pd.DataFrame | None = None  # the rows as read, for writing a cleaned copy
+    truncated: int = 0  # texts cut to MAX_TEXT_CHARS
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -90,7 +96,7 @@ def from_frame(
         raise DataError(f"{where}: the dataset is empty; expected at least 2 labelled rows.")
     text_col = _pick_column(frame, cfg.text_column, TEXT_CANDIDATES, "text", where, exclude=())
     label_col = _pick_column(frame, cfg.label_column, LABEL_CANDIDATES, "label", where, exclude=(text_col,))
-    texts = _check_texts(frame[text_col], text_col, where)
+    texts, truncated = _check_texts(frame[text_col], text_col, where)
     labels, names = _encode_labels(frame[label_col], label_col, where, class_names)
     ids = _ids(frame, cfg.id_column, where)
     _check_classes(labels, names, label_col, where, min_per_class)
@@ -105,6 +111,7 @@ def from_frame(
         label_column=label_col,
         id_column=cfg.id_column,
         frame=frame,
+        truncated=truncated,
     )
 
 
@@ -148,7 +155,7 @@ def _check_encoding(raw: bytes, path: Path) -> None:
 def _read_text_lines(path: Path) -> pd.DataFrame:
     """`text;label` lines: split on the last ';' so texts may contain semicolons."""
     texts, labels = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
             continue
         text, sep, label = line.rpartition(";")
@@ -160,15 +167,78 @@ def _read_text_lines(path: Path) -> pd.DataFrame:
 
 
 def _read_json(path: Path) -> pd.DataFrame:
-    text = path.read_text(encoding="utf-8").lstrip()
-    return pd.read_json(path, lines=not text.startswith("["), dtype=False)
+    """A list of records, a dict of columns, or (if the whole file is not one JSON value) JSON lines."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.strip().count("\n") and exc.msg == "Extra data":
+            return _read_jsonl(path)
+        raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}.") from None
+    if isinstance(value, dict):
+        columns = value and all(isinstance(v, list) for v in value.values())
+        if columns and len({len(v) for v in value.values()}) == 1:
+            return pd.DataFrame(value)
+        value = [value]  # one record, as a one-line JSON lines file would be
+    if not isinstance(value, list):
+        raise DataError(
+            f"{path}: holds a JSON {type(value).__name__}; expected a list of records "
+            '([{"text": ..., "label": ...}, ...]) or a dict of equal-length columns.'
+        )
+    return _records(value, path, "item")
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    records, numbers = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        numbers.append(number)
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {number}, column {exc.colno}: invalid JSON: {exc.msg}.") from None
+        if not isinstance(records[-1], dict):
+            raise DataError(
+                f"{path}: line {number}: holds a JSON {type(records[-1]).__name__}; expected an object "
+                '({"text": ..., "label": ...}).'
+            )
+    return _frame_from_records(records, path, "line", numbers)
+
+
+def _frame_from_records(records: list, path: Path, what: str, numbers=None) -> pd.DataFrame:
+    try:
+        return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    except UnicodeEncodeError:  # pandas stores text as UTF-8; JSON escapes can hold lone surrogates
+        for index, record in enumerate(records):
+            try:
+                json.dumps(record, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                where = numbers[index] if numbers else index + 1
+                raise DataError(
+                    f"{path}: {what} {where}: holds invalid Unicode ({exc.object[exc.start]!r}, an unpaired "
+                    "surrogate); expected valid text."
+                ) from None
+        raise
+
+
+def _records(items: list, path: Path, what: str) -> pd.DataFrame:
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise DataError(
+                f"{path}: {what} {number}: holds a JSON {type(item).__name__}; expected an object "
+                '({"text": ..., "label": ...}).'
+            )
+    return _frame_from_records(items, path, what)
 
 
 _READERS = {
-    "csv": lambda p: pd.read_csv(p, dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8"),
-    "tsv": lambda p: pd.read_csv(p, sep="\t", dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8"),
+    "csv": lambda p: pd.read_csv(p, dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8-sig"),
+    "tsv": lambda p: pd.read_csv(
+        p, sep="\t", dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+    ),
     "json": _read_json,
-    "jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
+    "jsonl": _read_jsonl,
     "parquet": pd.read_parquet,
     "text": _read_text_lines,
 }
@@ -208,21 +278,41 @@ def _pick_column(frame, given, candidates, role, where, exclude) -> str:
     )
 
 
-def _check_texts(column: pd.Series, name: str, where: str) -> list[str]:
-    texts = []
+def _check_texts(column: pd.Series, name: str, where: str) -> tuple[list[str], int]:
+    """Every row's text as a string, cut to MAX_TEXT_CHARS; returns (texts, how many were cut)."""
+    if column.isna().all():
+        raise DataError(
+            f"{where}: column {name!r} is empty in all {len(column)} rows; is it the text column? "
+            "Use --text-column."
+        )
+    texts, truncated = [], 0
     for row, value in enumerate(column.tolist(), start=1):
         if not isinstance(value, str):
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 raise DataError(f"{where}: row {row}: column {name!r} is empty; every row needs a text.")
-            if isinstance(value, (list, dict, np.ndarray)):
+            if isinstance(value, (list, dict, np.ndarray, bytes)):
                 raise DataError(
                     f"{where}: row {row}: column {name!r} holds a {type(value).__name__}; expected a string."
                 )
             value = str(value)
         if not value.strip():
             raise DataError(f"{where}: row {row}: column {name!r} is empty; every row needs a text.")
+        if len(value) > MAX_TEXT_CHARS:
+            value, truncated = value[:MAX_TEXT_CHARS], truncated + 1
+        _check_unicode(value, row, name, where)
         texts.append(value)
-    return texts
+    return texts, truncated
+
+
+def _check_unicode(value: str, row: int, name: str, where: str) -> None:
+    """JSON escapes can smuggle in lone surrogates, which no file (or hash) can encode: refuse them here."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DataError(
+            f"{where}: row {row}: column {name!r} holds invalid Unicode ({value[exc.start]!r} at character "
+            f"{exc.start + 1}, an unpaired surrogate); expected valid text."
+        ) from None
 
 
 def _encode_labels(column: pd.Series, name: str, where: str, class_names):
@@ -236,9 +326,12 @@ def _encode_labels(column: pd.Series, name: str, where: str, class_names):
             raise DataError(
                 f"{where}: row {row}: column {name!r} holds a {type(value).__name__}; expected one label."
             )
+    values = _numbers_from_text(values)
+    for row, value in enumerate(values, start=1):
         if isinstance(value, float) and not value.is_integer():
             raise DataError(
-                f"{where}: row {row}: column {name!r} has label {value!r}; expected a class name or an integer."
+                f"{where}: row {row}: column {name!r} has label {value!r}; expected a class name or an "
+                "integer (decimal numbers look like a regression target)."
             )
     if class_names is not None:
         return _encode_class_label(values, class_names, name, where)
@@ -250,9 +343,30 @@ def _encode_labels(column: pd.Series, name: str, where: str, class_names):
             f"({values[0]!r} and {values[row - 1]!r}); expected one kind."
         )
     keys = [int(v) if kinds == {"int"} else str(v).strip() for v in values]
+    if kinds != {"int"}:
+        for row, key in enumerate(keys, start=1):
+            _check_unicode(key, row, name, where)
     names = sorted(set(keys))
     index = {k: i for i, k in enumerate(names)}
     return np.array([index[k] for k in keys], dtype=np.int64), [str(n) for n in names]
+
+
+def _numbers_from_text(values: list) -> list:
+    """CSV and TSV give every label as text: if all of them are numbers, treat them as numbers."""
+    if not all(isinstance(v, str) for v in values):
+        return values
+    try:
+        numbers = [_number(v) for v in values]
+    except ValueError:
+        return values
+    return numbers if all(math.isfinite(v) for v in numbers) else values
+
+
+def _number(text: str):
+    try:
+        return int(text)  # exact, however large
+    except ValueError:
+        return float(text)
 
 
 def _label_kind(value) -> str:

@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 
 from . import backends
-from .distributed import is_main_process
+from .distributed import is_main_process, world_size
 from .config import RunConfig, parse_method
-from .data import AuditData, load_data
+from .data import MAX_TEXT_CHARS, AuditData, load_data
+from .errors import OptionError
 from .metrics import classification_metrics
+from .provenance import fingerprint, input_facts, versions
+from .resume import resumable_run
 from .result import AuditResult, prob_column
 from .rundir import check_out_dir
 from .scoring import score_all
@@ -73,22 +76,41 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
         data = load_data(config.data, min_per_class=config.folds if kfold else 1)
         train = load_data(config.train_data) if config.train_data else None
     out = Path(config.out) if config.out else default_out_dir(data.name)
-    check_out_dir(out, config.overwrite)
-    result = audit_data(data, config, progress, timer, train=train)
-    if is_main_process():
-        result.save(out, overwrite=config.overwrite)
-        if config.save_model:
-            from .final_model import save_final_model
+    check_inputs_outside(out, config)
+    if config.resume and world_size() > 1:
+        raise OptionError("The 'resume' option is not available when several processes train (torchrun).")
+    if config.pred_probs is None and world_size() == 1:
+        result = _audit_resumably(out, data, config, progress, timer, train)
+    else:  # nothing to train, so nothing to resume; or processes that must all skip the same folds
+        check_out_dir(out, config.overwrite)
+        result = audit_data(data, config, progress, timer, train=train)
+        if is_main_process():
+            result.save(out, overwrite=config.overwrite)
+    if is_main_process() and config.save_model:
+        from .final_model import save_final_model
 
-            save_final_model(data, config, result, out, progress)
+        save_final_model(data, config, result, out, progress)
     return result, out
 
 
+def _audit_resumably(out: Path, data: AuditData, config: RunConfig, progress, timer, train) -> AuditResult:
+    """Train with every finished fold cached in `out`, so that an interrupted run can continue (--resume)."""
+    methods = backends.resolve_method(parse_method(config.method))
+    state = dict(fingerprint(data, config, methods, train), command=config.command, config=dataclasses.asdict(config))
+    total = len(methods) * (config.folds if train is None else 1)
+    with resumable_run(out, state, overwrite=config.overwrite, resume=config.resume, total_folds=total) as cache:
+        result = audit_data(data, config, progress, timer, train=train, fold_cache=cache)
+        result.run["fingerprint"] = state["fingerprint"]
+        result.save(out, overwrite=True)  # replaces the folder that held the run while it trained
+    return result
+
+
 def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None,
-               pred_probs=None):
+               pred_probs=None, fold_cache=None):
     """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API).
 
     `pred_probs` (an array) stands in for `config.pred_probs` (a file) when the caller already holds them.
+    `fold_cache` (`auditor.resume.FoldCache`) keeps finished folds and supplies those a run already did.
     """
     progress = progress or Progress(config.quiet)
     timer = timer or _Timer()
@@ -96,17 +118,13 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     given = pred_probs is not None or config.pred_probs is not None
     methods = ("precomputed",) if given else backends.resolve_method(parse_method(config.method))
     signals = resolve_signals(config, methods, train)
+    precomputed = _precomputed(config, data, pred_probs)  # checked before any progress line: one line on error
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
+    _say_if_near_duplicates_skipped(data, config, signals, progress)
     if "dynamics" in signals and not config.train.dynamics_per_epoch:
         config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
-        if pred_probs is not None:
-            from .backends.precomputed import check_pred_probs
-
-            probs = check_pred_probs(pred_probs, len(data), len(data.class_names))
-            output = backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
-        else:
-            output = _probabilities(data, config, methods, progress, train)
+        output = precomputed or _probabilities(data, config, methods, progress, train, fold_cache)
     with timer.stage("score"):
         scores = build_scores(
             data, output.pred_probs, config.score_method, output.folds, signals=signals,
@@ -123,6 +141,8 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
         seed=config.seed,
         backend_details=output.details,
         signals=list(signals),
+        truncated_texts=data.truncated,
+        max_text_chars=MAX_TEXT_CHARS,
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
     run_info = _run_info(config, data, methods)
@@ -150,20 +170,38 @@ def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
     return chosen
 
 
-def _probabilities(data: AuditData, config: RunConfig, methods, progress, train):
-    if config.pred_probs is not None:
-        from .backends.precomputed import load_pred_probs
+def _say_if_near_duplicates_skipped(data: AuditData, config: RunConfig, signals, progress) -> None:
+    from .scoring.duplicates import NEAR_SEARCH_MAX_UNITS, normalize_text
 
+    if "duplicates" in signals and config.duplicate_threshold < 1 and len(data) > NEAR_SEARCH_MAX_UNITS:
+        if len({normalize_text(t) for t in data.texts}) > NEAR_SEARCH_MAX_UNITS:
+            progress(f"more than {NEAR_SEARCH_MAX_UNITS:,} distinct texts: looking for exact duplicates only "
+                     "(the near-duplicate search's time grows with their square)")
+
+
+def _precomputed(config: RunConfig, data: AuditData, pred_probs=None):
+    """Probabilities given as an array or a --pred-probs file, validated; None when the run trains."""
+    from .backends.precomputed import check_pred_probs, load_pred_probs
+
+    if pred_probs is not None:
+        probs = check_pred_probs(pred_probs, len(data), len(data.class_names))
+    elif config.pred_probs is not None:
         probs = load_pred_probs(config.pred_probs, len(data), len(data.class_names))
-        return backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+    else:
+        return None
+    return backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+
+
+def _probabilities(data: AuditData, config: RunConfig, methods, progress, train, fold_cache=None):
     if train is not None:
         labels = _relabel(train, data)
         return backends.train_and_predict(
             train.texts, labels, data.texts, data.labels, len(data.class_names), methods,
-            config.seed, config.train, progress,
+            config.seed, config.train, progress, fold_cache,
         )
     return backends.out_of_sample(
-        data.texts, data.labels, len(data.class_names), methods, config.folds, config.seed, config.train, progress
+        data.texts, data.labels, len(data.class_names), methods, config.folds, config.seed, config.train, progress,
+        fold_cache,
     )
 
 
@@ -216,24 +254,37 @@ def build_scores(
 
 
 def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
-    import importlib.metadata as md
-
-    versions = {}
-    for pkg in ("auditor", "torch", "transformers", "datasets", "cleanlab", "scikit-learn", "pandas", "numpy"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
     return {
         "command": config.command,
         "config": dataclasses.asdict(config),
         "resolved_method": "+".join(methods),
         "data": {"source": data.source, "format": data.format, "rows": len(data),
-                 "text_column": data.text_column, "label_column": data.label_column, "id_column": data.id_column},
+                 "text_column": data.text_column, "label_column": data.label_column, "id_column": data.id_column,
+                 "truncated_texts": data.truncated, **input_facts(config, data)},
         "id_kind": "int" if np.issubdtype(np.asarray(data.ids).dtype, np.integer) else "str",
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": versions,
+        "device": _device(),
+        "versions": versions(),
         "complete": True,
     }
+
+
+def _device() -> str:
+    torch = sys.modules.get("torch")  # only a run that used torch can have used a GPU; importing it costs seconds
+    return torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
+
+
+def check_inputs_outside(out: Path, config: RunConfig) -> None:
+    """Replacing `out` (--overwrite, --resume) must never delete an input file that lives inside it."""
+    from .errors import RunDirError
+
+    inputs = [config.data.source, config.pred_probs, config.train_data.source if config.train_data else None]
+    folder = out.resolve()
+    for item in filter(None, inputs):
+        path = Path(item).resolve()
+        if path.exists() and (path == folder or folder in path.parents):
+            raise RunDirError(
+                f"--out {out}: holds the input {item}; replacing the folder would delete it. Choose another --out."
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +16,20 @@ __all__ = ["atomic_run_dir", "check_out_dir", "write_json", "read_json"]
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to clobber an existing run before any model work starts."""
+    """Refuse to clobber an existing run before any model work starts.
+
+    Even with --overwrite only a run folder (or an empty one) is replaced: `--out ~ --overwrite`
+    must not delete a home folder.
+    """
+    out = Path(out)
     if out.exists() and not overwrite:
         raise RunDirError(f"--out {out}: already exists; choose another folder or pass --overwrite.")
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out}: exists and is not a folder.")
+    if out.exists() and not (out / "run.json").is_file() and any(out.iterdir()):
+        raise RunDirError(
+            f"--out {out}: is not a run folder (no run.json) and not empty; --overwrite only replaces run folders."
+        )
 
 
 @contextmanager
@@ -34,14 +44,32 @@ def atomic_run_dir(out: Path, overwrite: bool = False):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
+    with _signals_held():
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+        else:
+            old = None
+            os.replace(tmp, out)
+    if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
     os.chmod(out, 0o755)
+
+
+@contextmanager
+def _signals_held():
+    """Ctrl-C or SIGTERM between the two renames would leave no run folder at all: hold them till done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):  # not POSIX, or not allowed here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def write_json(path: Path, obj) -> None:

@@ -18,6 +18,8 @@ def format_summary(result, out: Path | None = None, top: int = 10) -> str:
         f"Out-of-sample accuracy {m['accuracy']:.3f}, weighted F1 {m['f1_weighted']:.3f}",
         f"Suspected label issues: {m['label_issues']} ({m['label_issue_share']:.1%})",
     ]
+    if m.get("truncated_texts"):
+        lines.append(f"Truncated {m['truncated_texts']} text(s) longer than {m['max_text_chars']:,} characters")
     if top:
         lines.append("")
         lines.append(f"{'rank':>4}  {'id':>6}  {'given':<10} {'suggested':<10} {'p':>5}  text")

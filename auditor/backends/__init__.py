@@ -58,20 +58,30 @@ def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None)
     raise ValueError(f"unknown backend {name!r}")
 
 
-def out_of_sample(texts, labels, n_classes, methods, folds, seed, train_cfg, progress=None) -> BackendOutput:
-    """k-fold out-of-sample probabilities, averaged over the given backends."""
+def out_of_sample(
+    texts, labels, n_classes, methods, folds, seed, train_cfg, progress=None, fold_cache=None
+) -> BackendOutput:
+    """k-fold out-of-sample probabilities, averaged over the given backends.
+
+    `fold_cache` (an `auditor.resume.FoldCache`) keeps each finished fold, and supplies the folds an
+    interrupted run already finished.
+    """
     assignment = fold_assignment(labels, folds, seed)
     splits = [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
-    return _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress)
+    return _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress, fold_cache)
 
 
-def train_and_predict(train_texts, train_labels, texts, labels, n_classes, methods, seed, train_cfg, progress=None):
+def train_and_predict(
+    train_texts, train_labels, texts, labels, n_classes, methods, seed, train_cfg, progress=None, fold_cache=None
+):
     """Train once on other data and predict `texts` (the book's train-then-score-validation set-up)."""
     all_texts = list(train_texts) + list(texts)
     all_labels = np.concatenate([np.asarray(train_labels), np.asarray(labels)])
     n_train = len(train_texts)
     splits = [(np.arange(n_train), np.arange(n_train, len(all_texts)))]
-    out = _run_backends(all_texts, all_labels, n_classes, methods, splits, None, seed, train_cfg, progress)
+    out = _run_backends(
+        all_texts, all_labels, n_classes, methods, splits, None, seed, train_cfg, progress, fold_cache
+    )
     out.pred_probs = out.pred_probs[n_train:]
     if out.embeddings is not None:
         out.embeddings = out.embeddings[n_train:]
@@ -80,18 +90,31 @@ def train_and_predict(train_texts, train_labels, texts, labels, n_classes, metho
     return out
 
 
-def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress):
+def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress, fold_cache=None):
     probs, details, embeddings, dynamics = [], {}, None, None
     for name in methods:
         backend = make_backend(name, n_classes, train_cfg, seed, progress)
-        backend.prepare(list(texts))
+        _prepare(backend, name, texts, fold_cache)
         result = np.zeros((len(texts), n_classes))
+        cached = []
         for fold, (train_idx, test_idx) in enumerate(splits):
+            saved = fold_cache.get(name, f"fold-{fold}") if fold_cache is not None else None
+            if saved is not None and saved["probs"].shape == (len(test_idx), n_classes):
+                result[test_idx] = saved.pop("probs")
+                if hasattr(backend, "restore_fold"):
+                    backend.restore_fold(fold, saved)
+                cached.append(fold)
+                continue
             if progress:
                 progress(f"{name}: fold {fold + 1}/{len(splits)}")
             result[test_idx] = backend.fit_predict(train_idx, labels, test_idx)
+            if fold_cache is not None:
+                extra = backend.fold_arrays(fold) if hasattr(backend, "fold_arrays") else {}
+                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx], **extra)
+        if cached and progress:
+            progress(f"{name}: folds {', '.join(str(f + 1) for f in cached)} taken from the interrupted run")
         probs.append(result)
-        details[name] = backend.details()
+        details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
         if getattr(backend, "embeddings", None) is not None:
             embeddings = backend.embeddings
         if getattr(backend, "dynamics", None) is not None:
@@ -100,6 +123,18 @@ def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, t
     folds_out = assignment if assignment is not None else np.zeros(len(texts), dtype=np.int64)
     return BackendOutput(pred_probs=pred_probs, folds=folds_out, embeddings=embeddings, details=details,
                          dynamics=dynamics)
+
+
+def _prepare(backend, name, texts, fold_cache) -> None:
+    """Shared work before the folds; a backend with `prepared_arrays`/`restore` (embeddings) caches it."""
+    cacheable = fold_cache is not None and hasattr(backend, "restore")
+    saved = fold_cache.get(name, "prepared") if cacheable else None
+    if saved is not None:
+        backend.restore(saved)
+        return
+    backend.prepare(list(texts))
+    if cacheable:
+        fold_cache.put(name, "prepared", **backend.prepared_arrays())
 
 
 def normalize_probs(probs: np.ndarray, eps: float = 1e-12) -> np.ndarray:

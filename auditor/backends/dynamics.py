@@ -49,6 +49,18 @@ class DynamicsRecorder(TrainerCallback):
         if self._last_step != state.global_step:  # a fractional last epoch ended between marks
             self._record(model, args, state)
 
+    def fold_arrays(self, fold: int) -> dict:
+        """One fold's records as arrays, cached with the fold so that a resumed run keeps them."""
+        records = self.table()
+        records = records[records["fold"] == fold]
+        return {f"dynamics_{c}": records[c].to_numpy() for c in RECORD_COLUMNS}
+
+    def restore_fold(self, fold: int, arrays: dict) -> None:
+        """Take back a cached fold's records; the next fold trained is numbered after it."""
+        if "dynamics_row" in arrays:
+            self._records.append(pd.DataFrame({c: arrays[f"dynamics_{c}"] for c in RECORD_COLUMNS}))
+        self.fold = fold
+
     def table(self) -> pd.DataFrame:
         """One row per (training row, checkpoint): columns `RECORD_COLUMNS`."""
         if not self._records:

@@ -8,7 +8,9 @@ from sklearn.linear_model import LogisticRegression
 from . import expand_classes
 
 
-def encode(model_name: str, texts, batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+def encode(
+    model_name: str, texts, batch_size: int = 64, show_progress: bool = False, chunk: int = 65_536
+) -> np.ndarray:
     from sentence_transformers import SentenceTransformer
 
     from ..errors import OptionError
@@ -18,14 +20,21 @@ def encode(model_name: str, texts, batch_size: int = 64, show_progress: bool = F
     except Exception as exc:  # many types: offline Hub, missing files, bad config
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OptionError(f"--model {model_name!r}: cannot load it as a sentence encoder: {first}") from None
-    # Sorting by length keeps each batch's padding small; encode() sorts too, but per call.
-    return model.encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=show_progress,
-    ).astype(np.float32)
+    # encode() tokenises one batch at a time, but it keeps every row's vector as a separate tensor until
+    # the end: encoding in chunks into one preallocated array bounds that overhead to a chunk.
+    texts, out = list(texts), None
+    for start in range(0, len(texts), chunk):
+        vectors = model.encode(
+            texts[start : start + chunk],
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[start : start + len(vectors)] = vectors
+    return out
 
 
 def _device() -> str:
@@ -42,6 +51,12 @@ class EmbeddingsBackend:
 
     def prepare(self, texts):
         self.embeddings = encode(self.model, texts, show_progress=self.show_progress)
+
+    def prepared_arrays(self) -> dict:
+        return {"embeddings": self.embeddings}
+
+    def restore(self, arrays: dict) -> None:
+        self.embeddings = arrays["embeddings"]
 
     def fit_predict(self, train_idx, labels, test_idx):
         clf = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)

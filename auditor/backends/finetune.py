@@ -190,6 +190,14 @@ class FinetuneBackend:
         trainer = self.train(train_idx, labels)
         return self.predict(trainer, test_idx, labels)
 
+    def fold_arrays(self, fold: int) -> dict:
+        """What a resumed run needs from a finished fold besides its probabilities: its training dynamics."""
+        return self.dynamics.fold_arrays(fold) if self.dynamics is not None else {}
+
+    def restore_fold(self, fold: int, arrays: dict) -> None:
+        if self.dynamics is not None:
+            self.dynamics.restore_fold(fold, arrays)
+
     def train(self, train_idx, labels):
         """A Trainer whose fresh model has been fine-tuned on `train_idx` (DDP under torchrun)."""
         started = time.perf_counter()

@@ -36,14 +36,28 @@ def check_pred_probs(probs, n_rows: int, n_classes: int, where: str = "pred_prob
     probs = probs.astype(np.float64)
     bad = ~np.isfinite(probs).all(axis=1)
     if bad.any():
-        raise DataError(f"{where}: row {int(np.flatnonzero(bad)[0])} has NaN or infinite values; expected probabilities.")
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{where}: row {row + 1} has NaN or infinite values ({_row_text(probs[row])}); expected probabilities."
+        )
     negative = (probs < 0).any(axis=1) | (probs > 1 + TOLERANCE).any(axis=1)
     if negative.any():
         row = int(np.flatnonzero(negative)[0])
-        raise DataError(f"{where}: row {row} has values outside [0, 1]; expected probabilities.")
+        raise DataError(
+            f"{where}: row {row + 1} has values outside [0, 1] ({_row_text(probs[row])}); expected probabilities."
+        )
     sums = probs.sum(axis=1)
     off = np.abs(sums - 1) > TOLERANCE
     if off.any():
         row = int(np.flatnonzero(off)[0])
-        raise DataError(f"{where}: row {row} sums to {sums[row]:.4g}; expected each row to sum to 1 (softmax output).")
+        raise DataError(
+            f"{where}: row {row + 1} sums to {sums[row]:.4g} ({_row_text(probs[row])}); "
+            "expected each row to sum to 1 (softmax output)."
+        )
     return probs / sums[:, None]
+
+
+def _row_text(row: np.ndarray, shown: int = 6) -> str:
+    """A row's first values for an error message (rows are numbered from 1, like data rows)."""
+    values = ", ".join(f"{v:.4g}" for v in row[:shown])
+    return f"[{values}{', ...' if len(row) > shown else ''}]"

@@ -1,0 +1,192 @@
+"""Interrupted runs: finished folds are cached in the run folder, so `--resume` continues where a run stopped.
+
+While models train, `OUT/` holds `INCOMPLETE` (a line saying how to continue), `run.json` with
+`"complete": false`, and `OUT/.partial/`: `state.json` (the run's fingerprint) and one `.npz` per finished
+fold and backend. When the run completes, the finished run folder replaces all of it in one rename.
+With `--overwrite` of a finished run the old files stay readable until the new run replaces them;
+only `OUT/.partial/` is added meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RunDirError
+from .rundir import check_out_dir, read_json, write_json
+
+__all__ = ["FoldCache", "resumable_run", "MARKER", "PARTIAL", "incomplete_reason"]
+
+MARKER = "INCOMPLETE"
+PARTIAL = ".partial"
+
+
+class FoldCache:
+    """Per-fold arrays under `folder`, written atomically; each file carries the run's fingerprint."""
+
+    def __init__(self, folder: Path, fingerprint: str):
+        self.folder, self.fingerprint = Path(folder), fingerprint
+        self.hits: list[str] = []
+
+    def _path(self, backend: str, key: str) -> Path:
+        return self.folder / f"{backend}-{key}.npz"
+
+    def get(self, backend: str, key: str) -> dict[str, np.ndarray] | None:
+        path = self._path(backend, key)
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["fingerprint"]) != self.fingerprint:
+                return None
+            arrays = {k: stored[k] for k in stored.files if k != "fingerprint"}
+        self.hits.append(f"{backend}-{key}")
+        return arrays
+
+    def put(self, backend: str, key: str, **arrays: np.ndarray) -> None:
+        # Written under a temporary name and renamed: a kill mid-write leaves no half file behind.
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, fingerprint=np.array(self.fingerprint), **arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self._path(backend, key))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def finished(self) -> list[str]:
+        """Names of the cached fold results (not the prepared arrays)."""
+        return sorted(p.stem for p in self.folder.glob("*-fold-*.npz"))
+
+
+@contextmanager
+def resumable_run(out: Path, state: dict, *, overwrite: bool = False, resume: bool = False, total_folds: int = 0):
+    """Yield the FoldCache of run folder `out`; keep it on failure only when it holds finished folds.
+
+    `state` must hold `fingerprint` (one string) and `parts` (named pieces of it, to say what changed
+    when a resume is refused); `command` and `config` are recorded for the person who finds the folder.
+    """
+    out = Path(out)
+    created = _open(out, state, overwrite=overwrite, resume=resume)
+    cache = FoldCache(out / PARTIAL, state["fingerprint"])
+    try:
+        yield cache
+    except BaseException as exc:
+        note = _after_failure(out, cache, created, total_folds, state.get("command", ""))
+        if isinstance(exc, KeyboardInterrupt):
+            raise type(exc)(note) from None
+        raise
+
+
+def incomplete_reason(folder: Path) -> str | None:
+    """Why `folder` is not a finished run (None if it is one, or if it is no run folder at all)."""
+    folder = Path(folder)
+    marker = folder / MARKER
+    if marker.is_file():
+        return marker.read_text(encoding="utf-8").strip() or "the run did not finish"
+    run_file = folder / "run.json"
+    if run_file.is_file():
+        try:
+            complete = read_json(run_file).get("complete", True)
+        except ValueError:
+            return "run.json cannot be read"
+        if complete is False:
+            return "run.json says the run did not finish"
+    return None
+
+
+def _open(out: Path, state: dict, *, overwrite: bool, resume: bool) -> bool:
+    """Set up `out` for a run; True when this call created the folder."""
+    partial = out / PARTIAL
+    if resume:
+        _check_resumable(out, state)
+        _clear_temporaries(partial)
+        return False
+    if out.exists() and incomplete_reason(out) and not overwrite:
+        raise RunDirError(
+            f"--out {out}: holds an interrupted run; pass --resume to continue it or --overwrite to start again."
+        )
+    check_out_dir(out, overwrite)
+    if out.exists() and incomplete_reason(out):
+        shutil.rmtree(out)  # an interrupted run the user asked to start again
+    if out.exists():
+        shutil.rmtree(partial, ignore_errors=True)
+        _write_state(out, state, mark=False)
+        return False
+    _write_state(out, state, mark=True)
+    return True
+
+
+def _write_state(out: Path, state: dict, mark: bool) -> None:
+    """Create `out/.partial/state.json` (and, for a new folder, the marker and run.json) in one rename."""
+    parent = out.parent if mark else out
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        partial = tmp / PARTIAL if mark else tmp
+        partial.mkdir(exist_ok=True)
+        write_json(partial / "state.json", {**state, "started": started})
+        if mark:
+            hint = _resume_hint(state.get("command", ""))
+            (tmp / MARKER).write_text(f"interrupted run, not a finished one: {hint}\n", encoding="utf-8")
+            write_json(tmp / "run.json", {"complete": False, "started": started, "resume_with": hint,
+                                          "command": state.get("command", ""), "config": state.get("config")})
+        os.replace(tmp, out if mark else out / PARTIAL)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _check_resumable(out: Path, state: dict) -> None:
+    saved_file = out / PARTIAL / "state.json"
+    if not saved_file.is_file():
+        what = "does not exist" if not out.exists() else f"holds no interrupted run (no {PARTIAL}/state.json)"
+        raise RunDirError(f"--resume: --out {out} {what}; run without --resume to start a new audit.")
+    saved = read_json(saved_file)
+    if saved.get("fingerprint") == state["fingerprint"]:
+        return
+    old, new = saved.get("parts", {}), state.get("parts", {})
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)] or ["fingerprint"]
+    raise RunDirError(
+        f"--resume: {out} was started with different {', '.join(changed)} "
+        f"(fingerprint {saved.get('fingerprint', '?')[:12]}, now {state['fingerprint'][:12]}); "
+        "repeat the original command with --resume, or pass --overwrite instead to start again."
+    )
+
+
+def _clear_temporaries(partial: Path) -> None:
+    for leftover in partial.glob(".tmp-*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _after_failure(out: Path, cache: FoldCache, created: bool, total: int, command: str) -> str:
+    """Keep finished work, remove what this run made if it finished nothing; say what is left."""
+    if not cache.folder.is_dir() and not incomplete_reason(out) and (out / "run.json").is_file():
+        return f"{out} holds the finished run."  # interrupted after the final rename
+    try:
+        kept = len(cache.finished())
+        has_work = any(cache.folder.glob("*.npz"))
+        if not has_work and created:
+            shutil.rmtree(out, ignore_errors=True)
+            return "no run folder was written."
+        if not has_work and not incomplete_reason(out):
+            shutil.rmtree(cache.folder, ignore_errors=True)
+            return f"{out} was left as it was."
+    except OSError:
+        return f"{out} may hold a partial run."
+    done = f"{kept} of {total} folds" if total else f"{kept} folds"
+    return f"{out} keeps {done} finished; {_resume_hint(command)}"
+
+
+def _resume_hint(command: str) -> str:
+    if not command:
+        return "run the same audit again with resume=True"
+    return f"continue it with: {command}" + ("" if " --resume" in command else " --resume")

@@ -1,0 +1,125 @@
+"""Property tests: the scorers accept any valid labels/probabilities, the loader any small frame."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from auditor.config import DataConfig
+from auditor.data import AuditData, from_frame, load_data
+from auditor.errors import DataError
+from auditor.pipeline import build_scores
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def labels_and_probs(draw):
+    n = draw(st.integers(1, 40))
+    k = draw(st.integers(2, 6))
+    labels = draw(arrays(np.int64, n, elements=st.integers(0, k - 1)))
+    raw = draw(arrays(np.float64, (n, k), elements=st.floats(0, 1, allow_subnormal=False)))
+    raw[raw.sum(axis=1) == 0] = 1.0  # an all-zero row is not a distribution; make it uniform
+    probs = raw / raw.sum(axis=1, keepdims=True)
+    return labels, probs
+
+
+def _data(labels, k) -> AuditData:
+    n = len(labels)
+    return AuditData(ids=np.arange(n), texts=tuple(f"text {i}" for i in range(n)), labels=labels,
+                     class_names=tuple(f"c{j}" for j in range(k)), source="generated", format="frame",
+                     text_column="text", label_column="label")
+
+
+@SETTINGS
+@given(labels_and_probs())
+def test_any_valid_probabilities_give_finite_scores_and_a_rank_permutation(case):
+    labels, probs = case
+    n, k = probs.shape
+    scores = build_scores(_data(labels, k), probs)
+    assert len(scores) == n
+    assert scores["id"].tolist() == list(range(n))
+    numeric = [c for c in scores.columns if c.endswith(("_score", "_probability")) or c.startswith("prob_")]
+    assert np.isfinite(scores[numeric].to_numpy(dtype=np.float64)).all()
+    assert sorted(scores["rank"].tolist()) == list(range(1, n + 1))
+    assert scores["is_label_issue"].dtype == bool
+    # the most suspect row has the highest combined score
+    top = scores.loc[scores["rank"] == 1, "label_issue_score"].iat[0]
+    assert top == scores["label_issue_score"].max()
+
+
+LABEL_POOLS = {
+    "names": ["joy", "sad", " joy", "anger "],
+    "ints": [0, 1, 2, 3],
+    "integral floats": [0.0, 1.0, 2.0],
+    "digit strings": ["1", "2", "3.0", "10"],
+    "bools": [True, False],
+}
+BAD_CELLS = [None, "", "  ", 0.5, float("nan"), ["x"], {"a": 1}, "mixed"]
+
+
+@st.composite
+def frames(draw):
+    """Mostly valid frames (so loading succeeds often), sometimes with one bad cell planted."""
+    n = draw(st.integers(2, 12))
+    pool = LABEL_POOLS[draw(st.sampled_from(sorted(LABEL_POOLS)))]
+    text = st.one_of(st.text(min_size=1, max_size=15).filter(lambda t: t.strip()), st.integers(-9, 9))
+    columns = {"text": draw(st.lists(text, min_size=n, max_size=n)),
+               "label": draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))}
+    if draw(st.booleans()):
+        if draw(st.booleans()):  # unique, of mixed kinds
+            ids = st.one_of(st.integers(0, 99), st.text(min_size=1, max_size=3))
+            columns["uid"] = draw(st.lists(ids, min_size=n, max_size=n, unique_by=str))
+        else:  # from a small pool: repeats are likely
+            columns["uid"] = draw(st.lists(st.sampled_from(["a", "b", 7, 8]), min_size=n, max_size=n))
+    frame = pd.DataFrame(columns, dtype=object)
+    if draw(st.booleans()):
+        row, column = draw(st.integers(0, n - 1)), draw(st.sampled_from(["text", "label"]))
+        frame.at[row, column] = draw(st.sampled_from(BAD_CELLS))
+    return frame
+
+
+def _check_loaded(data: AuditData, frame: pd.DataFrame, id_column):
+    """Every row kept, in order, with its id: the row position, or the id column's value."""
+    n = len(frame)
+    assert len(data) == n and len(data.labels) == n and len(data.ids) == n
+    if id_column is None:
+        assert data.ids.tolist() == list(range(n))
+    else:
+        assert [str(v) for v in data.ids] == [str(v) for v in frame[id_column]]
+    assert data.labels.min() >= 0 and data.labels.max() < len(data.class_names)
+    assert len(set(data.class_names)) == len(data.class_names)
+    assert all(isinstance(t, str) and t.strip() for t in data.texts)
+
+
+@SETTINGS
+@given(frames())
+def test_loader_keeps_every_row_or_raises_data_error(frame):
+    id_column = "uid" if "uid" in frame else None
+    try:
+        data = from_frame(frame, DataConfig(source="generated", id_column=id_column))
+    except DataError as exc:
+        assert "\n" not in str(exc)
+        return
+    _check_loaded(data, frame, id_column)
+
+
+@SETTINGS
+@given(frames())
+def test_jsonl_files_load_the_same_as_frames(tmp_path_factory, frame):
+    path = tmp_path_factory.mktemp("jsonl") / "d.jsonl"
+    records = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+               for row in frame.to_dict("records")]
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    id_column = "uid" if "uid" in frame else None
+    try:
+        data = load_data(DataConfig(source=str(path), id_column=id_column))
+    except DataError as exc:
+        assert "\n" not in str(exc)
+        return
+    _check_loaded(data, frame, id_column)

@@ -1,0 +1,97 @@
+"""The pieces that keep a million-row run fast and small (measured in benchmarks/scale.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditor.result import write_csv
+from auditor.scoring import duplicates, label_quality
+from auditor.scoring.combine import reasons
+
+
+def _reference_reasons(table, labels, probs, names):
+    """The definition, one row at a time."""
+    out = []
+    for i, given in enumerate(labels):
+        parts, best = [], int(probs[i].argmax())
+        if best != given:
+            parts.append(f"model gives {names[best]} {probs[i, best]:.2f}, labelled {names[given]} ({probs[i, given]:.2f})")
+        elif table["is_label_quality_issue"].iat[i]:
+            parts.append(f"low confidence in {names[given]} ({probs[i, given]:.2f})")
+        for column in ("duplicate_reason", "dynamics_reason"):
+            value = table[column].iat[i] if column in table else None
+            if isinstance(value, str) and value:
+                parts.append(value)
+        if "is_outlier_issue" in table and table["is_outlier_issue"].iat[i]:
+            parts.append("outlier: far from other texts")
+        out.append("; ".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("extra", [(), ("duplicate_reason",), ("duplicate_reason", "dynamics_reason", "outliers")])
+def test_vectorised_reasons_match_the_definition(extra):
+    rng = np.random.default_rng(len(extra))
+    n, k = 3000, 4
+    probs, labels = rng.dirichlet(np.full(k, 0.5), n), rng.integers(0, k, n)
+    table = pd.DataFrame({"is_label_quality_issue": rng.random(n) < 0.3})
+    if "duplicate_reason" in extra:
+        table["duplicate_reason"] = np.where(rng.random(n) < 0.1, "same text labelled c1 at id 7", "")
+    if "dynamics_reason" in extra:
+        words = np.where(rng.random(n) < 0.1, "hard to learn", None).astype(object)
+        words[::50] = np.nan
+        table["dynamics_reason"] = words
+    if "outliers" in extra:
+        table["is_outlier_issue"] = rng.random(n) < 0.05
+    names = ("c0", "c1", "c2", "c3")
+    assert reasons(table, labels, probs, names) == _reference_reasons(table, labels, probs, names)
+
+
+def test_near_duplicate_search_stops_above_its_limit(monkeypatch):
+    texts = ["the cat sat on the mat", "the cat sat on the mat!", "the cat sat on a mat", "dogs bark", "dogs bark"]
+    labels, probs = np.array([0, 1, 1, 0, 1]), np.full((5, 2), 0.5)
+    both = duplicates.score_duplicates(labels, probs, texts=texts, duplicate_threshold=0.5)
+    assert "near-duplicate" in both["duplicate_reason"].iat[2]
+    monkeypatch.setattr(duplicates, "NEAR_SEARCH_MAX_UNITS", 2)  # 3 distinct texts: too many to compare
+    exact = duplicates.score_duplicates(labels, probs, texts=texts, duplicate_threshold=0.5)
+    assert exact["duplicate_group"].tolist() == [0, 0, -1, 1, 1]  # exact copies (after normalising) still found
+    assert exact["is_conflicting_duplicate_issue"].tolist() == [True, True, False, True, True]
+
+
+def test_batched_label_issue_search_agrees_with_the_whole(monkeypatch):
+    rng = np.random.default_rng(0)
+    n, k = 3000, 5
+    truth = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), truth] += 3
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.where(rng.random(n) < 0.1, (truth + 1) % k, truth)
+    whole = label_quality.find_issues(labels, probs)
+    monkeypatch.setattr(label_quality, "BATCHED_ABOVE", 100)
+    batched = label_quality.find_issues(labels, probs)
+    assert batched.dtype == bool and batched.shape == (n,)
+    flipped = labels != truth
+    assert flipped[batched].mean() > 0.8  # what it flags is mostly real
+    assert (batched & whole).sum() >= 0.8 * batched.sum()  # and mostly what the whole search flags
+
+
+def test_arrow_csv_reads_back_like_pandas_csv(tmp_path):
+    frame = pd.DataFrame({
+        "id": [0, 1, 2],
+        "text": ['say "hi", then\nleave', "=SUM(A1)", "plain"],
+        "is_label_issue": [True, False, True],
+        "score": [0.1, 1 / 3, 2e-17],
+        "reason": ["a; b", None, ""],
+    })
+    write_csv(frame, tmp_path / "arrow.csv")
+    frame.to_csv(tmp_path / "pandas.csv", index=False)
+    read = [pd.read_csv(tmp_path / name, keep_default_na=False) for name in ("arrow.csv", "pandas.csv")]
+    pd.testing.assert_frame_equal(*read)
+    assert read[0]["score"].tolist() == frame["score"].tolist()  # floats round-trip exactly
+
+
+def test_csv_falls_back_to_pandas_for_columns_arrow_cannot_write(tmp_path):
+    frame = pd.DataFrame({"id": [0, 1], "tokens": [["a", "b"], ["c"]]})
+    write_csv(frame, tmp_path / "scores.csv")
+    assert pd.read_csv(tmp_path / "scores.csv")["tokens"].tolist() == ["['a', 'b']", "['c']"]
