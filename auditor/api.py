@@ -32,9 +32,9 @@ def audit(
     seed: int = 0,
     pred_probs=None,
     score_method: str = "self_confidence",
-    epochs: float = 3.0,
-    batch_size: int = 32,
-    learning_rate: float = 1e-4,
+    epochs: float | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
     max_length: int = 128,
     verbose: bool = True,
 ) -> AuditResult:

@@ -121,6 +121,9 @@ def model_card(result, config) -> str:
     """README.md for the saved model: what it was trained on and what the audit measured."""
     from huggingface_hub import ModelCardData
 
+    from .backends.finetune import resolve_train_config
+
+    train = resolve_train_config(config.train)
     m = result.metrics
     data = result.run.get("data", {})
     source = data.get("source", "?")
@@ -145,9 +148,9 @@ def model_card(result, config) -> str:
 # Text classifier trained by `auditor`
 
 Fine-tuned from `{Path(base).name if Path(base).exists() else base}` on all {m['n']:,} examples of
-`{shown_source}` ({len(m['classes'])} classes: {', '.join(m['classes'])}), {config.train.epochs:g} epoch(s),
-learning rate {config.train.learning_rate:g}, batch size {config.train.batch_size}, max length
-{config.train.max_length}, seed {config.seed}.
+`{shown_source}` ({len(m['classes'])} classes: {', '.join(m['classes'])}), {train.epochs:g} epoch(s),
+learning rate {train.learning_rate:g}, batch size {train.batch_size}, max length
+{train.max_length}, seed {config.seed}.
 
 ## Audit of the training labels
 

@@ -34,7 +34,7 @@ class Progress:
     def __init__(self, quiet: bool = False):
         # Under torchrun every process runs the pipeline; only the main one reports.
         self.quiet = quiet or not is_main_process()
-        self.bars = not quiet and sys.stderr.isatty()
+        self.bars = not self.quiet and sys.stderr.isatty()
 
     def __call__(self, message: str) -> None:
         if not self.quiet:

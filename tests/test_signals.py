@@ -78,6 +78,29 @@ def test_near_duplicates_depend_on_threshold_and_use_embeddings_when_given():
     assert by_emb["is_conflicting_duplicate_issue"].tolist() == [True, False, True]
 
 
+def test_pruned_sparse_pair_search_equals_brute_force(emotion_slice):
+    from sklearn.neighbors import NearestNeighbors
+
+    from auditor.scoring.duplicates import _exact_units, _sparse_pairs, _unit_vectors
+
+    texts = load_data(DataConfig(source=str(emotion_slice))).texts
+    _, first = _exact_units(texts)
+    vectors = _unit_vectors(texts, first, None).tocsr()
+    for threshold in (0.9, 0.3, 0.15):
+        a, b, sim = _sparse_pairs(vectors, threshold, block=64)
+        _, neighbours = NearestNeighbors(radius=1 - threshold, metric="cosine", algorithm="brute").fit(
+            vectors).radius_neighbors(vectors)
+        expected = {(i, j) for i, row in enumerate(neighbours) for j in row if i < j}
+        assert set(zip(a.tolist(), b.tolist())) == expected and len(a) == len(expected)
+        assert (sim >= threshold).all()
+    assert len(expected) > 100  # the low threshold really exercised the pruning
+
+
+def test_punctuation_only_texts_are_not_duplicates_of_each_other():
+    out = score_duplicates(np.array([0, 1]), np.full((2, 2), 0.5), texts=["!!", "??"], duplicate_threshold=None)
+    assert out["duplicate_group"].tolist() == [-1, -1]
+
+
 def test_all_30_conflicting_duplicates_of_the_emotion_training_split_are_found():
     data = load_data(DataConfig(source=str(EMOTION_TRAIN)))
     probs = np.full((len(data), len(data.class_names)), 1 / len(data.class_names))
@@ -271,20 +294,21 @@ def test_dynamics_recorded_for_every_training_row_in_a_tiny_finetune(emotion_sli
     data = load_data(DataConfig(source=str(emotion_slice)))
     rows = np.arange(60)
     texts, labels = [data.texts[i] for i in rows], data.labels[rows]
-    cfg = TrainConfig(epochs=2, batch_size=16, dynamics_per_epoch=1)
+    cfg = TrainConfig(epochs=2, batch_size=16, dynamics_per_epoch=2)
     backend = make_backend("finetune", len(data.class_names), cfg, seed=0)
     backend.prepare(texts)
     assignment = fold_assignment(labels, 2, 0)
     for fold in range(2):
         backend.fit_predict(np.flatnonzero(assignment != fold), labels, np.flatnonzero(assignment == fold))
     records = backend.dynamics.table()
-    # Each row is trained on in exactly one of 2 folds, and measured at the end of both epochs.
-    assert len(records) == 60 * 2
+    # Each row is trained on in exactly one of 2 folds (2 steps per epoch), measured twice per epoch.
+    assert len(records) == 60 * 4
     assert sorted(records["row"].unique()) == list(range(60))
     for fold in range(2):
         mine = records[records["fold"] == fold]
         assert set(mine["row"]) == set(np.flatnonzero(assignment != fold))
-        assert sorted(mine["epoch"].unique()) == [1.0, 2.0]
+        assert sorted(mine["epoch"].unique()) == [0.5, 1.0, 1.5, 2.0]
+        assert (mine.groupby("epoch")["row"].nunique() == 30).all()
     assert np.isfinite(records[["p_given", "margin"]].to_numpy()).all()
     assert ((records["margin"] > 0) == records["correct"]).all()
 

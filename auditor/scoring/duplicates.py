@@ -3,8 +3,9 @@
 Two rows are duplicates when their normalised texts are equal (lowercase, punctuation removed,
 whitespace collapsed) or when the cosine similarity of their vectors is at least `threshold`
 (embeddings when the run has them, else TF-IDF word 1-2-grams). Identical normalised texts are
-merged first, so the near-duplicate search runs over distinct texts only, with scikit-learn's
-radius search (chunked: memory grows with the number of duplicate pairs, not with n²).
+merged first, so the near-duplicate search runs over distinct texts only: scikit-learn's chunked
+radius search for dense embeddings, an exact candidate-pruned sparse product for TF-IDF vectors.
+Memory grows with the number of candidate pairs, never with n².
 
 A conflict is a row with a direct duplicate labelled differently: at least one copy is wrong.
 """
@@ -27,6 +28,8 @@ DEFAULT_THRESHOLD = 0.95
 NEAR_SEARCH_MAX_UNITS = 50_000
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _MAX_MENTIONS = 3
+# Terms in at most this share of the texts (and at most _RARE_MAX texts) count as rare in the pair search.
+_RARE_SHARE, _RARE_MAX = 0.01, 1000
 
 
 def normalize_text(text: str) -> str:
@@ -82,7 +85,8 @@ def score_duplicates(
 
 def _exact_units(texts):
     """Each row's 'unit' (distinct normalised text) and the first row of every unit."""
-    codes, _ = pd.factorize(pd.Series([normalize_text(t) for t in texts]), sort=False)
+    # A text of punctuation only normalises to '': keep it as written, so '!!' and '??' stay apart.
+    codes, _ = pd.factorize(pd.Series([normalize_text(t) or str(t).strip() for t in texts]), sort=False)
     _, first_row = np.unique(codes, return_index=True)  # codes are 0..units-1
     return codes.astype(np.int64), first_row.astype(np.int64)
 
@@ -93,17 +97,62 @@ def _near_pairs(texts, first_row, embeddings, threshold):
     if threshold is None or threshold >= 1.0 or not 2 <= len(first_row) <= NEAR_SEARCH_MAX_UNITS:
         return empty
     vectors = _unit_vectors(texts, first_row, embeddings)
-    from sklearn.neighbors import NearestNeighbors
+    if sparse.issparse(vectors):
+        a, b, sim = _sparse_pairs(vectors.tocsr(), threshold)
+    else:
+        from sklearn.neighbors import NearestNeighbors
 
-    index = NearestNeighbors(radius=1.0 - threshold, metric="cosine", algorithm="brute").fit(vectors)
-    distances, neighbours = index.radius_neighbors(vectors, return_distance=True)
-    a = np.repeat(np.arange(len(first_row)), [len(x) for x in neighbours])
-    if len(a) == 0:
-        return empty
-    b = np.concatenate(neighbours).astype(np.int64)
-    sim = 1.0 - np.concatenate(distances)
+        index = NearestNeighbors(radius=1.0 - threshold, metric="cosine", algorithm="brute").fit(vectors)
+        distances, neighbours = index.radius_neighbors(vectors, return_distance=True)
+        a = np.repeat(np.arange(len(first_row)), [len(x) for x in neighbours])
+        if len(a) == 0:
+            return empty
+        b = np.concatenate(neighbours).astype(np.int64)
+        sim = 1.0 - np.concatenate(distances)
     keep = a < b
     return a[keep], b[keep], np.clip(sim[keep], 0.0, 1.0)
+
+
+def _sparse_pairs(vectors, threshold, block: int = 1024):
+    """All pairs of rows of L2-normalised sparse `vectors` with cosine ≥ `threshold`, exactly, without
+    the dense n × n product that common words ('i', 'feel') would cause.
+
+    Terms split into rare (in at most `_RARE_SHARE` of rows) and common. A pair sharing no rare term
+    has cosine ≤ ‖common part of a‖ · ‖common part of b‖ (Cauchy–Schwarz), so candidates are pairs
+    sharing a rare term (a sparse product, row block by row block) plus pairs of rows whose common
+    part alone has norm ≥ threshold (compared in full); every candidate is then scored exactly.
+    """
+    n = vectors.shape[0]
+    df = np.bincount(vectors.indices, minlength=vectors.shape[1])
+    rare = df <= max(2, min(_RARE_SHARE * n, _RARE_MAX))
+    rare_part, common_part = vectors[:, np.flatnonzero(rare)].tocsr(), vectors[:, np.flatnonzero(~rare)].tocsr()
+    common_norm = np.sqrt(np.asarray(common_part.multiply(common_part).sum(axis=1)).ravel())
+    slack = threshold - 1e-6
+    found = []
+    rare_t = rare_part.T.tocsr()
+    for start in range(0, n, block):
+        product = (rare_part[start : start + block] @ rare_t).tocoo()
+        a, b, rare_dot = product.row + start, product.col, product.data
+        # A candidate's common part adds at most the product of the two common norms.
+        maybe = (a < b) & (rare_dot + common_norm[a] * common_norm[b] >= slack)
+        found.append(_exact_pairs(vectors, a[maybe], b[maybe], threshold))
+    heavy = np.flatnonzero(common_norm >= slack)
+    for start in range(0, len(heavy), block):
+        product = (vectors[heavy[start : start + block]] @ vectors[heavy].T).tocoo()
+        a, b = heavy[product.row + start], heavy[product.col]
+        keep = (a < b) & (product.data >= threshold)
+        found.append((a[keep], b[keep], product.data[keep]))
+    a, b, sim = (np.concatenate(parts) for parts in zip(*found))
+    pairs, first = np.unique(np.stack([a, b], axis=1), axis=0, return_index=True)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), sim[first].astype(np.float64)
+
+
+def _exact_pairs(vectors, a, b, threshold):
+    if len(a) == 0:
+        return a, b, np.empty(0)
+    sim = np.asarray(vectors[a].multiply(vectors[b]).sum(axis=1)).ravel()
+    keep = sim >= threshold
+    return a[keep], b[keep], sim[keep]
 
 
 def _unit_vectors(texts, first_row, embeddings):
