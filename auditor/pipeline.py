@@ -120,11 +120,11 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     signals = resolve_signals(config, methods, train)
     precomputed = _precomputed(config, data, pred_probs)  # checked before any progress line: one line on error
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
-    _say_if_near_duplicates_skipped(data, config, signals, progress)
     if "dynamics" in signals and not config.train.dynamics_per_epoch:
         config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
         output = precomputed or _probabilities(data, config, methods, progress, train, fold_cache)
+    _say_if_embeddings_too_many(data, config, signals, output.embeddings, progress)
     with timer.stage("score"):
         scores = build_scores(
             data, output.pred_probs, config.score_method, output.folds, signals=signals,
@@ -170,13 +170,13 @@ def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
     return chosen
 
 
-def _say_if_near_duplicates_skipped(data: AuditData, config: RunConfig, signals, progress) -> None:
+def _say_if_embeddings_too_many(data: AuditData, config: RunConfig, signals, embeddings, progress) -> None:
     from .scoring.duplicates import NEAR_SEARCH_MAX_UNITS, normalize_text
 
-    if "duplicates" in signals and config.duplicate_threshold < 1 and len(data) > NEAR_SEARCH_MAX_UNITS:
-        if len({normalize_text(t) for t in data.texts}) > NEAR_SEARCH_MAX_UNITS:
-            progress(f"more than {NEAR_SEARCH_MAX_UNITS:,} distinct texts: looking for exact duplicates only "
-                     "(the near-duplicate search's time grows with their square)")
+    big = embeddings is not None and len(data) > NEAR_SEARCH_MAX_UNITS and config.duplicate_threshold < 1
+    if big and "duplicates" in signals and len({normalize_text(t) for t in data.texts}) > NEAR_SEARCH_MAX_UNITS:
+        progress(f"more than {NEAR_SEARCH_MAX_UNITS:,} distinct texts: near duplicates are compared on TF-IDF, "
+                 "not on embeddings (that search's time grows with the square of the number of texts)")
 
 
 def _precomputed(config: RunConfig, data: AuditData, pred_probs=None):

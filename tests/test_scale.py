@@ -48,15 +48,17 @@ def test_vectorised_reasons_match_the_definition(extra):
     assert reasons(table, labels, probs, names) == _reference_reasons(table, labels, probs, names)
 
 
-def test_near_duplicate_search_stops_above_its_limit(monkeypatch):
+def test_many_texts_compare_near_duplicates_on_tfidf_not_embeddings(monkeypatch):
     texts = ["the cat sat on the mat", "the cat sat on the mat!", "the cat sat on a mat", "dogs bark", "dogs bark"]
     labels, probs = np.array([0, 1, 1, 0, 1]), np.full((5, 2), 0.5)
-    both = duplicates.score_duplicates(labels, probs, texts=texts, duplicate_threshold=0.5)
-    assert "near-duplicate" in both["duplicate_reason"].iat[2]
-    monkeypatch.setattr(duplicates, "NEAR_SEARCH_MAX_UNITS", 2)  # 3 distinct texts: too many to compare
-    exact = duplicates.score_duplicates(labels, probs, texts=texts, duplicate_threshold=0.5)
-    assert exact["duplicate_group"].tolist() == [0, 0, -1, 1, 1]  # exact copies (after normalising) still found
-    assert exact["is_conflicting_duplicate_issue"].tolist() == [True, True, False, True, True]
+    # Embeddings that put row 2 next to the dogs, and far from the other cats.
+    embeddings = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    dense = duplicates.score_duplicates(labels, probs, texts=texts, embeddings=embeddings, duplicate_threshold=0.5)
+    assert "at id 3" in dense["duplicate_reason"].iat[2]
+    monkeypatch.setattr(duplicates, "NEAR_SEARCH_MAX_UNITS", 2)  # 3 distinct texts: too many for the dense search
+    tfidf = duplicates.score_duplicates(labels, probs, texts=texts, embeddings=embeddings, duplicate_threshold=0.5)
+    assert "near-duplicate" in tfidf["duplicate_reason"].iat[2] and "at id 0" in tfidf["duplicate_reason"].iat[2]
+    assert tfidf["duplicate_group"].tolist() == [0, 0, 0, 1, 1]
 
 
 def test_batched_label_issue_search_agrees_with_the_whole(monkeypatch):

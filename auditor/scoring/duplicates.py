@@ -22,9 +22,9 @@ from scipy import sparse
 __all__ = ["DEFAULT_THRESHOLD", "NEAR_SEARCH_MAX_UNITS", "normalize_text", "score_duplicates"]
 
 DEFAULT_THRESHOLD = 0.95
-# The radius search compares every distinct text with every other: 31 s for 16,000 tweets on 2 cores,
-# 4x that per doubling. Above this many distinct texts only exact duplicates are looked for
-# (benchmarks/scale.py: a million rows would take about a day).
+# The dense radius search over embeddings compares every distinct text with every other, so its time
+# grows with their square. Above this many distinct texts near duplicates are found with the pruned
+# TF-IDF search instead, which stayed near linear on short texts (benchmarks/scale.py).
 NEAR_SEARCH_MAX_UNITS = 50_000
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _MAX_MENTIONS = 3
@@ -54,8 +54,8 @@ def score_duplicates(
     `conflicting_duplicate_score` (0 without a conflict; else 1 − p(given label) under the mean
     probabilities of the row and its duplicates, so the copy whose label the model trusts less scores
     higher) and `duplicate_reason` (words, e.g. "same text labelled anger at id 1234").
-    `duplicate_threshold` None or ≥ 1 looks for exact duplicates only, as does a dataset with more than
-    `NEAR_SEARCH_MAX_UNITS` distinct texts.
+    `duplicate_threshold` None or ≥ 1 looks for exact duplicates only. With more than
+    `NEAR_SEARCH_MAX_UNITS` distinct texts, near duplicates are compared on TF-IDF, not on `embeddings`.
     """
     if texts is None:
         raise ValueError("score_duplicates needs the texts.")
@@ -94,8 +94,10 @@ def _exact_units(texts):
 def _near_pairs(texts, first_row, embeddings, threshold):
     """(unit_a, unit_b, cosine) for distinct units at least `threshold` similar, a < b."""
     empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
-    if threshold is None or threshold >= 1.0 or not 2 <= len(first_row) <= NEAR_SEARCH_MAX_UNITS:
+    if threshold is None or threshold >= 1.0 or len(first_row) < 2:
         return empty
+    if len(first_row) > NEAR_SEARCH_MAX_UNITS:
+        embeddings = None
     vectors = _unit_vectors(texts, first_row, embeddings)
     if sparse.issparse(vectors):
         a, b, sim = _sparse_pairs(vectors.tocsr(), threshold)
