@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -14,6 +15,7 @@ from auditor.config import DataConfig
 from auditor.data import AuditData, from_frame, load_data
 from auditor.errors import DataError
 from auditor.pipeline import build_scores
+from auditor.scoring.label_quality import find_issues
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -36,6 +38,7 @@ def _data(labels, k) -> AuditData:
                      text_column="text", label_column="label")
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # e.g. 0/0 on a row whose mass is on absent classes
 @SETTINGS
 @given(labels_and_probs())
 def test_any_valid_probabilities_give_finite_scores_and_a_rank_permutation(case):
@@ -123,3 +126,12 @@ def test_jsonl_files_load_the_same_as_frames(tmp_path_factory, frame):
         assert "\n" not in str(exc)
         return
     _check_loaded(data, frame, id_column)
+
+
+def test_row_with_all_mass_on_an_unused_class_is_flagged():
+    """Found by the probabilities property: renormalising over the classes in use gave this row 0/0."""
+    labels = np.array([0, 0, 1, 1, 0, 1])
+    probs = np.array([[0.9, 0.1, 0], [0, 0, 1.0], [0.2, 0.8, 0], [0.1, 0.9, 0], [0.8, 0.2, 0], [0.3, 0.7, 0]])
+    with np.errstate(all="raise"):  # no 0/0 on the way
+        flagged = find_issues(labels, probs)
+    assert flagged[1]

@@ -97,3 +97,4 @@ def test_csv_falls_back_to_pandas_for_columns_arrow_cannot_write(tmp_path):
     frame = pd.DataFrame({"id": [0, 1], "tokens": [["a", "b"], ["c"]]})
     write_csv(frame, tmp_path / "scores.csv")
     assert pd.read_csv(tmp_path / "scores.csv")["tokens"].tolist() == ["['a', 'b']", "['c']"]
+

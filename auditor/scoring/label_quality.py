@@ -30,17 +30,22 @@ def find_issues(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     from cleanlab.filter import find_label_issues
 
     present = np.unique(labels)
+    elsewhere = np.zeros(len(labels), dtype=bool)
     if len(present) < pred_probs.shape[1]:
         # cleanlab needs every class column to be used by some label: audit within the present classes.
         sub = pred_probs[:, present]
-        sub = sub / sub.sum(axis=1, keepdims=True)
+        total = sub.sum(axis=1, keepdims=True)
+        # A row with all its mass on absent classes would be 0/0: its label is surely wrong, so flag it.
+        elsewhere = total[:, 0] <= 0
+        sub = np.where(elsewhere[:, None], 1.0 / len(present), sub / np.where(total > 0, total, 1.0))
         labels = np.searchsorted(present, labels)
         pred_probs = sub
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if len(labels) > BATCHED_ABOVE:
-            return _batched(labels, pred_probs)
-        return np.asarray(find_label_issues(labels, pred_probs, filter_by="prune_by_noise_rate"), dtype=bool)
+            return _batched(labels, pred_probs) | elsewhere
+        found = find_label_issues(labels, pred_probs, filter_by="prune_by_noise_rate")
+        return np.asarray(found, dtype=bool) | elsewhere
 
 
 def _batched(labels, pred_probs):
