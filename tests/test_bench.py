@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.bench import detection_metrics, flip_labels
+from auditor.benchmark import duplicate_conflicts, run_benchmark, select_methods, stratified_subset, summarize
+from auditor.config import DataConfig
+from auditor.data import from_frame
 from auditor.errors import OptionError
+from conftest import easy_dataset, run_cli
 
 
 def _labels(n=500, k=6, seed=1):
@@ -136,3 +141,69 @@ def test_metrics_ties_break_by_input_order_and_empty_flag_is_zero():
 def test_metrics_need_some_but_not_all_flips():
     with pytest.raises(OptionError, match="some rows but not all"):
         detection_metrics(np.zeros(4, dtype=bool), np.arange(4))
+
+
+# ---------------------------------------------------------------- the benchmark runner and CLI
+
+
+def _easy_data():
+    return from_frame(easy_dataset(n_per_class=40), DataConfig(source="easy"))
+
+
+def test_run_benchmark_finds_planted_flips_and_reuses_its_cache(tmp_path):
+    methods = select_methods(["tfidf", "baseline", "signal: loss (tfidf)"])
+    kwargs = dict(noise=("uniform10", "oneclass10"), seeds=(0, 1), methods=methods, folds=3, cache_dir=tmp_path)
+    first = run_benchmark(_easy_data(), **kwargs)
+    rows = first["rows"]
+    assert len(rows) == 2 * 2 * 4 and set(rows["flips"]) == {12}
+    ap = rows.groupby("method")["average_precision"].mean()
+    # The texts name their class: any sensible model ranks the 12 flips of 120 rows first.
+    assert ap["tfidf"] > 0.9 and ap["baseline: word TF-IDF + LR + cleanlab"] > 0.9
+    assert ap["baseline: random"] < 0.4
+    assert len(list(tmp_path.rglob("*.npz"))) == 2 * 2 * 2
+    again = run_benchmark(_easy_data(), **kwargs)["rows"]
+    pd.testing.assert_frame_equal(rows.drop(columns="seconds"), again.drop(columns="seconds"))
+    summary = summarize(rows)
+    assert list(summary["noise"].unique()) == ["uniform10", "oneclass10"]
+    assert (summary["seeds"] == 2).all()
+
+
+def test_duplicate_conflicts_normalise_case_and_spacing():
+    texts = ["I feel  fine", "i feel fine", "other", "other", "alone"]
+    labels = np.array([0, 1, 2, 2, 0])
+    assert duplicate_conflicts(texts, labels).tolist() == [True, True, False, False, False]
+
+
+def test_stratified_subset_keeps_class_shares():
+    data = _easy_data()
+    sub = stratified_subset(data, 60)
+    assert len(sub) == 60 and np.bincount(sub.labels).tolist() == [20, 20, 20]
+    assert stratified_subset(data, None) is data
+
+
+def test_select_methods_rejects_unknown_and_keeps_finetune_opt_in():
+    assert all("finetune" not in m.probs for m in select_methods(["all"]))
+    assert any("finetune" in m.probs for m in select_methods(["all"], finetune=True))
+    with pytest.raises(OptionError, match="'methods' option"):
+        select_methods(["nope"])
+
+
+def test_bench_cli_writes_its_tables(tmp_path):
+    path = tmp_path / "easy.csv"
+    easy_dataset(n_per_class=30).to_csv(path, index=False)
+    out = tmp_path / "bench"
+    proc = run_cli("bench", "--data", path, "--methods", "auto", "baseline", "--folds", "3", "--noise", "uniform10",
+                   "--seeds", "0", "1", "--cache-dir", tmp_path / "cache", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "## uniform10" in proc.stdout and "baseline: random" in proc.stdout
+    for name in ("results.csv", "summary.csv", "summary.md", "suspects.csv", "bench.json"):
+        assert (out / name).exists()
+    assert len(pd.read_csv(out / "results.csv")) == 2 * 3
+
+
+def test_bench_cli_bad_noise_is_one_line(tmp_path):
+    out = tmp_path / "bench"
+    proc = run_cli("bench", "--noise", "loud", "--limit", "100", "--out", out)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("auditor: error: The 'noise' option") and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()
