@@ -72,7 +72,7 @@ METHODS = [
     _m("tfidf+embeddings (mean)", {"tfidf": 1, "embeddings": 1}, group="ensemble"),
     _m("0.7 tfidf + 0.3 embeddings", {"tfidf": 0.7, "embeddings": 0.3}, group="ensemble"),
     _m("0.85 tfidf + 0.15 embeddings", {"tfidf": 0.85, "embeddings": 0.15}, group="ensemble"),
-    _m("concat(tfidf, embeddings) LR", {"concat": 1}, group="ensemble"),
+    _m("hybrid (tfidf+embeddings features, one LR)", {"hybrid": 1}, group="backend"),
     _m("finetune+tfidf (mean)", {"finetune": 1, "tfidf": 1}, group="finetune"),
     *[_m(f"signal: {s} (tfidf)", {"tfidf": 1}, signal=s, group="signal") for s in SIGNALS if s != "audit"],
     _m("baseline: word TF-IDF + LR + cleanlab", {"baseline": 1}, group="baseline", rule="cleanlab_baseline"),
@@ -84,10 +84,15 @@ METHODS = [
     _m("tfidf char 1-6", {"tfidf_char16": 1}, group="candidate"),
     _m("tfidf 10 folds", {"tfidf_10fold": 1}, group="candidate"),
     _m("tfidf + calibrated LinearSVC (mean)", {"tfidf": 1, "svc": 1}, group="candidate"),
+    _m("ComplementNB alpha=0.3", {"cnb": 1}, group="candidate"),
+    _m("ComplementNB alpha=0.1", {"cnb_a0.1": 1}, group="candidate"),
+    _m("ComplementNB alpha=1", {"cnb_a1": 1}, group="candidate"),
     _m("tfidf + ComplementNB (mean)", {"tfidf": 1, "cnb": 1}, group="candidate"),
+    _m("0.3 hybrid + 0.7 ComplementNB", {"hybrid": 0.3, "cnb": 0.7}, group="candidate"),
     _m("tfidf + word-LR baseline probs (mean)", {"tfidf": 1, "baseline": 1}, group="candidate"),
     _m("tfidf + embeddings + ComplementNB (mean)", {"tfidf": 1, "embeddings": 1, "cnb": 1}, group="candidate"),
-    _m("concat + ComplementNB (mean)", {"concat": 1, "cnb": 1}, group="candidate"),
+    _m("hybrid + ComplementNB (mean)", {"hybrid": 1, "cnb": 1}, group="candidate"),
+    _m("hybrid + tfidf (mean)", {"hybrid": 1, "tfidf": 1}, group="candidate"),
 ]
 DEFAULT_GROUPS = ("auto", "backend", "ensemble", "signal", "baseline")
 
@@ -175,9 +180,9 @@ def _backend_source(name):
     def source(ctx: _Sources, labels, splits, seed):
         def build():
             backend = backends.make_backend(name, ctx.n_classes, ctx.train_cfg, 0, None)
-            if name == "embeddings":
+            if name in ("embeddings", "hybrid"):
                 backend.embeddings = ctx.embeddings()
-            else:
+            if name != "embeddings":
                 backend.prepare(ctx.texts)
             return backend
 
@@ -222,13 +227,6 @@ def _lr(C=10.0, **kw):
     return lambda seed: LogisticRegression(C=C, max_iter=1000, random_state=seed, **kw)
 
 
-def _concat_features(ctx: _Sources):
-    from scipy import sparse
-
-    return ctx.prepared("concat", lambda: sparse.hstack(
-        [ctx.tfidf_features(), sparse.csr_matrix(ctx.embeddings())]).tocsr())
-
-
 def _svc(seed):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
@@ -236,10 +234,10 @@ def _svc(seed):
     return CalibratedClassifierCV(LinearSVC(C=0.5, random_state=seed), cv=3)
 
 
-def _cnb(seed):
+def _cnb(alpha):
     from sklearn.naive_bayes import ComplementNB
 
-    return ComplementNB(alpha=0.3)
+    return lambda seed: ComplementNB(alpha=alpha)
 
 
 SOURCES = {
@@ -247,14 +245,16 @@ SOURCES = {
     "embeddings": _backend_source("embeddings"),
     "finetune": _backend_source("finetune"),
     "baseline": _baseline_source,
-    "concat": _sklearn_source(_concat_features, _lr()),
+    "hybrid": _backend_source("hybrid"),
     "tfidf_C3": _sklearn_source(lambda c: c.tfidf_features(), _lr(3.0)),
     "tfidf_C30": _sklearn_source(lambda c: c.tfidf_features(), _lr(30.0)),
     "tfidf_balanced": _sklearn_source(lambda c: c.tfidf_features(), _lr(class_weight="balanced")),
     "tfidf_char16": _sklearn_source(lambda c: c.tfidf_features(char_range=(1, 6)), _lr()),
     "tfidf_10fold": _sklearn_source(lambda c: c.tfidf_features(), _lr()),
     "svc": _sklearn_source(lambda c: c.tfidf_features(), _svc),
-    "cnb": _sklearn_source(lambda c: c.tfidf_features(), _cnb),
+    "cnb": _sklearn_source(lambda c: c.tfidf_features(), _cnb(0.3)),
+    "cnb_a0.1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(0.1)),
+    "cnb_a1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(1.0)),
 }
 
 

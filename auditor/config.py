@@ -10,7 +10,7 @@ from .errors import OptionError
 
 __all__ = ["BACKENDS", "SCORE_METHODS", "DataConfig", "TrainConfig", "RunConfig", "default_model"]
 
-BACKENDS = ("finetune", "embeddings", "tfidf")
+BACKENDS = ("finetune", "embeddings", "tfidf", "hybrid")
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "examples" / "emotion_train.txt"
 

@@ -38,7 +38,7 @@ def resolve_method(methods: tuple[str, ...]) -> tuple[str, ...]:
         return methods
     import torch
 
-    return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf",)
+    return ("finetune", "tfidf") if torch.cuda.is_available() else ("hybrid",)
 
 
 def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None):
@@ -46,6 +46,10 @@ def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None)
         from .tfidf import TfidfBackend
 
         return TfidfBackend(n_classes, seed)
+    if name == "hybrid":
+        from .hybrid import HybridBackend
+
+        return HybridBackend(n_classes, seed, train_cfg.model, progress)
     if name == "embeddings":
         from .embeddings import EmbeddingsBackend
 
