@@ -27,11 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
     _add_bench(sub.add_parser("bench", help="plant label noise and measure how well each method finds it"))
+    from .report.commands import add_commands
+
+    add_commands(sub, _int)
     return parser
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
-    from .config import BACKENDS, SCORE_METHODS
+    from .config import BACKENDS, SCORE_METHODS, SIGNALS, RunConfig
 
     data = p.add_argument_group("data")
     data.add_argument("--data", help="a CSV/TSV/JSON/JSONL/Parquet/text;label file or a Hugging Face dataset id "
@@ -49,16 +52,28 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     model.add_argument("--folds", type=_int("folds"), default=5)
     model.add_argument("--seed", type=_int("seed"), default=0)
     model.add_argument("--model", help="Hub id or local path (default: the packaged all-MiniLM-L6-v2)")
-    model.add_argument("--epochs", type=_float("epochs"), default=3.0)
-    model.add_argument("--batch-size", type=_int("batch-size"), default=32)
-    model.add_argument("--learning-rate", type=_float("learning-rate"), default=1e-4)
+    model.add_argument("--epochs", type=_float("epochs"), help="default: 3 on CPU, 2 on a CUDA GPU")
+    model.add_argument("--batch-size", type=_int("batch-size"),
+                       help="examples per optimiser step, over all processes (default: 32 on CPU, 256 on a CUDA GPU)")
+    model.add_argument("--learning-rate", type=_float("learning-rate"), help="default: 1e-4 on CPU, 3e-4 on a CUDA GPU")
     model.add_argument("--max-length", type=_int("max-length"), default=128)
+    model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
     scoring = p.add_argument_group("scoring and output")
     scoring.add_argument("--score-method", default="self_confidence", help=", ".join(SCORE_METHODS))
+    scoring.add_argument("--signals", help=f"comma list of signals to compute from {', '.join(SIGNALS)}, "
+                         "or 'all' / 'none' (loss and label_quality always run; default: the measured best set)")
+    scoring.add_argument("--duplicate-threshold", type=_float("duplicate-threshold"),
+                         default=RunConfig.duplicate_threshold,
+                         help="cosine similarity from which two texts are near duplicates (1 = exact only)")
     scoring.add_argument("--out", help="run folder (default: reports/<data>-<timestamp>)")
     scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     scoring.add_argument("--top", type=_int("top"), default=10, help="suspects shown in the console summary")
     scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
+    scoring.add_argument("--save-model", action="store_true",
+                         help="after the k-fold fine-tune, train one model on all rows and save it in RUN_DIR/model "
+                              "(needs a method with finetune)")
+    scoring.add_argument("--push-to-hub", metavar="REPO_ID",
+                         help="upload RUN_DIR/model and a model card to the Hugging Face Hub (needs --save-model)")
     p.set_defaults(func=_cmd_run)
 
 
@@ -122,11 +137,14 @@ def config_from_args(args) -> "RunConfig":
     train_data = DataConfig(source=args.train_data, text_column=args.text_column,
                             label_column=args.label_column) if args.train_data else None
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                        max_length=args.max_length, **({"model": args.model} if args.model else {}))
+                        max_length=args.max_length, torch_compile=args.torch_compile,
+                        **({"model": args.model} if args.model else {}))
     return RunConfig(
         data=data, train=train, method=args.method, folds=args.folds, seed=args.seed,
-        score_method=args.score_method, pred_probs=args.pred_probs, train_data=train_data, out=args.out,
+        score_method=args.score_method, signals=args.signals, duplicate_threshold=args.duplicate_threshold,
+        pred_probs=args.pred_probs, train_data=train_data, out=args.out,
         overwrite=args.overwrite, top=args.top, quiet=args.quiet, command=_command_line(),
+        save_model=args.save_model, push_to_hub=args.push_to_hub,
     )
 
 
@@ -135,12 +153,20 @@ def _command_line() -> str:
 
 
 def _cmd_run(args) -> int:
+    from . import distributed
     from .pipeline import Progress, run
     from .summary import print_summary
 
+    distributed.silence_replica()
     config = config_from_args(args)
     result, out = run(config, Progress(config.quiet))
-    print_summary(result, out, top=config.top)
+    if distributed.is_main_process():
+        print_summary(result, out, top=config.top)
+    distributed.finish()
+    if config.push_to_hub and distributed.is_main_process():
+        from .final_model import push_to_hub
+
+        print(f"Pushed {out}/model to {push_to_hub(out, config.push_to_hub)}")
     return 0
 
 
@@ -154,7 +180,11 @@ def main(argv=None) -> int:
             return 0
         return args.func(args)
     except AuditorError as exc:
-        print(f"auditor: error: {exc}", file=sys.stderr)
+        from .distributed import is_main_process
+
+        # Every process of a torchrun launch meets the same bad input; one message is enough.
+        if is_main_process():
+            print(f"auditor: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("auditor: interrupted; no run folder was written.", file=sys.stderr)

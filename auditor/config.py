@@ -8,9 +8,12 @@ from pathlib import Path
 
 from .errors import OptionError
 
-__all__ = ["BACKENDS", "SCORE_METHODS", "DataConfig", "TrainConfig", "RunConfig", "default_model"]
+__all__ = ["BACKENDS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
+           "parse_signals"]
 
 BACKENDS = ("finetune", "embeddings", "tfidf", "hybrid")
+# Scorers selectable with --signals (auditor.scoring registers them); loss and label_quality always run.
+SIGNALS = ("loss", "label_quality", "duplicates", "outliers", "dynamics")
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "examples" / "emotion_train.txt"
 
@@ -46,12 +49,15 @@ class TrainConfig:
     """Options of the `finetune` backend (and the model used by `embeddings`)."""
 
     model: str = field(default_factory=default_model)
-    epochs: float = 3.0
-    batch_size: int = 32
-    learning_rate: float = 1e-4
+    # None: chosen for the device at run time (backends.finetune.CPU_DEFAULTS / GPU_DEFAULTS).
+    epochs: float | None = None
+    batch_size: int | None = None  # of one optimiser step, across all processes under torchrun
+    learning_rate: float | None = None
     max_length: int = 128
     weight_decay: float = 0.01
     group_by_length: bool = True
+    torch_compile: bool = False
+    dynamics_per_epoch: int = 0  # training-dynamics checkpoints per epoch; 0 = not recorded
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,8 @@ class RunConfig:
     folds: int = 5
     seed: int = 0
     score_method: str = "self_confidence"
+    signals: str | None = None  # comma list from SIGNALS, 'all' or 'none'; None = the default set
+    duplicate_threshold: float = 0.95  # cosine similarity for near duplicates; 1 = exact duplicates only
     pred_probs: str | None = None
     train_data: DataConfig | None = None
     out: str | None = None
@@ -71,15 +79,18 @@ class RunConfig:
     top: int = 20
     quiet: bool = False
     command: str = ""
+    save_model: bool = False
+    push_to_hub: str | None = None
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)
         _check_int("top", self.top, 0)
-        _check_int("batch-size", self.train.batch_size, 1)
+        if self.train.batch_size is not None:
+            _check_int("batch-size", self.train.batch_size, 1)
         _check_int("max-length", self.train.max_length, 8)
-        if not self.train.epochs > 0:
+        if self.train.epochs is not None and not self.train.epochs > 0:
             raise OptionError(f"The 'epochs' option must be a number > 0. Got {self.train.epochs!r} instead.")
-        if not self.train.learning_rate > 0:
+        if self.train.learning_rate is not None and not self.train.learning_rate > 0:
             raise OptionError(
                 f"The 'learning-rate' option must be a number > 0. Got {self.train.learning_rate!r} instead."
             )
@@ -89,6 +100,12 @@ class RunConfig:
                 f"Got {self.score_method!r} instead."
             )
         parse_method(self.method)
+        parse_signals(self.signals)
+        _check_int("dynamics-per-epoch", self.train.dynamics_per_epoch, 0)
+        if not 0 < self.duplicate_threshold <= 1:
+            raise OptionError(
+                f"The 'duplicate-threshold' option must be a number in (0, 1]. Got {self.duplicate_threshold!r} instead."
+            )
 
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
@@ -106,6 +123,23 @@ def parse_method(method: str) -> tuple[str, ...]:
             f"Got {method!r} instead."
         )
     return parts
+
+
+def parse_signals(signals: str | None) -> tuple[str, ...] | None:
+    """None → None (the default set); 'all', 'none' or a comma list of SIGNALS → those names."""
+    if signals is None:
+        return None
+    text = str(signals).strip()
+    if text == "all":
+        return SIGNALS
+    parts = [] if text == "none" else [p.strip() for p in text.split(",")]
+    bad = [p for p in parts if p not in SIGNALS]
+    if bad or (text != "none" and not parts):
+        raise OptionError(
+            f"The 'signals' option must be 'all', 'none' or a comma list from {', '.join(SIGNALS)}. "
+            f"Got {signals!r} instead."
+        )
+    return tuple(s for s in SIGNALS if s in parts or s in ("loss", "label_quality"))
 
 
 def _check_int(name: str, value, minimum: int) -> None:

@@ -61,7 +61,9 @@ def load_data(cfg: DataConfig, min_per_class: int = 1) -> AuditData:
     path = Path(cfg.source)
     if path.exists():
         if path.is_dir():
-            raise DataError(f"{cfg.source}: is a folder; expected a data file ({_format_list()}).")
+            # A dataset repository on disk (e.g. a clone of a Hub dataset): the Hub loader reads it.
+            frame, class_names = _read_hub(cfg)
+            return from_frame(frame, cfg, fmt="hub", class_names=class_names, min_per_class=min_per_class)
         fmt = FILE_FORMATS.get(path.suffix.lower())
         if fmt is None:
             raise DataError(f"{cfg.source}: unknown file type {path.suffix!r}; expected one of {_format_list()}.")

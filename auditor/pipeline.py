@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import backends
+from .distributed import is_main_process
 from .config import RunConfig, parse_method
 from .data import AuditData, load_data
 from .metrics import classification_metrics
@@ -21,15 +22,16 @@ from .rundir import check_out_dir
 from .scoring import score_all
 from .scoring.combine import combine, suggest
 
-__all__ = ["run", "audit_data", "build_scores", "default_out_dir", "Progress"]
+__all__ = ["run", "audit_data", "build_scores", "resolve_signals", "default_out_dir", "Progress"]
 
 
 class Progress:
     """Stage messages on stderr (silenced by --quiet); `bars` turns on tqdm bars in long stages."""
 
     def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-        self.bars = not quiet and sys.stderr.isatty()
+        # Under torchrun every process runs the pipeline; only the main one reports.
+        self.quiet = quiet or not is_main_process()
+        self.bars = not self.quiet and sys.stderr.isatty()
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
@@ -62,6 +64,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     """Audit the data named in `config` and write the run folder; returns the result and the folder."""
     progress = progress or Progress(config.quiet)
     timer = _Timer()
+    if config.save_model or config.push_to_hub:
+        from .final_model import check_model_options
+
+        check_model_options(config)
     kfold = config.pred_probs is None and config.train_data is None
     with timer.stage("load"):
         data = load_data(config.data, min_per_class=config.folds if kfold else 1)
@@ -69,34 +75,79 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     out = Path(config.out) if config.out else default_out_dir(data.name)
     check_out_dir(out, config.overwrite)
     result = audit_data(data, config, progress, timer, train=train)
-    result.save(out, overwrite=config.overwrite)
+    if is_main_process():
+        result.save(out, overwrite=config.overwrite)
+        if config.save_model:
+            from .final_model import save_final_model
+
+            save_final_model(data, config, result, out, progress)
     return result, out
 
 
-def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None):
-    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API)."""
+def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None,
+               pred_probs=None):
+    """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API).
+
+    `pred_probs` (an array) stands in for `config.pred_probs` (a file) when the caller already holds them.
+    """
     progress = progress or Progress(config.quiet)
     timer = timer or _Timer()
     started = time.perf_counter()
-    methods = backends.resolve_method(parse_method(config.method)) if config.pred_probs is None else ("precomputed",)
+    given = pred_probs is not None or config.pred_probs is not None
+    methods = ("precomputed",) if given else backends.resolve_method(parse_method(config.method))
+    signals = resolve_signals(config, methods, train)
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
+    if "dynamics" in signals and not config.train.dynamics_per_epoch:
+        config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
-        output = _probabilities(data, config, methods, progress, train)
+        if pred_probs is not None:
+            from .backends.precomputed import check_pred_probs
+
+            probs = check_pred_probs(pred_probs, len(data), len(data.class_names))
+            output = backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
+        else:
+            output = _probabilities(data, config, methods, progress, train)
     with timer.stage("score"):
-        scores = build_scores(data, output.pred_probs, config.score_method, output.folds)
+        scores = build_scores(
+            data, output.pred_probs, config.score_method, output.folds, signals=signals,
+            embeddings=output.embeddings, dynamics=output.dynamics,
+            duplicate_threshold=config.duplicate_threshold, seed=config.seed,
+        )
     metrics = classification_metrics(
         data.labels, output.pred_probs, data.class_names, scores["is_label_issue"].to_numpy()
     )
     metrics.update(
         method="+".join(methods),
         model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,
-        folds=config.folds if config.pred_probs is None and train is None else None,
+        folds=config.folds if not given and train is None else None,
         seed=config.seed,
         backend_details=output.details,
+        signals=list(signals),
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
     run_info = _run_info(config, data, methods)
     return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+
+
+def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
+    """The scorers to run: --signals, else the default set less what this run cannot compute."""
+    from .config import parse_signals
+    from .errors import OptionError
+    from .scoring import DEFAULT_SIGNALS
+
+    dynamics_possible = "finetune" in methods and config.pred_probs is None and train is None
+    chosen = parse_signals(config.signals)
+    if chosen is None:
+        return tuple(s for s in DEFAULT_SIGNALS if s != "dynamics" or dynamics_possible)
+    if "dynamics" in chosen and not dynamics_possible:
+        if config.signals == "all":
+            return tuple(s for s in chosen if s != "dynamics")
+        raise OptionError(
+            "The 'signals' option 'dynamics' needs k-fold fine-tuning (--method finetune or finetune+...), "
+            "without --pred-probs or --train-data: training dynamics are recorded while the model learns. "
+            f"Got method {'+'.join(methods)!r} instead."
+        )
+    return chosen
 
 
 def _probabilities(data: AuditData, config: RunConfig, methods, progress, train):
@@ -130,10 +181,21 @@ def _relabel(train: AuditData, data: AuditData) -> np.ndarray:
     return np.array([index[train.class_names[i]] for i in train.labels], dtype=np.int64)
 
 
-def build_scores(data: AuditData, pred_probs, score_method="self_confidence", folds=None) -> pd.DataFrame:
-    """One row per example, in input order: identity, probabilities, every signal, rank and reasons."""
+def build_scores(
+    data: AuditData, pred_probs, score_method="self_confidence", folds=None, signals=None, **inputs
+) -> pd.DataFrame:
+    """One row per example, in input order: identity, probabilities, every signal, rank and reasons.
+
+    `signals` names the scorers (default: `scoring.DEFAULT_SIGNALS`); `inputs` (embeddings, dynamics,
+    duplicate_threshold, seed) go to the scorers.
+    """
+    from .scoring import DEFAULT_SIGNALS
+
     labels, names = data.labels, data.class_names
-    signals = score_all(labels, pred_probs, score_method=score_method, texts=data.texts)
+    signals = score_all(
+        labels, pred_probs, signals or DEFAULT_SIGNALS, score_method=score_method, texts=data.texts,
+        ids=data.ids, class_names=names, **inputs,
+    )
     suggested, p_suggested = suggest(labels, pred_probs)
     base = pd.DataFrame(
         {

@@ -43,12 +43,58 @@ class AuditResult:
         names = list(self.class_names)
         return pd.DataFrame(self.metrics[key], index=pd.Index(names, name="given"), columns=pd.Index(names, name="predicted"))
 
+    def plot_confusion_matrix(self, ax=None, normalize: bool = True):
+        """The book's normalised confusion matrix of out-of-sample predictions; returns the Axes."""
+        from .report.plots import plot_confusion_matrix
+
+        return plot_confusion_matrix(self.confusion_matrix(normalize).to_numpy(), self.class_names, ax)
+
+    def to_html(self, path) -> Path:
+        """Write the self-contained HTML report (the run folder's report.html) to `path`."""
+        from .report.html import write_report
+
+        return write_report(self, Path(path))
+
+    def export_suspects(self, path, top: int | None = None) -> Path:
+        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row."""
+        from .report.export import suspects_frame, write_suspects
+
+        write_suspects(suspects_frame(self.scores, top), Path(path))
+        return Path(path)
+
+    def _repr_html_(self) -> str:
+        """A compact summary and the top suspects, for Jupyter; every dataset string is escaped."""
+        from html import escape
+
+        m = self.metrics
+        head = (
+            f"<p><b>auditor</b>: {m['n']} examples, {len(self.class_names)} classes, method "
+            f"{escape(str(m.get('method')))}; accuracy {m['accuracy']:.3f}, weighted F1 {m['f1_weighted']:.3f}; "
+            f"{m['label_issues']} suspected label issues ({m['label_issue_share']:.1%})</p>"
+        )
+        columns = ["rank", "id", "given_label", "suggested_label", "suggested_label_probability", "text", "reasons"]
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(_fmt(row[c]))}</td>" for c in columns) + "</tr>"
+            for _, row in self.suspects(10).iterrows()
+        )
+        header = "".join(f"<th>{escape(c)}</th>" for c in columns)
+        return f"<div>{head}<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table></div>"
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (f"AuditResult(n={m['n']}, classes={len(self.class_names)}, method={m.get('method')!r}, "
+                f"accuracy={m['accuracy']:.3f}, label_issues={m['label_issues']})")
+
     def save(self, out, overwrite: bool = False) -> Path:
         """Write scores.csv/.parquet, metrics.json, run.json, suspects.csv and report.html into `out`."""
         out = Path(out)
         with atomic_run_dir(out, overwrite) as tmp:
             write_run_files(self, tmp)
         return out
+
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def prob_column(class_name: str) -> str:

@@ -21,6 +21,7 @@ class BackendOutput:
     folds: np.ndarray
     embeddings: np.ndarray | None = None
     details: dict = field(default_factory=dict)
+    dynamics: object | None = None  # a DataFrame of training-dynamics records (finetune backend only)
 
 
 def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
@@ -79,11 +80,12 @@ def train_and_predict(train_texts, train_labels, texts, labels, n_classes, metho
     if out.embeddings is not None:
         out.embeddings = out.embeddings[n_train:]
     out.folds = np.full(len(texts), -1, dtype=np.int64)
+    out.dynamics = None  # recorded on the training data, not on the rows audited
     return out
 
 
 def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress):
-    probs, details, embeddings = [], {}, None
+    probs, details, embeddings, dynamics = [], {}, None, None
     for name in methods:
         backend = make_backend(name, n_classes, train_cfg, seed, progress)
         backend.prepare(list(texts))
@@ -96,9 +98,12 @@ def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, t
         details[name] = backend.details()
         if getattr(backend, "embeddings", None) is not None:
             embeddings = backend.embeddings
+        if getattr(backend, "dynamics", None) is not None:
+            dynamics = backend.dynamics.table()
     pred_probs = normalize_probs(np.mean(probs, axis=0))
     folds_out = assignment if assignment is not None else np.zeros(len(texts), dtype=np.int64)
-    return BackendOutput(pred_probs=pred_probs, folds=folds_out, embeddings=embeddings, details=details)
+    return BackendOutput(pred_probs=pred_probs, folds=folds_out, embeddings=embeddings, details=details,
+                         dynamics=dynamics)
 
 
 def normalize_probs(probs: np.ndarray, eps: float = 1e-12) -> np.ndarray:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula"]
+from ..errors import OptionError
+
+__all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects"]
 
 SUSPECT_COLUMNS = [
     "id",
@@ -56,3 +59,21 @@ def write_suspects(frame: pd.DataFrame, path: Path) -> None:
         safe[column] = safe[column].map(neutralise_formula)
     # utf-8-sig: the BOM makes Excel read UTF-8 instead of the local code page.
     safe.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def export_suspects(run_dir, top: int | None = None, out=None) -> tuple[Path, int]:
+    """Rewrite a run's suspects.csv (or write `out`) from its saved scores; returns (path, rows)."""
+    from ..result import load_run
+
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
+    result = load_run(run_dir)
+    frame = suspects_frame(result.scores, top)
+    path = Path(out) if out is not None else Path(run_dir) / "suspects.csv"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write_suspects(frame, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path, len(frame)

@@ -10,13 +10,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .duplicates import score_duplicates
+from .dynamics import score_dynamics
 from .label_quality import score_label_quality
 from .loss import score_loss
+from .outliers import score_outliers
 
-__all__ = ["SCORERS", "DEFAULT_SIGNALS", "score_all", "register"]
+__all__ = ["SCORERS", "CORE_SIGNALS", "OPTIONAL_SIGNALS", "DEFAULT_SIGNALS", "score_all", "register"]
 
 SCORERS: dict = {}
-DEFAULT_SIGNALS = ("loss", "label_quality")
+# The ranking needs loss and label quality, so they always run; the others are chosen with --signals.
+CORE_SIGNALS = ("loss", "label_quality")
+OPTIONAL_SIGNALS = ("duplicates", "outliers", "dynamics")
+DEFAULT_SIGNALS = (*CORE_SIGNALS, "duplicates")
 
 
 def register(name: str, func=None):
@@ -31,10 +37,18 @@ def register(name: str, func=None):
 
 register("loss", score_loss)
 register("label_quality", score_label_quality)
+register("duplicates", score_duplicates)
+register("outliers", score_outliers)
+register("dynamics", score_dynamics)
 
 
 def score_all(labels, pred_probs, signals=DEFAULT_SIGNALS, **inputs) -> pd.DataFrame:
-    """Run each named scorer and join its columns, one row per example in input order."""
+    """Run each named scorer and join its columns, one row per example in input order.
+
+    `inputs` go to every scorer, which takes what it needs: texts, ids, class_names, embeddings
+    (n × d, optional), dynamics (training-dynamics records, finetune only), score_method,
+    duplicate_threshold, seed.
+    """
     labels = np.asarray(labels)
     pred_probs = np.asarray(pred_probs)
     parts = [SCORERS[name](labels, pred_probs, **inputs) for name in signals]

@@ -1,0 +1,57 @@
+"""Which process this is when a run is launched by `torchrun` or `accelerate launch`.
+
+Every process loads and validates the data, splits the folds and tokenises identically; the `Trainer`
+turns each fold's training into DDP and gathers every process's predictions, so all processes end with
+the same probabilities. Only the main process (global rank 0) writes the run folder and prints.
+The launchers describe the process through environment variables, so reading them needs no
+process group and works before the `Trainer` creates one.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["world_size", "rank", "local_rank", "is_main_process", "silence_replica", "finish"]
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_main_process() -> bool:
+    return rank() == 0
+
+
+def silence_replica() -> None:
+    """On processes other than the main one, mute library logging, progress bars and warnings."""
+    if is_main_process():
+        return
+    import warnings
+
+    import datasets
+    import transformers
+
+    warnings.filterwarnings("ignore")
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+def finish() -> None:
+    """Leave the process group the `Trainer` created (torch warns at exit if it is left open)."""
+    if world_size() <= 1:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

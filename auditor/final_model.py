@@ -1,0 +1,209 @@
+"""`--save-model` and `--push-to-hub`: after the k-fold audit, one model trained on all rows.
+
+The k-fold models each miss a fold, so the model people keep is trained once more on every row with the
+same settings. It is saved as RUN_DIR/model (model, tokenizer, id2label, a model card) after the run
+folder is complete, so a failure here never costs the audit; pushing to the Hub comes last.
+
+Only the `finetune` backend produces a transformers model: `--save-model` with any other method (or
+with `auto` where it does not choose finetune, i.e. on CPU) is refused before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import OptionError
+from .rundir import read_json, write_json
+
+__all__ = ["check_model_options", "save_final_model", "model_card", "push_to_hub", "MODEL_DIR"]
+
+MODEL_DIR = "model"
+
+
+def check_model_options(config) -> None:
+    """Refuse impossible --save-model/--push-to-hub combinations before loading data or training."""
+    if config.push_to_hub and not config.save_model:
+        raise OptionError("--push-to-hub needs --save-model (it uploads RUN_DIR/model).")
+    if config.push_to_hub:
+        _check_repo_id(config.push_to_hub)
+    if not config.save_model:
+        return
+    from .distributed import world_size
+
+    if world_size() > 1:
+        raise OptionError("--save-model runs in a single process; rerun without torchrun/accelerate launch.")
+    if config.pred_probs is not None or config.train_data is not None:
+        raise OptionError("--save-model works with k-fold runs only, not with --pred-probs or --train-data.")
+    from .backends import resolve_method
+    from .config import parse_method
+
+    methods = resolve_method(parse_method(config.method))
+    if "finetune" not in methods:
+        raise OptionError(
+            f"--save-model saves a fine-tuned transformer, but method {config.method!r} resolves to "
+            f"{'+'.join(methods)!r} here; use --method finetune (or finetune+tfidf)."
+        )
+
+
+def _check_repo_id(repo_id: str) -> None:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise OptionError(f"--push-to-hub {repo_id!r}: not a valid repository id; expected 'user/name'.") from None
+    if "/" not in repo_id:
+        raise OptionError(f"--push-to-hub {repo_id!r}: expected 'user/name' (or 'org/name').")
+
+
+def save_final_model(data, config, result, out, progress=None) -> Path:
+    """Train on all rows of `data`, save into OUT/model (whole or not at all), note it in run.json."""
+    out = Path(out)
+    target = out / MODEL_DIR
+    tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIR}.tmp-", dir=out))
+    try:
+        if progress:
+            progress(f"finetune: training the final model on all {len(data):,} rows")
+        trainer = _train_on_all(data, config, progress)
+        trainer.save_model(str(tmp))
+        (tmp / "README.md").write_text(model_card(result, config), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _note_in_run_json(out, {"saved_model": MODEL_DIR})
+    return target
+
+
+def _train_on_all(data, config, progress):
+    import datasets
+    from transformers import DataCollatorWithPadding, Trainer
+    from transformers.trainer_callback import PrinterCallback
+
+    from .backends.finetune import load_classifier, load_tokenizer, training_arguments
+
+    show = progress is not None and getattr(progress, "bars", False)
+    if not show:
+        datasets.disable_progress_bars()
+    cfg = config.train
+    tokenizer = load_tokenizer(cfg.model)
+    encoded = datasets.Dataset.from_dict({"text": list(data.texts), "labels": [int(x) for x in data.labels]}).map(
+        lambda b: tokenizer(b["text"], truncation=True, max_length=cfg.max_length),
+        batched=True, remove_columns=["text"], desc="tokenise",
+    )
+    with tempfile.TemporaryDirectory(prefix="auditor-final-") as scratch:
+        trainer = Trainer(
+            model=load_classifier(cfg.model, len(data.class_names), data.class_names),
+            args=training_arguments(cfg, config.seed, scratch, show),
+            train_dataset=encoded,
+            processing_class=tokenizer,
+            data_collator=DataCollatorWithPadding(tokenizer),
+        )
+        if not show:
+            trainer.remove_callback(PrinterCallback)  # it prints a metrics dict to stdout
+        trainer.train()
+    return trainer
+
+
+def _note_in_run_json(out: Path, facts: dict) -> None:
+    run = read_json(out / "run.json")
+    run.update(facts)
+    tmp = out / f".run.json.tmp-{os.getpid()}"
+    write_json(tmp, run)
+    os.replace(tmp, out / "run.json")
+
+
+def model_card(result, config) -> str:
+    """README.md for the saved model: what it was trained on and what the audit measured."""
+    from huggingface_hub import ModelCardData
+
+    from .backends.finetune import resolve_train_config
+
+    train = resolve_train_config(config.train)
+    m = result.metrics
+    data = result.run.get("data", {})
+    source = data.get("source", "?")
+    # A local path may say more about the user's machine than they want to publish.
+    shown_source = source if data.get("format") == "hub" else Path(source).name
+    base = _base_model_name(config.train.model)
+    card = ModelCardData(
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        tags=["text-classification", "label-audit", "auditor"],
+        base_model=base if not Path(base).exists() else None,
+    )
+    per_class = "\n".join(
+        f"| {name} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} | "
+        f"{v.get('label_issues') if v.get('label_issues') is not None else '–'} |"
+        for name, v in m.get("per_class", {}).items()
+    )
+    return f"""---
+{card.to_yaml()}
+---
+
+# Text classifier trained by `auditor`
+
+Fine-tuned from `{Path(base).name if Path(base).exists() else base}` on all {m['n']:,} examples of
+`{shown_source}` ({len(m['classes'])} classes: {', '.join(m['classes'])}), {train.epochs:g} epoch(s),
+learning rate {train.learning_rate:g}, batch size {train.batch_size}, max length
+{train.max_length}, seed {config.seed}.
+
+## Audit of the training labels
+
+Out-of-sample figures from the {m.get('folds')}-fold audit that preceded this training run
+(method `{m.get('method')}`): every example was predicted by a model that did not see it.
+
+- accuracy: {m['accuracy']:.4f}
+- weighted F1: {m['f1_weighted']:.4f}
+- suspected label issues: {m.get('label_issues', '–')} ({100 * m.get('label_issue_share', 0):.1f}% of the examples)
+
+| class | precision | recall | F1 | support | suspected issues |
+|---|---|---|---|---|---|
+{per_class}
+
+This model was trained on the labels as given, suspected issues included.
+
+## Use
+
+```python
+from transformers import pipeline
+classifier = pipeline("text-classification", model="PATH_OR_REPO", top_k=None)
+classifier("I saw a movie today and it was really good.")
+```
+"""
+
+
+def _base_model_name(model: str) -> str:
+    """The Hub id of the packaged MiniLM instead of its install path; other local paths stay paths."""
+    from .config import default_model
+
+    return "sentence-transformers/all-MiniLM-L6-v2" if model == default_model() else model
+
+
+def push_to_hub(run_dir, repo_id: str) -> str:
+    """Create `repo_id` (if needed) and upload RUN_DIR/model; one clear OptionError on any failure."""
+    from huggingface_hub import HfApi, constants, get_token
+
+    folder = Path(run_dir) / MODEL_DIR
+    where = f"--push-to-hub {repo_id}: cannot push"
+    after = f"; the run folder {run_dir} is complete (the model is in {folder})."
+    if not (folder / "config.json").is_file():
+        raise OptionError(f"{where}: {folder} holds no saved model{after}")
+    if constants.HF_HUB_OFFLINE:
+        raise OptionError(f"{where}: HF_HUB_OFFLINE is set, so the Hub cannot be reached{after}")
+    token = get_token()
+    if not token:
+        raise OptionError(f"{where}: no Hugging Face token (set HF_TOKEN or run 'hf auth login'){after}")
+    try:
+        api = HfApi(token=token)
+        api.create_repo(repo_id, exist_ok=True)
+        commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id,
+                                   commit_message="Upload model audited and trained by auditor")
+    except Exception as exc:  # network down, bad token, no rights: the Hub client raises many types
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OptionError(f"{where}: {detail}{after}") from None
+    return getattr(commit, "commit_url", None) or f"https://huggingface.co/{repo_id}"

@@ -1,0 +1,95 @@
+"""Class probabilities for new texts from a saved model: the book's check on a custom tweet."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import OptionError
+
+__all__ = ["resolve_model_dir", "predict_texts", "format_predictions", "plot_predictions", "check_plot_path"]
+
+
+def resolve_model_dir(model: str) -> str:
+    """A run folder (its `model/` subfolder), a saved model folder, or a Hub id."""
+    path = Path(model)
+    if (path / "model" / "config.json").is_file():
+        return str(path / "model")
+    if (path / "config.json").is_file():
+        return str(path)
+    if path.exists():
+        raise OptionError(f"--model {model}: no saved model in this folder (a run writes RUN_DIR/model "
+                          "when given --save-model).")
+    return model
+
+
+def predict_texts(texts, model: str, max_length: int | None = None) -> list[dict[str, float]]:
+    """For each text, {class name: probability} in the model's class order."""
+    texts = [str(t) for t in texts]
+    if not texts:
+        raise OptionError("predict needs at least one text.")
+    source = resolve_model_dir(model)
+    import torch
+    import transformers
+    from transformers import pipeline
+
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        classifier = pipeline("text-classification", model=source, top_k=None,
+                              device=0 if torch.cuda.is_available() else -1)
+    except Exception as exc:  # offline Hub, not a classifier, missing files
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OptionError(f"--model {model}: cannot load it as a text classifier: {detail}") from None
+    order = [classifier.model.config.id2label[i] for i in range(classifier.model.config.num_labels)]
+    kwargs = {"truncation": True}
+    if max_length:
+        kwargs["max_length"] = max_length
+    outputs = classifier(texts, **kwargs)
+    return [{name: float(next(o["score"] for o in output if o["label"] == name)) for name in order}
+            for output in outputs]
+
+
+def format_predictions(texts, predictions) -> str:
+    lines = []
+    for text, probs in zip(texts, predictions):
+        best = max(probs, key=probs.get)
+        lines.append(f"{' '.join(str(text).split())[:100]!r} -> {best} ({probs[best]:.3f})")
+        width = max(len(n) for n in probs)
+        lines.extend(f"  {name:<{width}}  {p:.3f}" for name, p in probs.items())
+    return "\n".join(lines)
+
+
+def check_plot_path(path) -> Path:
+    """Fail before any model work on a plot file that cannot be written."""
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    supported = Figure().canvas.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in supported:
+        raise OptionError(f"--plot {path}: unknown image type {path.suffix!r}; expected one of "
+                          f"{', '.join('.' + s for s in sorted(supported))}.")
+    if not path.parent.is_dir():
+        raise OptionError(f"--plot {path}: folder {path.parent} does not exist.")
+    return path
+
+
+def plot_predictions(texts, predictions, path) -> Path:
+    """One horizontal bar chart per text, stacked in one figure, saved to `path` (format from its suffix)."""
+    from matplotlib.figure import Figure
+
+    from .report.plots import plot_class_probabilities
+
+    path = check_plot_path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    height = max(2.0, 0.35 * len(predictions[0]) + 1.1)
+    fig = Figure(figsize=(7.0, height * len(texts)), layout="constrained")
+    axes = fig.subplots(len(texts), 1, squeeze=False)[:, 0]
+    for ax, text, probs in zip(axes, texts, predictions):
+        plot_class_probabilities(probs, ax, title=text)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        fig.savefig(tmp, format=suffix, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,84 @@
+"""CLI commands that work on a finished run folder: report, export, apply, and predict with a saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["add_commands"]
+
+
+def add_commands(sub, int_type) -> None:
+    """Register the commands on the CLI's subparsers; `int_type(name)` parses an int option."""
+    from .html import DEFAULT_MAX_ROWS
+
+    p = sub.add_parser("report", help="re-render RUN_DIR/report.html from the saved scores (no retraining)")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
+    p.add_argument("--max-rows", type=int_type("max-rows"), default=DEFAULT_MAX_ROWS,
+                   help=f"rows embedded per table (default {DEFAULT_MAX_ROWS})")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("export", help="rewrite RUN_DIR/suspects.csv for annotators")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--top", type=int_type("top"),
+                   help="the N most suspect rows, flagged or not (default: every flagged row)")
+    p.add_argument("--out", help="CSV file to write (default: RUN_DIR/suspects.csv)")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("apply", help="apply annotators' corrections: write cleaned data and changes.csv")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("corrections", metavar="CORRECTIONS.csv",
+                   help="suspects.csv with corrected_label filled in (blank = keep, DELETE = drop)")
+    p.add_argument("--out", help="folder for cleaned.<ext> and changes.csv (default: RUN_DIR)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing cleaned file and changes.csv")
+    p.set_defaults(func=_cmd_apply)
+
+    p = sub.add_parser("predict", help="class probabilities for new texts from a saved model")
+    p.add_argument("texts", metavar="TEXT", nargs="+")
+    p.add_argument("--model", required=True,
+                   help="a run folder saved with --save-model, a model folder, or a Hub id")
+    p.add_argument("--plot", help="write a bar plot of the probabilities to this image file (e.g. probs.png)")
+    p.set_defaults(func=_cmd_predict)
+
+
+def _cmd_report(args) -> int:
+    from ..errors import OptionError
+    from ..result import load_run
+    from .html import write_report
+
+    if args.max_rows < 1:
+        raise OptionError(f"The 'max-rows' option must be an int >= 1. Got {args.max_rows} instead.")
+    out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
+    write_report(load_run(args.run_dir), out, max_rows=args.max_rows)
+    print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .export import export_suspects
+
+    path, rows = export_suspects(args.run_dir, top=args.top, out=args.out)
+    print(f"Wrote {path} ({rows:,} rows, most suspect first)")
+    return 0
+
+
+def _cmd_apply(args) -> int:
+    from .apply import apply_corrections
+
+    done = apply_corrections(args.run_dir, args.corrections, out=args.out, overwrite=args.overwrite)
+    print(f"Applied {args.corrections}: {done['relabelled']:,} relabelled, {done['dropped']:,} dropped; "
+          f"{done['rows']:,} of {done['input_rows']:,} rows kept.")
+    print(f"Wrote {done['cleaned']} and {done['changes']}")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from ..predict import check_plot_path, format_predictions, plot_predictions, predict_texts
+
+    if args.plot:
+        check_plot_path(args.plot)
+    predictions = predict_texts(args.texts, args.model)
+    print(format_predictions(args.texts, predictions))
+    if args.plot:
+        print(f"Wrote {plot_predictions(args.texts, predictions, args.plot)}")
+    return 0

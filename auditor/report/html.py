@@ -1,0 +1,432 @@
+"""The self-contained HTML report: one file, no request to any other host, works opened from disk.
+
+Dataset strings reach the page only through Jinja2's autoescaping or through the JSON data block,
+which is escaped so that no `<`, `>` or `&` appears in it; the Content-Security-Policy allows only
+the page's own inline script and style (by hash) and `data:` images, so even a missed escape could
+not load or run anything.
+
+Other signals add sections with `register_section(SignalSection(...))`: a section is rendered only
+when the scores table has its column.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import plots
+
+__all__ = ["render_report", "write_report", "SignalSection", "register_section", "SIGNAL_SECTIONS",
+           "DEFAULT_MAX_ROWS", "MAX_TEXT_CHARS"]
+
+DEFAULT_MAX_ROWS = 2000  # rows embedded per table; 3 tables of 2,000 rows keep 100,000-row runs ~3 MB
+MAX_TEXT_CHARS = 1000  # longer texts are cut in the page (scores.csv keeps them whole)
+_TOP_CONFUSIONS = 10
+
+
+@dataclass(frozen=True)
+class SignalSection:
+    """An optional report section, shown only when the scores table has `column`.
+
+    kind "score": the `max_rows` rows with the highest (or lowest, `descending=False`) value of `column`;
+    kind "group": rows with a non-empty `column`, grouped by its value, most suspect group member first.
+    `plot`, if given, takes the scores table and returns a matplotlib Axes shown above the table.
+    """
+
+    column: str
+    title: str
+    description: str
+    kind: str = "score"
+    descending: bool = True
+    extra_columns: tuple[str, ...] = ()
+    plot: Callable | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return "signal-" + "".join(ch if ch.isalnum() else "-" for ch in self.column)
+
+
+# Display hooks for the signals of other modules; the signals themselves are computed elsewhere.
+SIGNAL_SECTIONS: list[SignalSection] = [
+    SignalSection("outlier_score", "Outliers",
+                  "Examples far from the rest of the data (higher = more unusual). An outlier is often not a "
+                  "mislabel but still worth a look."),
+    SignalSection("duplicate_group", "Duplicates and conflicting labels",
+                  "Groups of identical or near-identical texts; groups whose labels differ are label issues.",
+                  kind="group", extra_columns=("is_conflicting_duplicate_issue", "duplicate_reason")),
+    SignalSection("cartography_region", "Dataset cartography",
+                  "Training dynamics per example: easy, ambiguous or hard to learn.", kind="group",
+                  extra_columns=("confidence_score", "variability_score", "aum_score")),
+]
+
+
+def register_section(section: SignalSection) -> None:
+    """Add (or replace, by column) an optional section of the report."""
+    SIGNAL_SECTIONS[:] = [s for s in SIGNAL_SECTIONS if s.column != section.column] + [section]
+
+
+def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
+    """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all."""
+    path = Path(path)
+    html = render_report(result, max_rows=max_rows)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
+    """The report of `result` as one HTML string."""
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ValueError(f"The 'max_rows' parameter must be an int >= 1. Got {max_rows!r} instead.")
+    env = _environment()
+    js = env.get_template("report.js.j2").render()
+    css = env.get_template("report.css.j2").render()
+    context = _context(result, max_rows)
+    return env.get_template("report.html.j2").render(
+        **context, js=js, css=css, csp=_content_security_policy(js, css),
+    )
+
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("auditor.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(num=_num, pct=_pct, duration=_duration)
+    return env
+
+
+def _content_security_policy(js: str, css: str) -> str:
+    for name, code in (("script", js), ("style", css)):
+        if f"</{name}" in code.lower():
+            raise ValueError(f"inline {name} must not contain '</{name}'")
+    return (
+        "default-src 'none'; "
+        f"script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def _sha256(code: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
+
+
+# ---------------------------------------------------------------------------------------------- context
+
+
+def _context(result, max_rows: int) -> dict:
+    scores = result.scores
+    names = [str(c) for c in result.class_names]
+    issues = _issue_counts(scores, names)
+    noise = _noise(result, names)
+    tables, store, sections = _tables(scores, names, max_rows)
+    return {
+        "summary": _summary(result, scores),
+        "classes": names,
+        "per_class": _per_class(result.metrics, names, issues),
+        "noise": noise,
+        "images": _images(result, names, issues, noise),
+        "tables": tables,
+        "sections": sections,
+        "max_rows": max_rows,
+        "max_text_chars": MAX_TEXT_CHARS,
+        "texts_cut": store["texts_cut"],
+        "data_json": _json_for_script({"classes": names, "fields": store["fields"], "rows": store["rows"],
+                                       "tables": {t["key"]: t["spec"] for t in
+                                                  tables + [s["table"] for s in sections]}}),
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _summary(result, scores: pd.DataFrame) -> dict:
+    metrics, run = result.metrics, result.run
+    data = run.get("data", {})
+    config = run.get("config", {}) or {}
+    data_config = config.get("data", {}) or {}
+    timings = metrics.get("timings", {}) or {}
+    flagged = int(scores["is_label_issue"].astype(bool).sum())
+    return {
+        "dataset": data.get("source", "?"),
+        "format": data.get("format", "?"),
+        "split": data_config.get("split") if data.get("format") == "hub" else None,
+        "columns": f"text: {data.get('text_column', '?')}, label: {data.get('label_column', '?')}"
+                   + (f", id: {data['id_column']}" if data.get("id_column") else ""),
+        "rows": len(scores),
+        "n_classes": len(result.class_names),
+        "method": metrics.get("method") or run.get("resolved_method") or "?",
+        "model": metrics.get("model"),
+        "folds": metrics.get("folds"),
+        "seed": metrics.get("seed"),
+        "score_method": config.get("score_method"),
+        "accuracy": metrics.get("accuracy"),
+        "f1_weighted": metrics.get("f1_weighted"),
+        "issues": flagged,
+        "issue_share": flagged / len(scores) if len(scores) else 0.0,
+        "run_time": timings.get("total"),
+        "stages": {k: v for k, v in timings.items() if k != "total"},
+        "command": run.get("command") or "",
+        "finished": run.get("finished"),
+        "versions": run.get("versions") or {},
+    }
+
+
+def _issue_counts(scores: pd.DataFrame, names: list[str]) -> dict[str, int]:
+    flagged = scores.loc[scores["is_label_issue"].astype(bool), "given_label"].astype(str).value_counts()
+    return {n: int(flagged.get(n, 0)) for n in names}
+
+
+def _per_class(metrics: dict, names: list[str], issues: dict[str, int]) -> list[dict]:
+    rows = []
+    for i, name in enumerate(names):
+        m = (metrics.get("per_class") or {}).get(name, {})
+        support = int(m.get("support", 0))
+        rows.append({"index": i, "name": name, "precision": m.get("precision"), "recall": m.get("recall"),
+                     "f1": m.get("f1"), "support": support, "issues": issues[name],
+                     "issue_share": issues[name] / support if support else 0.0})
+    return rows
+
+
+def _noise(result, names: list[str]) -> dict | None:
+    """cleanlab's estimate of the joint P(given label, true label) and the largest off-diagonal cells."""
+    from cleanlab.count import estimate_joint
+
+    labels, probs = result.labels, result.pred_probs
+    try:
+        joint = estimate_joint(labels, probs)
+    except Exception as exc:  # cleanlab refuses some degenerate inputs (e.g. a class never predicted)
+        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    if not np.isfinite(joint).all():
+        return {"error": "the estimate is not finite for these probabilities"}
+    n = len(labels)
+    given_totals = joint.sum(axis=1)
+    pairs = []
+    for i, j in zip(*np.nonzero(~np.eye(len(names), dtype=bool))):
+        count = joint[i, j] * n
+        if count >= 0.5:
+            pairs.append({"given": names[i], "true": names[j], "count": int(round(count)),
+                          "share": float(joint[i, j] / given_totals[i]) if given_totals[i] else 0.0})
+    pairs.sort(key=lambda p: -p["count"])
+    off_diagonal = float(joint.sum() - np.trace(joint))
+    return {"joint": joint, "top": pairs[:_TOP_CONFUSIONS], "noise_rate": off_diagonal,
+            "estimated_true": {name: float(joint[:, j].sum() * n) for j, name in enumerate(names)}}
+
+
+def _images(result, names, issues, noise) -> dict[str, str]:
+    metrics, scores = result.metrics, result.scores
+    images = {}
+    if metrics.get("confusion_matrix_normalized") is not None:
+        images["confusion"] = _uri(plots.plot_confusion_matrix(metrics["confusion_matrix_normalized"], names))
+    if metrics.get("per_class"):
+        per_class = {n: metrics["per_class"][n] for n in names if n in metrics["per_class"]}
+        images["per_class"] = _uri(plots.plot_per_class(per_class))
+    counts = scores["given_label"].astype(str).value_counts()
+    estimated = noise.get("estimated_true") if noise else None
+    images["distribution"] = _uri(plots.plot_class_distribution(
+        {n: int(counts.get(n, 0)) for n in names}, estimated_true=estimated, issues=issues))
+    if noise and "joint" in noise:
+        images["noise"] = _uri(plots.plot_noise_matrix(noise["joint"], names))
+    return images
+
+
+def _uri(ax) -> str:
+    return plots.figure_to_data_uri(ax.figure, "svg")
+
+
+# ----------------------------------------------------------------------------------------------- tables
+
+# key: (scores column, heading, type). Label columns are stored as class indices in the page data.
+_BASE_FIELDS = {
+    "rank": ("rank", "Rank", "int"),
+    "id": ("id", "Id", "id"),
+    "text": ("text", "Text", "text"),
+    "given": ("given_label", "Given label", "label"),
+    "suggested": ("suggested_label", "Suggested label", "label"),
+    "predicted": ("predicted_label", "Predicted label", "label"),
+    "p_suggested": ("suggested_label_probability", "P(suggested)", "float"),
+    "p_given": ("given_label_probability", "P(given)", "float"),
+    "loss": ("loss_score", "Loss", "float"),
+    "quality": ("label_quality_score", "Label quality", "float"),
+    "flagged": ("is_label_issue", "Flagged", "bool"),
+    "reasons": ("reasons", "Reasons", "text"),
+}
+
+
+def _tables(scores: pd.DataFrame, names: list[str], max_rows: int):
+    """Pick each table's rows (positions in `scores`), then store every picked row once for all tables."""
+    order_rank = np.argsort(scores["rank"].to_numpy(), kind="stable")
+    flagged = scores["is_label_issue"].astype(bool).to_numpy()
+    suspects = order_rank[flagged[order_rank]]
+    loss_order = np.lexsort((scores["rank"].to_numpy(), -scores["loss_score"].to_numpy()))
+    tables = [
+        _table("suspects", "Suspected mislabels",
+               ["rank", "id", "text", "given", "suggested", "p_suggested", "loss", "quality", "reasons"],
+               ["given", "suggested"], suspects, max_rows,
+               f"{len(suspects):,} examples flagged, most suspect first."),
+        _table("highest-loss", "Highest-loss examples",
+               ["id", "text", "given", "predicted", "loss", "p_given"], ["given", "predicted"],
+               loss_order, max_rows, "The examples the out-of-sample model found hardest: mislabels, "
+               "ambiguous texts or classes that overlap."),
+        _table("lowest-loss", "Lowest-loss examples",
+               ["id", "text", "given", "predicted", "loss", "p_given"], ["given", "predicted"],
+               loss_order[::-1], max_rows, "The examples the model is most sure of: look for shortcuts "
+               "(the same words always meaning one class)."),
+    ]
+    extra_fields, sections = {}, []
+    for section in SIGNAL_SECTIONS:
+        if section.column not in scores.columns:
+            continue
+        table, fields = _signal_table(section, scores, order_rank, max_rows)
+        extra_fields.update(fields)
+        sections.append({"section": section, "table": table, "image": _section_image(section, scores)})
+    store = _row_store(scores, names, tables + [s["table"] for s in sections], extra_fields)
+    return tables, store, sections
+
+
+def _table(key, title, columns, filters, positions, max_rows, description) -> dict:
+    positions = np.asarray(positions, dtype=np.int64)
+    return {"key": key, "title": title, "description": description, "columns": columns, "filters": filters,
+            "positions": positions[:max_rows], "total": len(positions)}
+
+
+def _signal_table(section: SignalSection, scores: pd.DataFrame, order_rank, max_rows: int):
+    column = scores[section.column]
+    extras = [c for c in section.extra_columns if c in scores.columns]
+    fields = {c: (c, c.replace("_", " ").capitalize(), _field_type(scores[c])) for c in [section.column, *extras]}
+    if section.kind == "group":
+        present = column.notna().to_numpy() & (column.astype(str).str.strip() != "").to_numpy()
+        chosen = order_rank[present[order_rank]]
+        # Group members together, groups ordered by their most suspect member.
+        groups = column.iloc[chosen].astype(str).to_numpy()
+        first = pd.Series(np.arange(len(chosen))).groupby(groups).transform("min").to_numpy()
+        positions = chosen[np.lexsort((np.arange(len(chosen)), first))]
+    else:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        values = np.where(np.isnan(values), -np.inf if section.descending else np.inf, values)
+        positions = np.lexsort((scores["rank"].to_numpy(), -values if section.descending else values))
+    columns = ["rank", "id", "text", "given", "suggested", section.column, *extras]
+    table = _table(section.key, section.title, columns, ["given", "suggested"], positions, max_rows,
+                   section.description)
+    return table, fields
+
+
+def _section_image(section: SignalSection, scores: pd.DataFrame) -> str | None:
+    return _uri(section.plot(scores)) if section.plot is not None else None
+
+
+def _field_type(column: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(column):
+        return "bool"
+    if pd.api.types.is_integer_dtype(column):
+        return "int"
+    if pd.api.types.is_float_dtype(column):
+        return "float"
+    return "text"
+
+
+def _row_store(scores, names, tables, extra_fields) -> dict:
+    """Each picked row once, as a list of values in `fields` order; tables refer to rows by store index."""
+    fields = {**_BASE_FIELDS, **extra_fields}
+    picked = np.unique(np.concatenate([t["positions"] for t in tables])) if tables else np.array([], dtype=int)
+    class_index = {n: i for i, n in enumerate(names)}
+    sub = scores.iloc[picked]
+    columns, texts_cut = [], 0
+    for key, (source, _, kind) in fields.items():
+        values = sub[source] if source in sub.columns else pd.Series([None] * len(sub))
+        if kind == "label":
+            columns.append([class_index.get(str(v)) for v in values.tolist()])
+        elif kind == "text":
+            raw = values.tolist()
+            columns.append([_cut(v) for v in raw])
+            if key == "text":
+                texts_cut = sum(isinstance(v, str) and len(v) > MAX_TEXT_CHARS for v in raw)
+        elif kind == "float":
+            columns.append([_finite(v) for v in values.tolist()])
+        elif kind == "bool":
+            columns.append([None if v is None or v != v else bool(v) for v in values.tolist()])
+        else:
+            columns.append([_plain_value(v) for v in values.tolist()])
+    rows = [list(r) for r in zip(*columns)] if columns else []
+    where = {int(p): i for i, p in enumerate(picked)}
+    for table in tables:
+        table["spec"] = {"columns": table["columns"], "filters": table["filters"],
+                         "rows": [where[int(p)] for p in table["positions"]], "total": int(table["total"])}
+    field_list = [{"key": k, "label": heading, "type": kind} for k, (_, heading, kind) in fields.items()]
+    for table in tables:
+        table["headings"] = [(c, fields[c][1]) for c in table["columns"]]
+    return {"fields": field_list, "rows": rows, "texts_cut": texts_cut}
+
+
+def _cut(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value)
+    return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + f"… [{len(text) - MAX_TEXT_CHARS:,} more characters]"
+
+
+def _finite(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(value, 4) if math.isfinite(value) else None
+
+
+def _plain_value(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
+def _json_for_script(obj) -> str:
+    """JSON safe inside <script type="application/json">: no '<', '>' or '&' can end the element."""
+    import markupsafe
+
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return markupsafe.Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+# ---------------------------------------------------------------------------------------------- filters
+
+
+def _num(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def _pct(value, digits: int = 1) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "–"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

@@ -1,0 +1,98 @@
+"""The Python API: same scores as the CLI, one exception type, results that reopen from disk."""
+
+import datasets
+import numpy as np
+import pandas as pd
+import pytest
+
+import auditor
+from auditor import AuditorError, audit, load_run
+from conftest import easy_dataset, plant_flips, run_cli
+
+SCORE_COLUMNS = ["id", "given_label", "suggested_label", "loss_score", "label_quality_score", "rank", "is_label_issue"]
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    return plant_flips(easy_dataset(30), 5, seed=2)[0]
+
+
+def test_public_surface():
+    assert set(auditor.__all__) >= {"audit", "load_run", "AuditResult", "AuditorError"}
+
+
+def test_dataframe_dataset_and_path_match_the_cli(tmp_path, noisy):
+    path = tmp_path / "noisy.csv"
+    noisy.to_csv(path, index=False)
+    kwargs = dict(method="tfidf", folds=3, seed=4, verbose=False)
+    from_frame = audit(noisy, **kwargs).scores
+    from_dataset = audit(datasets.Dataset.from_pandas(noisy), **kwargs).scores
+    from_path = audit(path, **kwargs).scores
+    proc = run_cli("run", "--data", path, "--method", "tfidf", "--folds", "3", "--seed", "4",
+                   "--out", tmp_path / "run", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    from_cli = pd.read_csv(tmp_path / "run" / "scores.csv")
+    for other in (from_dataset, from_path, from_cli):
+        pd.testing.assert_frame_equal(from_frame[SCORE_COLUMNS], other[SCORE_COLUMNS], check_dtype=False)
+
+
+def test_datasetdict_needs_a_split(noisy):
+    dd = datasets.DatasetDict({"train": datasets.Dataset.from_pandas(noisy)})
+    with pytest.raises(AuditorError, match="split="):
+        audit(dd, method="tfidf", verbose=False)
+    assert len(audit(dd, split="train", method="tfidf", folds=3, verbose=False).scores) == len(noisy)
+
+
+def test_errors_are_auditor_errors_with_cli_messages():
+    with pytest.raises(AuditorError, match="row 2: column 'text' is empty"):
+        audit(pd.DataFrame({"text": ["a", None], "label": ["x", "y"]}), verbose=False)
+    with pytest.raises(AuditorError, match="The 'folds' option must be an int >= 2. Got 1 instead."):
+        audit(easy_dataset(5), folds=1, verbose=False)
+    with pytest.raises(AuditorError, match="Got list instead"):
+        audit([1, 2, 3], verbose=False)
+
+
+def test_pred_probs_array_and_shape_check(noisy):
+    probs = np.full((len(noisy), 3), 1 / 3)
+    result = audit(noisy, pred_probs=probs, verbose=False)
+    assert np.allclose(result.pred_probs, probs)
+    with pytest.raises(AuditorError, match=r"shape \(90, 2\)"):
+        audit(noisy, pred_probs=probs[:, :2], verbose=False)
+
+
+def test_save_and_load_run_round_trip(tmp_path, noisy):
+    result = audit(noisy, method="tfidf", folds=3, verbose=False)
+    result.save(tmp_path / "run")
+    again = load_run(tmp_path / "run")
+    pd.testing.assert_frame_equal(result.scores, again.scores, check_dtype=False)
+    assert again.metrics["accuracy"] == result.metrics["accuracy"]
+    assert again.metrics["confusion_matrix"] == result.metrics["confusion_matrix"]
+    assert again.class_names == result.class_names
+    assert list(result.confusion_matrix().index) == list(result.class_names)
+
+
+def test_repr_html_escapes_text():
+    frame = easy_dataset(10)
+    frame.loc[0, "text"] = "<script>alert(1)</script> football goal"
+    frame.loc[0, "label"] = "food"
+    result = audit(frame, method="tfidf", folds=3, verbose=False)
+    page = result._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "suspected label issues" in page
+
+
+def test_plot_confusion_matrix_draws_on_the_given_axes(tmp_path, noisy):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = audit(noisy, method="tfidf", folds=3, verbose=False)
+    fig, ax = plt.subplots()
+    assert result.plot_confusion_matrix(ax=ax) is ax
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(result.class_names)
+    plt.close(fig)
+    page = result.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in page
+    exported = pd.read_csv(result.export_suspects(tmp_path / "s.csv", top=5), encoding="utf-8-sig")
+    assert len(exported) == 5 and exported["corrected_label"].isna().all()

@@ -1,0 +1,363 @@
+"""The HTML report: structure, escaping of hostile data, no external loads, and its behaviour in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import easy_dataset, plant_flips, run_cli
+from report_helpers import HOSTILE_CLASS, HOSTILE_TEXTS, build_run
+
+from auditor.report import plots
+from auditor.report.html import SignalSection, register_section, render_report, SIGNAL_SECTIONS
+from auditor.result import load_run
+
+SECTIONS = ["summary", "confusion", "distribution", "suspects", "highest-loss", "lowest-loss"]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory) -> Path:
+    """180 easy rows, 9 planted flips; some texts and one class name are XSS attempts; one text is 5,000 chars."""
+    frame, flipped = plant_flips(easy_dataset(), 9)
+    others = [i for i in range(len(frame)) if i not in set(flipped)]
+    for row, text in zip(others, HOSTILE_TEXTS):
+        frame.at[row, "text"] = text
+    frame.at[others[len(HOSTILE_TEXTS)], "text"] = "pizza " * 834
+    frame["label"] = frame["label"].replace({"food": HOSTILE_CLASS})
+    folder = tmp_path_factory.mktemp("hostile")
+    path = folder / 'data "<b>x.csv'
+    frame.to_csv(path, index=False)
+    return build_run(path, folder / "run")
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.ids, self.scripts, self._in_script, self.text = [], set(), [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "script":
+            self._in_script = [attrs, ""]
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._in_script is not None:
+            self.scripts.append(tuple(self._in_script))
+            self._in_script = None
+
+    def handle_data(self, data):
+        if self._in_script is not None:
+            self._in_script[1] += data
+        else:
+            self.text.append(data)
+
+
+def _parse(html: str) -> _Collector:
+    parser = _Collector()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def test_report_has_every_section_and_real_figures(hostile_run):
+    html = (hostile_run / "report.html").read_text(encoding="utf-8")
+    page = _parse(html)
+    assert set(SECTIONS) <= page.ids
+    result = load_run(hostile_run)
+    text = " ".join(page.text)
+    for fact in ("Command", "Run time", "weighted F1", "suspected label issues", "Folds"):
+        assert fact in text
+    assert f"{result.metrics['accuracy']:.3f}" in text
+    assert f"{result.metrics['label_issues']:,}" in text
+    images = [a["src"] for t, a in page.tags if t == "img"]
+    assert len(images) >= 4 and all(src.startswith("data:image/svg+xml;base64,") for src in images)
+    per_class_rows = [a for t, a in page.tags if t == "button" and "data-show-class" in a]
+    assert len(per_class_rows) == len(result.class_names)
+    assert "Most frequent estimated mix-ups" in text
+
+
+def test_embedded_rows_match_the_scores(hostile_run):
+    result = load_run(hostile_run)
+    data = _data_block(hostile_run)
+    suspects = data["tables"]["suspects"]
+    flagged = result.scores[result.scores["is_label_issue"]].sort_values("rank")
+    assert suspects["total"] == len(flagged)
+    text_at = [f["key"] for f in data["fields"]].index("id")
+    assert [data["rows"][r][text_at] for r in suspects["rows"]] == flagged["id"].tolist()
+    highest = data["tables"]["highest-loss"]["rows"]
+    loss_at = [f["key"] for f in data["fields"]].index("loss")
+    losses = [data["rows"][r][loss_at] for r in highest]
+    assert losses == sorted(losses, reverse=True) and len(highest) == len(result.scores)
+
+
+def test_hostile_text_is_escaped_everywhere(hostile_run):
+    html = (hostile_run / "report.html").read_text(encoding="utf-8")
+    page = _parse(html)
+    # Only the page's own two scripts exist: the data block and the code.
+    assert [a.get("type") for a, _ in page.scripts] == ["application/json", None]
+    for tag, attrs in page.tags:
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        for name in ("src", "href"):
+            value = (attrs.get(name) or "").strip().lower()
+            assert not value.startswith(("javascript:", "http:", "https:", "//")), (tag, attrs)
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert html.count("</script>") == 2
+    # The JSON block survives the round trip exactly, so the page shows the texts as they are.
+    data = _data_block(hostile_run)
+    texts = {row[[f["key"] for f in data["fields"]].index("text")] for row in data["rows"]}
+    assert set(HOSTILE_TEXTS[:5]) <= texts
+    assert HOSTILE_CLASS in data["classes"]
+    # Jinja escaped the class name in the markup.
+    assert "food&#34;&gt;&lt;img src=x onerror=alert(6)&gt;" in html
+
+
+def test_csp_allows_only_the_pages_own_code_and_data_images(hostile_run):
+    html = (hostile_run / "report.html").read_text(encoding="utf-8")
+    page = _parse(html)
+    metas = [a for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert len(metas) == 1
+    csp = metas[0]["content"]
+    assert "default-src 'none'" in csp and "img-src data:" in csp and "unsafe-inline" not in csp
+    code = page.scripts[1][1]
+    digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    # The CSP must come before any script or style to apply to them.
+    assert html.index("Content-Security-Policy") < html.index("<style>") < html.index("<script")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+
+
+def test_long_text_is_cut_and_page_says_so(hostile_run):
+    data = _data_block(hostile_run)
+    at = [f["key"] for f in data["fields"]].index("text")
+    long = [row[at] for row in data["rows"] if row[at].startswith("pizza pizza")]
+    assert len(long) == 1 and len(long[0]) < 1100 and "more characters]" in long[0]
+    assert "longer than 1000 characters are cut" in (hostile_run / "report.html").read_text(encoding="utf-8")
+
+
+def test_max_rows_caps_the_embedded_rows_and_says_so(hostile_run):
+    html = render_report(load_run(hostile_run), max_rows=5)
+    page = _parse(html)
+    data = json.loads(page.scripts[0][1])
+    assert all(len(t["rows"]) <= 5 for t in data["tables"].values())
+    assert len(data["rows"]) <= 15
+    assert "embeds the first 5 of 180 rows" in html
+
+
+def test_signal_sections_appear_only_with_their_column(hostile_run):
+    result = load_run(hostile_run)
+    assert "signal-outlier-score" not in _parse(render_report(result)).ids
+    result.scores["outlier_score"] = np.linspace(0, 1, len(result.scores))
+    page = _parse(render_report(result))
+    assert "signal-outlier-score" in page.ids
+    spec = json.loads(page.scripts[0][1])["tables"]["signal-outlier-score"]
+    assert "outlier_score" in spec["columns"] and len(spec["rows"]) == len(result.scores)
+
+
+def test_registered_section_with_a_plot_and_groups(hostile_run):
+    result = load_run(hostile_run)
+    result.scores["my_group"] = ["g%d" % (i % 7) if i % 3 == 0 else "" for i in range(len(result.scores))]
+    section = SignalSection("my_group", "My groups", "test groups", kind="group",
+                            plot=lambda s: plots.plot_class_distribution({"a": 1, "b": 2}))
+    register_section(section)
+    try:
+        page = _parse(render_report(result))
+    finally:
+        SIGNAL_SECTIONS.remove(section)
+    assert "signal-my-group" in page.ids
+    data = json.loads(page.scripts[0][1])
+    rows = data["tables"]["signal-my-group"]["rows"]
+    at = [f["key"] for f in data["fields"]].index("my_group")
+    groups = [data["rows"][r][at] for r in rows]
+    assert len(rows) == 60 and "" not in groups
+    # Members of a group are next to each other.
+    assert sum(a != b for a, b in zip(groups, groups[1:])) == 6
+
+
+def test_report_renders_with_minimal_run_facts(hostile_run):
+    result = load_run(hostile_run)
+    result.run = {}
+    result.metrics = {"classes": result.metrics["classes"]}
+    page = _parse(render_report(result))
+    assert set(SECTIONS) <= page.ids
+
+
+def test_report_command_rerenders_from_saved_scores(hostile_run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(hostile_run, copy)
+    (copy / "report.html").unlink()
+    done = run_cli("report", copy)
+    assert done.returncode == 0, done.stderr
+    assert set(SECTIONS) <= _parse((copy / "report.html").read_text(encoding="utf-8")).ids
+
+
+def test_report_command_on_a_folder_that_is_not_a_run(tmp_path):
+    done = run_cli("report", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "not a complete run folder" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_plots_draw_on_the_given_axes_and_return_it(hostile_run):
+    result = load_run(hostile_run)
+    names = list(result.class_names)
+    ax = plots.new_axes()
+    assert plots.plot_confusion_matrix(result.metrics["confusion_matrix_normalized"], names, ax) is ax
+    assert [t.get_text() for t in ax.get_xticklabels()] == names
+    assert ax.get_title() == "Normalized confusion matrix"
+    ax = plots.plot_class_probabilities({"a": 0.25, "b": 0.75}, title="$x$ <b>")
+    assert [round(p.get_width()) for p in ax.patches] == [25, 75]
+    svg = plots.figure_to_svg(ax.figure)
+    assert svg.lstrip().startswith("<?xml") and "<script" not in svg
+    png = base64.b64decode(plots.figure_to_png_base64(ax.figure))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _data_block(run_dir: Path) -> dict:
+    page = _parse((run_dir / "report.html").read_text(encoding="utf-8"))
+    return json.loads(page.scripts[0][1])
+
+
+# ------------------------------------------------------------------------------------ headless Chromium
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def report_page(browser, hostile_run):
+    """The report opened from disk; records console errors, dialogs and every request."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    events = {"errors": [], "dialogs": [], "requests": [], "blocked": []}
+    page.on("console", lambda m: events["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: events["errors"].append(str(e)))
+    page.on("request", lambda r: events["requests"].append(r.url))
+
+    def on_dialog(dialog):
+        events["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+
+    def route(r):
+        if r.request.url.startswith("file:") or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            events["blocked"].append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto((hostile_run / "report.html").resolve().as_uri())
+    page.wait_for_selector("html[data-ready=true]")
+    yield page, events
+    page.close()
+
+
+def _column(page, table: str, key: str) -> list[str]:
+    index = page.eval_on_selector_all(f"#table-{table} th", "ths => ths.map(t => t.dataset.key)").index(key)
+    return page.eval_on_selector_all(f"#table-{table} tbody tr",
+                                     f"rows => rows.map(r => r.children[{index}].textContent)")
+
+
+def _info(page, table: str) -> str:
+    return page.text_content(f"#table-{table} [data-page-info]")
+
+
+def test_browser_loads_without_errors_requests_or_dialogs(report_page):
+    page, events = report_page
+    page.wait_for_timeout(300)
+    assert events["errors"] == []
+    assert events["dialogs"] == []
+    assert events["blocked"] == []
+    assert all(u.startswith(("file:", "data:")) for u in events["requests"])
+    assert page.eval_on_selector_all("script", "s => s.length") == 2
+    assert _info(page, "highest-loss") == "rows 1–10 of 180 · page 1 of 18"
+
+
+def test_browser_shows_hostile_text_as_text(report_page):
+    page, events = report_page
+    page.fill("#table-highest-loss input[data-search]", "alert")
+    texts = _column(page, "highest-loss", "text")
+    assert set(HOSTILE_TEXTS[:5]) <= set(texts)
+    page.hover("#table-highest-loss tbody tr")
+    page.select_option("#table-highest-loss select[data-filter=given]", label=HOSTILE_CLASS)
+    page.wait_for_timeout(200)
+    assert events["dialogs"] == [] and events["errors"] == []
+    assert page.eval_on_selector_all("img", "imgs => imgs.every(i => i.src.startsWith('data:image/svg+xml'))")
+
+
+def test_browser_sorting(report_page):
+    page, _ = report_page
+    page.select_option("#table-highest-loss select[data-page-size]", "100")
+    page.click("#table-highest-loss th[data-key=loss] button")
+    losses = [float(x) for x in _column(page, "highest-loss", "loss")]
+    assert losses == sorted(losses, reverse=True) and len(losses) == 100
+    assert page.get_attribute("#table-highest-loss th[data-key=loss]", "aria-sort") == "descending"
+    page.click("#table-highest-loss th[data-key=loss] button")
+    losses = [float(x) for x in _column(page, "highest-loss", "loss")]
+    assert losses == sorted(losses)
+    page.click("#table-highest-loss th[data-key=id] button")
+    ids = [int(x) for x in _column(page, "highest-loss", "id")]
+    assert ids == list(range(100))
+    page.click("#table-highest-loss th[data-key=given] button")
+    given = _column(page, "highest-loss", "given")
+    assert given == sorted(given, key=str.lower)
+
+
+def test_browser_filtering_by_label_and_text(report_page, hostile_run):
+    page, _ = report_page
+    result = load_run(hostile_run)
+    flagged = result.scores[result.scores["is_label_issue"]]
+    given, suggested = flagged["given_label"].mode()[0], flagged["suggested_label"].mode()[0]
+    page.select_option("#table-suspects select[data-filter=given]", label=given)
+    expected = int((flagged["given_label"] == given).sum())
+    assert set(_column(page, "suspects", "given")) == {given}
+    assert f"of {expected} (filtered from {len(flagged)})" in _info(page, "suspects")
+    page.select_option("#table-suspects select[data-filter=given]", "")
+    page.select_option("#table-suspects select[data-filter=suggested]", label=suggested)
+    assert set(_column(page, "suspects", "suggested")) == {suggested}
+    page.fill("#table-highest-loss input[data-search]", "PIZZA")
+    texts = _column(page, "highest-loss", "text")
+    expected = int(result.scores["text"].str.lower().str.contains("pizza").sum())
+    assert texts and all("pizza" in t.lower() for t in texts)
+    assert f"of {expected} " in _info(page, "highest-loss")
+    page.fill("#table-highest-loss input[data-search]", "no such words anywhere")
+    assert page.text_content("#table-highest-loss tbody") == "No rows match these filters."
+    assert _info(page, "highest-loss") == "0 rows"
+
+
+def test_browser_paging_and_drill_down(report_page):
+    page, _ = report_page
+    first = _column(page, "lowest-loss", "id")
+    page.click("#table-lowest-loss [data-page=next]")
+    assert _info(page, "lowest-loss").startswith("rows 11–20 of 180")
+    assert _column(page, "lowest-loss", "id") != first
+    page.click("#table-lowest-loss [data-page=prev]")
+    assert _column(page, "lowest-loss", "id") == first
+    assert page.is_disabled("#table-lowest-loss [data-page=prev]")
+    page.select_option("#table-lowest-loss select[data-page-size]", "100")
+    assert len(_column(page, "lowest-loss", "id")) == 100
+    page.click("#table-lowest-loss [data-page=next]")
+    assert len(_column(page, "lowest-loss", "id")) == 80 and page.is_disabled("#table-lowest-loss [data-page=next]")
+    page.click("button[data-show-class='2']")
+    assert page.input_value("#table-suspects select[data-filter=given]") == "2"
