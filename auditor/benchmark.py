@@ -36,18 +36,24 @@ NOISE_SETTINGS = {
     "oneclass10": ("one_class", 0.10),
 }
 
-# Signal name → (score column, higher-is-more-suspect, flag column, cleanlab score method for the table).
+# Signal name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
+# cleanlab score method the table is built with). A new scorer is one entry here.
 SIGNALS = {
-    "audit": ("label_issue_score", True, "is_label_issue", "self_confidence"),
-    "loss": ("loss_score", True, "is_loss_issue", "self_confidence"),
-    "self_confidence": ("label_quality_score", False, "is_label_quality_issue", "self_confidence"),
-    "normalized_margin": ("label_quality_score", False, "is_label_quality_issue", "normalized_margin"),
-    "confidence_weighted_entropy": (
-        "label_quality_score", False, "is_label_quality_issue", "confidence_weighted_entropy"),
-    # Signals from other scorers join here once they are in the scores table (skipped while absent).
-    "conflicting_duplicate": ("conflicting_duplicate_score", True, "is_conflicting_duplicate_issue",
-                              "self_confidence"),
+    "audit": (None, "is_label_issue", "self_confidence"),
+    "loss": ("loss", "is_loss_issue", "self_confidence"),
+    "self_confidence": ("label_quality", "is_label_quality_issue", "self_confidence"),
+    "normalized_margin": ("label_quality", "is_label_quality_issue", "normalized_margin"),
+    "confidence_weighted_entropy": ("label_quality", "is_label_quality_issue", "confidence_weighted_entropy"),
+    "conflicting_duplicate": ("conflicting_duplicate", "is_conflicting_duplicate_issue", "self_confidence"),
+    "outlier": ("outlier", "is_outlier_issue", "self_confidence"),
+    "dynamics_confidence": ("dynamics_confidence", "is_hard_to_learn_issue", "self_confidence"),
+    "combined (label quality + conflicting duplicates)": (
+        ("label_quality", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
+    "combined (label quality + dynamics + conflicting duplicates)": (
+        ("label_quality", "dynamics_confidence", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
 }
+# Scorers the benchmark's tables run (the audit's defaults plus these).
+EXTRA_SCORERS = ("outliers",)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ METHODS = [
     _m("hybrid (tfidf+embeddings features, one LR)", {"hybrid": 1}, group="backend"),
     _m("finetune+tfidf (mean)", {"finetune": 1, "tfidf": 1}, group="finetune"),
     *[_m(f"signal: {s} (tfidf)", {"tfidf": 1}, signal=s, group="signal") for s in SIGNALS if s != "audit"],
+    *[_m(f"signal: {s} (hybrid)", {"hybrid": 1}, signal=s, group="signal")
+      for s in ("conflicting_duplicate", "outlier", "combined (label quality + conflicting duplicates)")],
     _m("baseline: word TF-IDF + LR + cleanlab", {"baseline": 1}, group="baseline", rule="cleanlab_baseline"),
     _m("baseline: random", {}, group="baseline", rule="random"),
     # Candidates for the CPU default (run with --methods candidates or all).
@@ -149,6 +157,9 @@ class _Sources:
 
         key = "tfidf-features" + json.dumps(kwargs, sort_keys=True)
         return self.prepared(key, lambda: make_vectorizer(**kwargs).fit_transform(self.texts).tocsr())
+
+    def cached_embeddings(self) -> np.ndarray | None:
+        return self._prepared.get("embeddings")
 
     def embeddings(self) -> np.ndarray:
         def build():
@@ -288,28 +299,46 @@ def _blend(sources: _Sources, method: Method, labels, noise_key, seed) -> np.nda
     return backends.normalize_probs(probs)
 
 
-def _ranking(method: Method, data, probs, seed, tables: dict):
+def _ranking(method: Method, data, probs, seed, tables: dict, embeddings=None):
     """(score, flag) of one method; higher score = more suspect. None when its signal is not available."""
+    from .scoring.combine import combined_score, signal_scores
+
     labels = data.labels
     if method.rule == "random":
         return np.random.default_rng(seed).random(len(labels)), None
     if method.rule == "cleanlab_baseline":
         return _cleanlab_baseline(labels, probs)
-    column, higher, flag_column, score_method = SIGNALS[method.signal]
+    key_or_parts, flag_column, score_method = SIGNALS[method.signal]
+    table = _table(tables, method, data, probs, score_method, embeddings)
+    if key_or_parts is None:
+        # The audit's own order (rank 1 = most suspect), with its tie-breaking.
+        score = -table["rank"].to_numpy(dtype=np.float64)
+    elif isinstance(key_or_parts, tuple):
+        if not set(key_or_parts) <= set(signal_scores(table)):
+            return None
+        score = combined_score(table, key_or_parts)
+    else:
+        pieces = signal_scores(table)
+        if key_or_parts not in pieces:
+            return None
+        # A signal that says nothing about a row (NaN) ranks it last.
+        score = np.nan_to_num(pieces[key_or_parts], nan=-np.inf)
+    flag = table[flag_column].to_numpy(dtype=bool) if flag_column in table else None
+    return score, flag
+
+
+def _table(tables, method, data, probs, score_method, embeddings):
+    from .pipeline import build_scores
+    from .scoring import DEFAULT_SIGNALS
+
     key = (tuple(sorted(method.probs.items())), score_method)
     if key not in tables:
-        from .pipeline import build_scores
-
-        tables[key] = build_scores(data, probs, score_method)
-    table = tables[key]
-    if column not in table:
-        return None
-    score = table[column].to_numpy(dtype=np.float64)
-    if method.signal == "audit":
-        # The audit's own order (rank 1 = most suspect) includes its tie-breaking.
-        score = -table["rank"].to_numpy(dtype=np.float64)
-    flag = table[flag_column].to_numpy(dtype=bool) if flag_column in table else None
-    return (score if higher else -score), flag
+        signals = tuple(dict.fromkeys((*DEFAULT_SIGNALS, *EXTRA_SCORERS)))
+        # As in the audit, only a method whose backend computed embeddings hands them to the scorers.
+        uses = {"embeddings", "hybrid"} & set(method.probs)
+        tables[key] = build_scores(data, probs, score_method, signals=signals,
+                                   embeddings=embeddings if uses else None, seed=0)
+    return tables[key]
 
 
 def _cleanlab_baseline(labels, probs):
@@ -399,7 +428,7 @@ def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds
             tables: dict = {}
             for method in methods:
                 probs = _blend(sources, method, noisy.labels, setting, seed) if method.probs else None
-                ranked = _ranking(method, noisy, probs, seed, tables)
+                ranked = _ranking(method, noisy, probs, seed, tables, sources.cached_embeddings())
                 if ranked is None:
                     continue
                 score, flag = ranked
@@ -487,13 +516,13 @@ def bench_from_args(args, command: str) -> str:
     import platform
     from datetime import datetime
 
+    _check_noise(args.noise)
     import torch
 
     from .config import DataConfig, TrainConfig
     from .data import load_data
     from .pipeline import Progress
 
-    _check_noise(args.noise)
     if args.limit is not None and args.limit < 10 * args.folds:
         raise OptionError(f"The 'limit' option must be an int >= {10 * args.folds}. Got {args.limit} instead.")
     cfg = DataConfig(text_column=args.text_column, label_column=args.label_column,

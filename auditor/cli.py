@@ -91,7 +91,7 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", nargs="+", help="groups (auto, backend, ensemble, signal, baseline, candidate, "
                    "finetune, all) or method names (default: all but candidate; finetune only on a GPU)")
     p.add_argument("--folds", type=_int("folds"), default=5)
-    p.add_argument("--epochs", type=_float("epochs"), default=3.0, help="for finetune")
+    p.add_argument("--epochs", type=_float("epochs"), help="for finetune (default: as for 'run')")
     p.add_argument("--max-length", type=_int("max-length"), default=128, help="for finetune")
     p.add_argument("--cache-dir", default="reports/.bench-cache",
                    help="probabilities cached per (data, noise, seed, source); clear it after changing a backend")

@@ -192,7 +192,7 @@ def test_bench_cli_writes_its_tables(tmp_path):
     path = tmp_path / "easy.csv"
     easy_dataset(n_per_class=30).to_csv(path, index=False)
     out = tmp_path / "bench"
-    proc = run_cli("bench", "--data", path, "--methods", "auto", "baseline", "--folds", "3", "--noise", "uniform10",
+    proc = run_cli("bench", "--data", path, "--methods", "tfidf", "baseline", "--folds", "3", "--noise", "uniform10",
                    "--seeds", "0", "1", "--cache-dir", tmp_path / "cache", "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "## uniform10" in proc.stdout and "baseline: random" in proc.stdout
