@@ -71,36 +71,41 @@ def _m(name, probs, signal="audit", group="backend", rule=None):
     return Method(name, dict(probs), signal, group, rule)
 
 
+# The probabilities the signals are compared on: the CPU default's (see backends.resolve_method).
+SIGNAL_PROBS = {"tfidf": 1, "nb": 1}
+_SIGNAL_TAG = "+".join(SIGNAL_PROBS)
+
 METHODS = [
     _m("tfidf", {"tfidf": 1}),
+    _m("nb", {"nb": 1}),
     _m("embeddings", {"embeddings": 1}),
+    _m("hybrid", {"hybrid": 1}),
     _m("finetune", {"finetune": 1}, group="finetune"),
-    _m("tfidf+embeddings (mean)", {"tfidf": 1, "embeddings": 1}, group="ensemble"),
+    _m("finetune+tfidf", {"finetune": 1, "tfidf": 1}, group="finetune"),
+    _m("finetune+tfidf+nb", {"finetune": 1, "tfidf": 1, "nb": 1}, group="finetune"),
+    # Probability averages ("a+b" = equal weights, as --method a+b does) ...
+    _m("tfidf+embeddings", {"tfidf": 1, "embeddings": 1}, group="ensemble"),
     _m("0.7 tfidf + 0.3 embeddings", {"tfidf": 0.7, "embeddings": 0.3}, group="ensemble"),
     _m("0.85 tfidf + 0.15 embeddings", {"tfidf": 0.85, "embeddings": 0.15}, group="ensemble"),
-    _m("hybrid (tfidf+embeddings features, one LR)", {"hybrid": 1}, group="backend"),
-    _m("finetune+tfidf (mean)", {"finetune": 1, "tfidf": 1}, group="finetune"),
-    *[_m(f"signal: {s} (tfidf)", {"tfidf": 1}, signal=s, group="signal") for s in SIGNALS if s != "audit"],
-    *[_m(f"signal: {s} (hybrid)", {"hybrid": 1}, signal=s, group="signal")
-      for s in ("conflicting_duplicate", "outlier", "combined (label quality + conflicting duplicates)")],
+    _m("tfidf+nb", {"tfidf": 1, "nb": 1}, group="ensemble"),
+    _m("hybrid+nb", {"hybrid": 1, "nb": 1}, group="ensemble"),
+    _m("hybrid+tfidf", {"hybrid": 1, "tfidf": 1}, group="ensemble"),
+    _m("tfidf+embeddings+nb", {"tfidf": 1, "embeddings": 1, "nb": 1}, group="ensemble"),
+    _m("0.3 hybrid + 0.7 nb", {"hybrid": 0.3, "nb": 0.7}, group="ensemble"),
+    # ... against one model on concatenated features: `hybrid` above.
+    *[_m(f"signal: {s} ({_SIGNAL_TAG})", SIGNAL_PROBS, signal=s, group="signal") for s in SIGNALS if s != "audit"],
     _m("baseline: word TF-IDF + LR + cleanlab", {"baseline": 1}, group="baseline", rule="cleanlab_baseline"),
     _m("baseline: random", {}, group="baseline", rule="random"),
-    # Candidates for the CPU default (run with --methods candidates or all).
+    # Variants tried for the CPU default (--methods candidate).
     _m("tfidf C=3", {"tfidf_C3": 1}, group="candidate"),
     _m("tfidf C=30", {"tfidf_C30": 1}, group="candidate"),
-    _m("tfidf balanced classes", {"tfidf_balanced": 1}, group="candidate"),
+    _m("tfidf balanced class weights", {"tfidf_balanced": 1}, group="candidate"),
     _m("tfidf char 1-6", {"tfidf_char16": 1}, group="candidate"),
     _m("tfidf 10 folds", {"tfidf_10fold": 1}, group="candidate"),
-    _m("tfidf + calibrated LinearSVC (mean)", {"tfidf": 1, "svc": 1}, group="candidate"),
-    _m("ComplementNB alpha=0.3", {"cnb": 1}, group="candidate"),
-    _m("ComplementNB alpha=0.1", {"cnb_a0.1": 1}, group="candidate"),
-    _m("ComplementNB alpha=1", {"cnb_a1": 1}, group="candidate"),
-    _m("tfidf + ComplementNB (mean)", {"tfidf": 1, "cnb": 1}, group="candidate"),
-    _m("0.3 hybrid + 0.7 ComplementNB", {"hybrid": 0.3, "cnb": 0.7}, group="candidate"),
-    _m("tfidf + word-LR baseline probs (mean)", {"tfidf": 1, "baseline": 1}, group="candidate"),
-    _m("tfidf + embeddings + ComplementNB (mean)", {"tfidf": 1, "embeddings": 1, "cnb": 1}, group="candidate"),
-    _m("hybrid + ComplementNB (mean)", {"hybrid": 1, "cnb": 1}, group="candidate"),
-    _m("hybrid + tfidf (mean)", {"hybrid": 1, "tfidf": 1}, group="candidate"),
+    _m("tfidf+calibrated LinearSVC", {"tfidf": 1, "svc": 1}, group="candidate"),
+    _m("nb alpha=0.1", {"nb_a0.1": 1}, group="candidate"),
+    _m("nb alpha=1", {"nb_a1": 1}, group="candidate"),
+    _m("tfidf+baseline LR", {"tfidf": 1, "baseline": 1}, group="candidate"),
 ]
 DEFAULT_GROUPS = ("auto", "backend", "ensemble", "signal", "baseline")
 
@@ -263,9 +268,9 @@ SOURCES = {
     "tfidf_char16": _sklearn_source(lambda c: c.tfidf_features(char_range=(1, 6)), _lr()),
     "tfidf_10fold": _sklearn_source(lambda c: c.tfidf_features(), _lr()),
     "svc": _sklearn_source(lambda c: c.tfidf_features(), _svc),
-    "cnb": _sklearn_source(lambda c: c.tfidf_features(), _cnb(0.3)),
-    "cnb_a0.1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(0.1)),
-    "cnb_a1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(1.0)),
+    "nb": _backend_source("nb"),
+    "nb_a0.1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(0.1)),
+    "nb_a1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(1.0)),
 }
 
 

@@ -151,7 +151,7 @@ def _easy_data():
 
 
 def test_run_benchmark_finds_planted_flips_and_reuses_its_cache(tmp_path):
-    methods = select_methods(["tfidf", "baseline", "signal: loss (tfidf)"])
+    methods = select_methods(["tfidf", "baseline", "signal: loss (tfidf+nb)"])
     kwargs = dict(noise=("uniform10", "oneclass10"), seeds=(0, 1), methods=methods, folds=3, cache_dir=tmp_path)
     first = run_benchmark(_easy_data(), **kwargs)
     rows = first["rows"]
@@ -160,7 +160,8 @@ def test_run_benchmark_finds_planted_flips_and_reuses_its_cache(tmp_path):
     # The texts name their class: any sensible model ranks the 12 flips of 120 rows first.
     assert ap["tfidf"] > 0.9 and ap["baseline: word TF-IDF + LR + cleanlab"] > 0.9
     assert ap["baseline: random"] < 0.4
-    assert len(list(tmp_path.rglob("*.npz"))) == 2 * 2 * 2
+    # tfidf, nb (for the signal's tfidf+nb probabilities) and the baseline, per noise setting and seed.
+    assert len(list(tmp_path.rglob("*.npz"))) == 3 * 2 * 2
     again = run_benchmark(_easy_data(), **kwargs)["rows"]
     pd.testing.assert_frame_equal(rows.drop(columns="seconds"), again.drop(columns="seconds"))
     summary = summarize(rows)

@@ -47,6 +47,10 @@ def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None)
         from .tfidf import TfidfBackend
 
         return TfidfBackend(n_classes, seed)
+    if name == "nb":
+        from .nb import NaiveBayesBackend
+
+        return NaiveBayesBackend(n_classes, seed)
     if name == "hybrid":
         from .hybrid import HybridBackend
 

@@ -1,4 +1,4 @@
-"""The `hybrid` backend (TF-IDF + sentence-embedding features, one LR) on small real data."""
+"""The CPU backends `hybrid` (TF-IDF + sentence-embedding features, one LR) and `nb` on small real data."""
 
 from __future__ import annotations
 
@@ -21,6 +21,17 @@ def test_hybrid_ranks_planted_flips_first_and_keeps_its_embeddings():
     score = 1 - out.pred_probs[np.arange(90), noisy]
     assert detection_metrics(flipped, score)["average_precision"] > 0.9
     assert out.details["hybrid"]["features"] > 384
+
+
+def test_nb_ranks_planted_flips_first():
+    frame = easy_dataset(n_per_class=30)
+    labels = frame["label"].astype("category").cat.codes.to_numpy().astype(np.int64)
+    noisy, flipped = flip_labels(labels, 0.1, 1, 3)
+    out = backends.out_of_sample(frame["text"].tolist(), noisy, 3, ("tfidf", "nb"), 3, 0, TrainConfig())
+    assert np.allclose(out.pred_probs.sum(axis=1), 1.0)
+    assert out.details["nb"]["alpha"] == 0.3
+    score = 1 - out.pred_probs[np.arange(90), noisy]
+    assert detection_metrics(flipped, score)["average_precision"] > 0.9
 
 
 def test_auto_on_cpu_is_the_benchmarked_default():
