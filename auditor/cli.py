@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="auditor", description="Find mislabelled examples in a text-classification dataset.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
+    _add_bench(sub.add_parser("bench", help="plant label noise and measure how well each method finds it"))
     from .report.commands import add_commands
 
     add_commands(sub, _int)
@@ -77,6 +78,37 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     scoring.add_argument("--push-to-hub", metavar="REPO_ID",
                          help="upload RUN_DIR/model and a model card to the Hugging Face Hub (needs --save-model)")
     p.set_defaults(func=_cmd_run)
+
+
+def _add_bench(p: argparse.ArgumentParser) -> None:
+    from .benchmark import NOISE_SETTINGS
+
+    p.add_argument("--data", help="a dataset as for 'run' (default: examples/emotion_train.txt); its labels are "
+                   "taken as clean")
+    p.add_argument("--text-column")
+    p.add_argument("--label-column")
+    p.add_argument("--limit", type=_int("limit"), help="a class-stratified subset of this many rows")
+    p.add_argument("--noise", nargs="+", default=["uniform10", "classcond10"],
+                   help=f"noise settings from {', '.join(NOISE_SETTINGS)} (default: uniform10 classcond10)")
+    p.add_argument("--seeds", nargs="+", type=_int("seeds"), default=[0])
+    p.add_argument("--methods", nargs="+", help="groups (auto, backend, ensemble, signal, baseline, candidate, "
+                   "finetune, all) or method names (default: all but candidate; finetune only on a GPU)")
+    p.add_argument("--folds", type=_int("folds"), default=5)
+    p.add_argument("--epochs", type=_float("epochs"), help="for finetune (default: as for 'run')")
+    p.add_argument("--max-length", type=_int("max-length"), default=128, help="for finetune")
+    p.add_argument("--cache-dir", default="reports/.bench-cache",
+                   help="probabilities cached per (data, noise, seed, source); clear it after changing a backend")
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--out", help="results folder (default: reports/bench-<timestamp>)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args) -> int:
+    from .benchmark import bench_from_args
+
+    print(bench_from_args(args, _command_line()), end="")
+    return 0
 
 
 def _int(name):

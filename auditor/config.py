@@ -12,7 +12,7 @@ from .errors import OptionError
 __all__ = ["BACKENDS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
 
-BACKENDS = ("finetune", "embeddings", "tfidf")
+BACKENDS = ("finetune", "embeddings", "tfidf", "hybrid", "nb")
 # Scorers selectable with --signals (auditor.scoring registers them); loss and label_quality always run.
 SIGNALS = ("loss", "label_quality", "duplicates", "outliers", "dynamics")
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")

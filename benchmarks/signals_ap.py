@@ -22,7 +22,10 @@ from auditor import backends
 from auditor.config import DataConfig, TrainConfig
 from auditor.data import load_data
 from auditor.scoring import score_all
-from auditor.scoring.combine import combine, signal_scores
+from auditor.scoring.combine import combine, combined_score, signal_scores
+
+COMBINATIONS = [("label_quality", "conflicting_duplicate"), ("label_quality", "dynamics_confidence"),
+                ("label_quality", "dynamics_confidence", "conflicting_duplicate")]
 
 
 def plant_uniform_flips(labels, n_classes, fraction, seed):
@@ -64,10 +67,13 @@ def main():
     keep = ~before
     print(f"{args.method}: {n} rows, {flipped.sum()} flipped, {args.folds}-fold, seed {args.seed}, "
           f"probabilities in {seconds:.0f} s; {before.sum()} rows conflicted before flipping")
-    for name, score in [*signal_scores(table).items(), ("combined label_issue_score", table["label_issue_score"])]:
+    alone = signal_scores(table)
+    combos = {"+".join(parts): combined_score(table, parts) for parts in COMBINATIONS if set(parts) <= set(alone)}
+    for name, score in [*alone.items(), *combos.items(),
+                        ("label_issue_score (default)", table["label_issue_score"])]:
         score = np.asarray(score, dtype=float)
         score = np.where(np.isnan(score), np.nanmin(score) - 1, score)  # no value = least suspect
-        print(f"{name:28s} AP {average_precision_score(flipped, score):.4f}   "
+        print(f"{name:60s} AP {average_precision_score(flipped, score):.4f}   "
               f"without prior conflicts {average_precision_score(flipped[keep], score[keep]):.4f}")
 
 

@@ -39,7 +39,7 @@ def resolve_method(methods: tuple[str, ...]) -> tuple[str, ...]:
         return methods
     import torch
 
-    return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf",)
+    return ("finetune", "tfidf") if torch.cuda.is_available() else ("hybrid",)
 
 
 def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None):
@@ -47,6 +47,14 @@ def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None)
         from .tfidf import TfidfBackend
 
         return TfidfBackend(n_classes, seed)
+    if name == "nb":
+        from .nb import NaiveBayesBackend
+
+        return NaiveBayesBackend(n_classes, seed)
+    if name == "hybrid":
+        from .hybrid import HybridBackend
+
+        return HybridBackend(n_classes, seed, train_cfg.model, progress)
     if name == "embeddings":
         from .embeddings import EmbeddingsBackend
 

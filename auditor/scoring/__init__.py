@@ -22,7 +22,7 @@ SCORERS: dict = {}
 # The ranking needs loss and label quality, so they always run; the others are chosen with --signals.
 CORE_SIGNALS = ("loss", "label_quality")
 OPTIONAL_SIGNALS = ("duplicates", "outliers", "dynamics")
-DEFAULT_SIGNALS = (*CORE_SIGNALS, "duplicates")
+DEFAULT_SIGNALS = (*CORE_SIGNALS, "duplicates", "outliers")
 
 
 def register(name: str, func=None):

@@ -1,0 +1,549 @@
+"""The detection benchmark: plant label noise, run each method on the noisy labels, score its ranking.
+
+Three registries keep the comparison open-ended:
+- `SOURCES`: ways to get out-of-sample probabilities (the auditor's backends, the practitioner's
+  baseline, and candidate variants). Each is computed once per (data, noise, seed) and cached on disk.
+- `SIGNALS`: columns of the auditor's scores table to rank by (a new scorer is one entry here).
+- `METHODS`: what is compared: probabilities (one source or a weighted average) × a ranking rule.
+`run_benchmark` returns one row per (noise setting, seed, method) with `auditor.bench.detection_metrics`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import backends
+from .bench import detection_metrics, flip_labels
+from .errors import OptionError
+
+__all__ = ["NOISE_SETTINGS", "SOURCES", "SIGNALS", "METHODS", "Method", "run_benchmark", "summarize",
+           "duplicate_conflicts"]
+
+# name → (mode, fraction)
+NOISE_SETTINGS = {
+    "uniform5": ("uniform", 0.05),
+    "uniform10": ("uniform", 0.10),
+    "uniform20": ("uniform", 0.20),
+    "classcond10": ("class_conditional", 0.10),
+    "oneclass10": ("one_class", 0.10),
+}
+
+# Signal name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
+# cleanlab score method the table is built with). A new scorer is one entry here.
+SIGNALS = {
+    "audit": (None, "is_label_issue", "self_confidence"),
+    "loss": ("loss", "is_loss_issue", "self_confidence"),
+    "self_confidence": ("label_quality", "is_label_quality_issue", "self_confidence"),
+    "normalized_margin": ("label_quality", "is_label_quality_issue", "normalized_margin"),
+    "confidence_weighted_entropy": ("label_quality", "is_label_quality_issue", "confidence_weighted_entropy"),
+    "conflicting_duplicate": ("conflicting_duplicate", "is_conflicting_duplicate_issue", "self_confidence"),
+    "outlier": ("outlier", "is_outlier_issue", "self_confidence"),
+    "dynamics_confidence": ("dynamics_confidence", "is_hard_to_learn_issue", "self_confidence"),
+    "combined (label quality + conflicting duplicates)": (
+        ("label_quality", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
+    "combined (label quality + dynamics + conflicting duplicates)": (
+        ("label_quality", "dynamics_confidence", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
+}
+# Scorers the benchmark's tables run (the audit's defaults plus these).
+EXTRA_SCORERS = ("outliers",)
+
+
+@dataclass(frozen=True)
+class Method:
+    """Probabilities `{source: weight}` (averaged) ranked by `signal`, or a ranking rule of its own."""
+
+    name: str
+    probs: dict = field(default_factory=dict)
+    signal: str = "audit"
+    group: str = "backend"
+    rule: str | None = None  # "cleanlab_baseline" or "random": rankings the benchmark computes itself
+
+
+def _m(name, probs, signal="audit", group="backend", rule=None):
+    return Method(name, dict(probs), signal, group, rule)
+
+
+# The probabilities the signals are compared on: the CPU default's (see backends.resolve_method).
+SIGNAL_PROBS = {"tfidf": 1, "nb": 1}
+_SIGNAL_TAG = "+".join(SIGNAL_PROBS)
+
+METHODS = [
+    _m("tfidf", {"tfidf": 1}),
+    _m("nb", {"nb": 1}),
+    _m("embeddings", {"embeddings": 1}),
+    _m("hybrid", {"hybrid": 1}),
+    _m("finetune", {"finetune": 1}, group="finetune"),
+    _m("finetune+tfidf", {"finetune": 1, "tfidf": 1}, group="finetune"),
+    _m("finetune+tfidf+nb", {"finetune": 1, "tfidf": 1, "nb": 1}, group="finetune"),
+    # Probability averages ("a+b" = equal weights, as --method a+b does) ...
+    _m("tfidf+embeddings", {"tfidf": 1, "embeddings": 1}, group="ensemble"),
+    _m("0.7 tfidf + 0.3 embeddings", {"tfidf": 0.7, "embeddings": 0.3}, group="ensemble"),
+    _m("0.85 tfidf + 0.15 embeddings", {"tfidf": 0.85, "embeddings": 0.15}, group="ensemble"),
+    _m("tfidf+nb", {"tfidf": 1, "nb": 1}, group="ensemble"),
+    _m("hybrid+nb", {"hybrid": 1, "nb": 1}, group="ensemble"),
+    _m("hybrid+tfidf", {"hybrid": 1, "tfidf": 1}, group="ensemble"),
+    _m("tfidf+embeddings+nb", {"tfidf": 1, "embeddings": 1, "nb": 1}, group="ensemble"),
+    _m("0.3 hybrid + 0.7 nb", {"hybrid": 0.3, "nb": 0.7}, group="ensemble"),
+    # ... against one model on concatenated features: `hybrid` above.
+    *[_m(f"signal: {s} ({_SIGNAL_TAG})", SIGNAL_PROBS, signal=s, group="signal") for s in SIGNALS if s != "audit"],
+    _m("baseline: word TF-IDF + LR + cleanlab", {"baseline": 1}, group="baseline", rule="cleanlab_baseline"),
+    _m("baseline: random", {}, group="baseline", rule="random"),
+    # Variants tried for the CPU default (--methods candidate).
+    _m("tfidf C=3", {"tfidf_C3": 1}, group="candidate"),
+    _m("tfidf C=30", {"tfidf_C30": 1}, group="candidate"),
+    _m("tfidf balanced class weights", {"tfidf_balanced": 1}, group="candidate"),
+    _m("tfidf char 1-6", {"tfidf_char16": 1}, group="candidate"),
+    _m("tfidf 10 folds", {"tfidf_10fold": 1}, group="candidate"),
+    _m("tfidf+calibrated LinearSVC", {"tfidf": 1, "svc": 1}, group="candidate"),
+    _m("nb alpha=0.1", {"nb_a0.1": 1}, group="candidate"),
+    _m("nb alpha=1", {"nb_a1": 1}, group="candidate"),
+    _m("tfidf+baseline LR", {"tfidf": 1, "baseline": 1}, group="candidate"),
+]
+DEFAULT_GROUPS = ("auto", "backend", "ensemble", "signal", "baseline")
+
+
+def _default_method() -> Method:
+    """What `--method auto` runs on this machine, ranked as the audit ranks."""
+    names = backends.resolve_method(("auto",))
+    return Method(f"auto ({'+'.join(names)})", {n: 1 for n in names}, group="auto")
+
+
+# ---------------------------------------------------------------- probabilities
+
+
+class _Sources:
+    """Out-of-sample probabilities by source name; features are built once, probabilities cached on disk."""
+
+    def __init__(self, texts, n_classes, tag, folds, train_cfg, cache_dir, progress):
+        self.texts, self.n_classes, self.tag, self.folds = list(texts), n_classes, tag, folds
+        self.train_cfg, self.progress = train_cfg, progress
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._prepared: dict = {}
+        self.seconds: dict[str, list[float]] = {}
+
+    def probs(self, name: str, labels, noise_key: str, seed: int) -> np.ndarray:
+        path = self._path(f"{noise_key}-s{seed}-f{self.folds}-{name}.npz")
+        if path is not None and path.exists():
+            cached = np.load(path)
+            self.seconds.setdefault(name, []).append(float(cached["seconds"]))
+            return cached["probs"]
+        self.progress(f"{noise_key} seed {seed}: {name}")
+        start = time.perf_counter()
+        folds = 10 if name == "tfidf_10fold" else self.folds
+        assignment = backends.fold_assignment(labels, folds, seed)
+        splits = [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
+        probs = backends.normalize_probs(SOURCES[name](self, labels, splits, seed))
+        seconds = time.perf_counter() - start
+        self.seconds.setdefault(name, []).append(seconds)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, probs=probs, seconds=seconds)
+        return probs
+
+    def _path(self, name: str) -> Path | None:
+        return self.cache_dir / self.tag / name if self.cache_dir else None
+
+    def prepared(self, key: str, build):
+        """Label-independent work (features, embeddings, tokenisation), done once per dataset."""
+        if key not in self._prepared:
+            self._prepared[key] = build()
+        return self._prepared[key]
+
+    def tfidf_features(self, **kwargs):
+        from .backends.tfidf import make_vectorizer
+
+        key = "tfidf-features" + json.dumps(kwargs, sort_keys=True)
+        return self.prepared(key, lambda: make_vectorizer(**kwargs).fit_transform(self.texts).tocsr())
+
+    def cached_embeddings(self) -> np.ndarray | None:
+        return self._prepared.get("embeddings")
+
+    def embeddings(self) -> np.ndarray:
+        def build():
+            path = self._path("embeddings.npy")
+            if path is not None and path.exists():
+                return np.load(path)
+            from .backends.embeddings import encode
+
+            self.progress("embeddings: encoding (once per dataset)")
+            emb = encode(self.train_cfg.model, self.texts)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, emb)
+            return emb
+
+        return self.prepared("embeddings", build)
+
+
+def _per_fold(splits, n, n_classes, fit_predict):
+    out = np.zeros((n, n_classes))
+    for train_idx, test_idx in splits:
+        out[test_idx] = fit_predict(train_idx, test_idx)
+    return out
+
+
+def _backend_source(name):
+    """A registered auditor backend, prepared once per dataset and refitted per fold."""
+
+    def source(ctx: _Sources, labels, splits, seed):
+        def build():
+            backend = backends.make_backend(name, ctx.n_classes, ctx.train_cfg, 0, None)
+            if name in ("embeddings", "hybrid"):
+                backend.embeddings = ctx.embeddings()
+            if name != "embeddings":
+                backend.prepare(ctx.texts)
+            return backend
+
+        backend = ctx.prepared(f"backend-{name}", build)
+        backend.seed = seed
+        return _per_fold(splits, len(labels), ctx.n_classes, lambda tr, te: backend.fit_predict(tr, labels, te))
+
+    return source
+
+
+def _sklearn_source(features, make_model):
+    """Any scikit-learn classifier on features built once per dataset."""
+
+    def source(ctx: _Sources, labels, splits, seed):
+        X = features(ctx)
+
+        def fit_predict(tr, te):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = make_model(seed).fit(X[tr], labels[tr])
+            return backends.expand_classes(model.predict_proba(X[te]), model.classes_, ctx.n_classes)
+
+        return _per_fold(splits, len(labels), ctx.n_classes, fit_predict)
+
+    return source
+
+
+def _baseline_source(ctx: _Sources, labels, splits, seed):
+    """The ten lines a practitioner writes: word 1-2-gram TF-IDF + default LogisticRegression, k-fold."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000))
+    return cross_val_predict(pipe, np.array(ctx.texts, dtype=object), labels, cv=splits, method="predict_proba")
+
+
+def _lr(C=10.0, **kw):
+    from sklearn.linear_model import LogisticRegression
+
+    return lambda seed: LogisticRegression(C=C, max_iter=1000, random_state=seed, **kw)
+
+
+def _svc(seed):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    return CalibratedClassifierCV(LinearSVC(C=0.5, random_state=seed), cv=3)
+
+
+def _cnb(alpha):
+    from sklearn.naive_bayes import ComplementNB
+
+    return lambda seed: ComplementNB(alpha=alpha)
+
+
+SOURCES = {
+    "tfidf": _backend_source("tfidf"),
+    "embeddings": _backend_source("embeddings"),
+    "finetune": _backend_source("finetune"),
+    "baseline": _baseline_source,
+    "hybrid": _backend_source("hybrid"),
+    "tfidf_C3": _sklearn_source(lambda c: c.tfidf_features(), _lr(3.0)),
+    "tfidf_C30": _sklearn_source(lambda c: c.tfidf_features(), _lr(30.0)),
+    "tfidf_balanced": _sklearn_source(lambda c: c.tfidf_features(), _lr(class_weight="balanced")),
+    "tfidf_char16": _sklearn_source(lambda c: c.tfidf_features(char_range=(1, 6)), _lr()),
+    "tfidf_10fold": _sklearn_source(lambda c: c.tfidf_features(), _lr()),
+    "svc": _sklearn_source(lambda c: c.tfidf_features(), _svc),
+    "nb": _backend_source("nb"),
+    "nb_a0.1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(0.1)),
+    "nb_a1": _sklearn_source(lambda c: c.tfidf_features(), _cnb(1.0)),
+}
+
+
+# ---------------------------------------------------------------- rankings and the run
+
+
+def select_methods(spec=None, finetune: bool = False) -> list[Method]:
+    """Methods named by group ('backend', 'candidate', 'all', ...) or by name; default: every cheap group."""
+    groups = {m.group for m in METHODS} | {"auto"}
+    wanted = list(spec) if spec else list(DEFAULT_GROUPS) + (["finetune"] if finetune else [])
+    if "all" in wanted:
+        # Fine-tuning stays opt-in on CPU: it takes an hour where the rest takes minutes.
+        wanted = sorted(groups - ({"finetune"} if not finetune else set())) + [w for w in wanted if w != "all"]
+    by_name = {m.name: m for m in METHODS}
+    unknown = [w for w in wanted if w not in groups and w not in by_name]
+    if unknown:
+        raise OptionError(
+            f"The 'methods' option must name groups ({', '.join(sorted(groups))}, all) or methods. "
+            f"Got {unknown[0]!r} instead."
+        )
+    chosen = [_default_method()] if "auto" in wanted else []
+    chosen += [m for m in METHODS if m.group in wanted or m.name in wanted]
+    if not finetune and "finetune" not in wanted:
+        chosen = [m for m in chosen if "finetune" not in m.probs]
+    return chosen
+
+
+def _blend(sources: _Sources, method: Method, labels, noise_key, seed) -> np.ndarray:
+    total = sum(method.probs.values())
+    probs = sum(w / total * sources.probs(s, labels, noise_key, seed) for s, w in method.probs.items())
+    return backends.normalize_probs(probs)
+
+
+def _ranking(method: Method, data, probs, seed, tables: dict, embeddings=None):
+    """(score, flag) of one method; higher score = more suspect. None when its signal is not available."""
+    from .scoring.combine import combined_score, signal_scores
+
+    labels = data.labels
+    if method.rule == "random":
+        return np.random.default_rng(seed).random(len(labels)), None
+    if method.rule == "cleanlab_baseline":
+        return _cleanlab_baseline(labels, probs)
+    key_or_parts, flag_column, score_method = SIGNALS[method.signal]
+    table = _table(tables, method, data, probs, score_method, embeddings)
+    if key_or_parts is None:
+        # The audit's own order (rank 1 = most suspect), with its tie-breaking.
+        score = -table["rank"].to_numpy(dtype=np.float64)
+    elif isinstance(key_or_parts, tuple):
+        if not set(key_or_parts) <= set(signal_scores(table)):
+            return None
+        score = combined_score(table, key_or_parts)
+    else:
+        pieces = signal_scores(table)
+        if key_or_parts not in pieces:
+            return None
+        # A signal that says nothing about a row (NaN) ranks it last.
+        score = np.nan_to_num(pieces[key_or_parts], nan=-np.inf)
+    flag = table[flag_column].to_numpy(dtype=bool) if flag_column in table else None
+    return score, flag
+
+
+def _table(tables, method, data, probs, score_method, embeddings):
+    from .pipeline import build_scores
+    from .scoring import DEFAULT_SIGNALS
+
+    key = (tuple(sorted(method.probs.items())), score_method)
+    if key not in tables:
+        signals = tuple(dict.fromkeys((*DEFAULT_SIGNALS, *EXTRA_SCORERS)))
+        # As in the audit, only a method whose backend computed embeddings hands them to the scorers.
+        uses = {"embeddings", "hybrid"} & set(method.probs)
+        tables[key] = build_scores(data, probs, score_method, signals=signals,
+                                   embeddings=embeddings if uses else None, seed=0)
+    return tables[key]
+
+
+def _cleanlab_baseline(labels, probs):
+    """cleanlab's `find_label_issues` ranked by self-confidence; unflagged rows follow, by self-confidence."""
+    from cleanlab.filter import find_label_issues
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        issues = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+    flag = np.zeros(len(labels), dtype=bool)
+    flag[issues] = True
+    score = 1.0 - probs[np.arange(len(labels)), labels]
+    score[issues] = 2.0 + np.linspace(1.0, 0.0, len(issues), endpoint=False)
+    return score, flag
+
+
+def duplicate_conflicts(texts, labels) -> np.ndarray:
+    """True where another row has the same normalised text (case, spacing) and a different label."""
+    keys = pd.Series([" ".join(str(t).lower().split()) for t in texts])
+    n_labels = pd.Series(labels).groupby(keys).transform("nunique").to_numpy()
+    return n_labels > 1
+
+
+def _unplanted_suspects(score, is_flipped, conflicts, top=50) -> dict:
+    order = np.argsort(-score, kind="stable")
+    unplanted = order[~is_flipped[order]][:top]
+    return {"top": int(len(unplanted)), "with_conflicting_duplicate": int(conflicts[unplanted].sum())}
+
+
+def stratified_subset(data, limit: int | None, seed: int = 0):
+    """A class-stratified subset of `limit` rows (in input order); the data itself when limit is None."""
+    import dataclasses
+
+    from sklearn.model_selection import train_test_split
+
+    if limit is None or limit >= len(data):
+        return data
+    keep, _ = train_test_split(np.arange(len(data)), train_size=limit, stratify=data.labels, random_state=seed)
+    keep = np.sort(keep)
+    return dataclasses.replace(
+        data, ids=np.asarray(data.ids)[keep], texts=tuple(data.texts[i] for i in keep), labels=data.labels[keep],
+        frame=data.frame.iloc[keep].reset_index(drop=True) if data.frame is not None else None,
+    )
+
+
+def _data_tag(data) -> str:
+    digest = hashlib.sha1()
+    for text, label in zip(data.texts, data.labels):
+        digest.update(f"{text}\t{label}\n".encode())
+    return f"{data.name}-{len(data)}-{digest.hexdigest()[:10]}"
+
+
+def _plant(data, setting: str, seed: int, sources: _Sources):
+    import dataclasses
+
+    from sklearn.metrics import confusion_matrix
+
+    mode, fraction = NOISE_SETTINGS[setting]
+    k = len(data.class_names)
+    confusion = None
+    if mode == "class_conditional":
+        # What the auditor's own CPU model confuses on the clean labels (fixed seed: the same for every run).
+        clean = sources.probs("tfidf", data.labels, "clean", 0)
+        confusion = confusion_matrix(data.labels, clean.argmax(axis=1), labels=np.arange(k))
+    noisy, flipped = flip_labels(data.labels, fraction, seed, k, mode=mode, confusion=confusion)
+    return dataclasses.replace(data, labels=noisy), flipped
+
+
+def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds=5, train_cfg=None,
+                  cache_dir="reports/.bench-cache", progress=None) -> dict:
+    """Per (noise, seed, method) detection metrics; `data` is an `AuditData` with the clean labels.
+
+    Returns {"rows": DataFrame, "suspects": DataFrame, "seconds": {source: mean seconds}}.
+    """
+    from .config import TrainConfig
+
+    progress = progress or (lambda message: None)
+    methods = methods if methods is not None else select_methods()
+    _check_noise(noise)
+    sources = _Sources(data.texts, len(data.class_names), _data_tag(data), folds, train_cfg or TrainConfig(),
+                       cache_dir, progress)
+    rows, suspects = [], []
+    for setting in noise:
+        for seed in seeds:
+            noisy, flipped = _plant(data, setting, seed, sources)
+            conflicts = duplicate_conflicts(noisy.texts, noisy.labels)
+            tables: dict = {}
+            for method in methods:
+                probs = _blend(sources, method, noisy.labels, setting, seed) if method.probs else None
+                ranked = _ranking(method, noisy, probs, seed, tables, sources.cached_embeddings())
+                if ranked is None:
+                    continue
+                score, flag = ranked
+                seconds = sum(np.mean(sources.seconds.get(s, [np.nan])) for s in method.probs)
+                rows.append({"noise": setting, "seed": seed, "method": method.name, "group": method.group,
+                             "n": len(data), "flips": int(flipped.sum()), **detection_metrics(flipped, score, flag),
+                             "seconds": float(seconds)})
+                if method.group == "auto" or method.rule == "cleanlab_baseline":
+                    suspects.append({"noise": setting, "seed": seed, "method": method.name,
+                                     **_unplanted_suspects(score, flipped, conflicts)})
+    seconds = {name: float(np.mean(v)) for name, v in sources.seconds.items()}
+    return {"rows": pd.DataFrame(rows), "suspects": pd.DataFrame(suspects), "seconds": seconds}
+
+
+def _check_noise(noise) -> None:
+    bad = [s for s in noise if s not in NOISE_SETTINGS]
+    if bad:
+        raise OptionError(f"The 'noise' option must be among {', '.join(NOISE_SETTINGS)}. Got {bad[0]!r} instead.")
+
+
+METRIC_COLUMNS = [
+    ("average_precision", "AP"), ("precision_at_k", "P@k"), ("recall_at_k", "R@k"),
+    ("recall_at_2pct", "R@2%"), ("recall_at_5pct", "R@5%"), ("auroc", "AUROC"),
+    ("flag_precision", "flag P"), ("flag_recall", "flag R"), ("flag_f1", "flag F1"),
+]
+
+
+def summarize(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds per (noise, method), in the order the methods ran."""
+    order = {name: i for i, name in enumerate(dict.fromkeys(rows["method"]))}
+    noise_order = {name: i for i, name in enumerate(dict.fromkeys(rows["noise"]))}
+    metrics = [c for c, _ in METRIC_COLUMNS if c in rows] + ["seconds"]
+    grouped = rows.groupby(["noise", "method"], sort=False)[metrics]
+    table = grouped.mean().join(grouped.std(ddof=0).add_suffix("_std")).join(grouped.size().rename("seeds"))
+    table = table.reset_index()
+    table["_noise"], table["_order"] = table["noise"].map(noise_order), table["method"].map(order)
+    table = table.sort_values(["_noise", "_order"], kind="stable").drop(columns=["_noise", "_order"])
+    return table.reset_index(drop=True)
+
+
+def markdown_table(summary: pd.DataFrame, noise: str) -> str:
+    """One noise setting's results as a Markdown table (AP as mean ± std over seeds)."""
+    part = summary[summary["noise"] == noise]
+    header = ["method", *[label for _, label in METRIC_COLUMNS], "s / run"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in part.iterrows():
+        cells = [row["method"]]
+        for column, _ in METRIC_COLUMNS:
+            value = row.get(column, np.nan)
+            if pd.isna(value):
+                cells.append("–")
+            elif column == "average_precision":
+                cells.append(f"{value:.3f} ± {row['average_precision_std']:.3f}")
+            else:
+                cells.append(f"{value:.3f}")
+        cells.append("–" if pd.isna(row["seconds"]) else f"{row['seconds']:.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_results(out: Path, result: dict, info: dict) -> str:
+    """results.csv (per seed), summary.csv, summary.md, suspects.csv and bench.json; returns the Markdown."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(result["rows"])
+    text = [f"# Detection benchmark ({info.get('rows')} rows, seeds {info.get('seeds')}, {info.get('folds')}-fold)"]
+    for setting in dict.fromkeys(summary["noise"]):
+        text += ["", f"## {setting}", "", markdown_table(summary, setting)]
+    if len(result["suspects"]):
+        text += ["", "Top 50 unplanted suspects with a conflicting exact duplicate (mean over seeds):", ""]
+        agg = result["suspects"].groupby(["noise", "method"], sort=False)["with_conflicting_duplicate"].mean()
+        text += [f"- {noise}, {method}: {value:.1f} / 50" for (noise, method), value in agg.items()]
+    markdown = "\n".join(text) + "\n"
+    result["rows"].to_csv(out / "results.csv", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    result["suspects"].to_csv(out / "suspects.csv", index=False)
+    (out / "summary.md").write_text(markdown, encoding="utf-8")
+    (out / "bench.json").write_text(json.dumps({**info, "source_seconds": result["seconds"]}, indent=2),
+                                    encoding="utf-8")
+    return markdown
+
+
+def bench_from_args(args, command: str) -> str:
+    """The `auditor bench` command: load, subset, run, write; returns the Markdown summary."""
+    import platform
+    from datetime import datetime
+
+    _check_noise(args.noise)
+    import torch
+
+    from .config import DataConfig, TrainConfig
+    from .data import load_data
+    from .pipeline import Progress
+
+    if args.limit is not None and args.limit < 10 * args.folds:
+        raise OptionError(f"The 'limit' option must be an int >= {10 * args.folds}. Got {args.limit} instead.")
+    cfg = DataConfig(text_column=args.text_column, label_column=args.label_column,
+                     **({"source": args.data} if args.data else {}))
+    data = stratified_subset(load_data(cfg, min_per_class=args.folds), args.limit)
+    methods = select_methods(args.methods, finetune=torch.cuda.is_available())
+    train_cfg = TrainConfig(epochs=args.epochs, max_length=args.max_length)
+    started = time.perf_counter()
+    result = run_benchmark(data, noise=tuple(args.noise), seeds=tuple(args.seeds), methods=methods,
+                           folds=args.folds, train_cfg=train_cfg, cache_dir=None if args.no_cache else args.cache_dir,
+                           progress=Progress(args.quiet))
+    info = {"command": command, "data": data.source, "rows": len(data), "noise": list(args.noise),
+            "seeds": list(args.seeds), "folds": args.folds, "methods": [m.name for m in methods],
+            "date": datetime.now().isoformat(timespec="seconds"), "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(), "cuda": torch.cuda.is_available(),
+            "wall_seconds": round(time.perf_counter() - started, 1)}
+    out = Path(args.out) if args.out else Path("reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
+    markdown = write_results(out, result, info)
+    return markdown + f"\nWritten to {out}/ (results.csv, summary.csv, summary.md, suspects.csv, bench.json)\n"
