@@ -64,7 +64,7 @@ def fingerprint(data, config, methods, train=None) -> dict:
         "seed": config.seed,
         "model and training options": dataclasses.asdict(config.train),
         # Unset training options take the device's defaults, so the device changes results too.
-        "device": _device_kind() if {"finetune", "embeddings"} & set(methods) else None,
+        "device": _device_kind() if {"finetune", "embeddings", "hybrid"} & set(methods) else None,
         "package versions": versions(_RESULT_PACKAGES),
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()

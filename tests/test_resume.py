@@ -17,8 +17,10 @@ import pandas as pd
 import pytest
 
 from auditor import RunDirError, load_run
+from auditor.backends import out_of_sample
+from auditor.config import TrainConfig
 from auditor.resume import FoldCache
-from conftest import EMOTION_TRAIN, ROOT, run_cli
+from conftest import EMOTION_TRAIN, ROOT, easy_dataset, run_cli
 
 ARGS = ("--method", "tfidf", "--folds", "3", "--seed", "7")
 
@@ -177,6 +179,20 @@ def test_overwrite_never_deletes_the_input(tmp_path):
     proc = run_cli("run", "--data", data, "--out", out, "--method", "tfidf", "--folds", "2", "--overwrite")
     assert proc.returncode == 2 and "holds the input" in _one_line(proc.stderr)
     assert data.is_file()
+
+
+def test_cached_folds_and_embeddings_give_the_same_probabilities(tmp_path):
+    frame = easy_dataset(20)
+    labels = frame["label"].map({"food": 0, "sport": 1, "tech": 2}).to_numpy()
+    texts = frame["text"].tolist()
+    first = out_of_sample(texts, labels, 3, ("hybrid",), 3, 0, TrainConfig(), None, FoldCache(tmp_path, "fp"))
+    (tmp_path / "hybrid-fold-2.npz").unlink()  # as if the run had been killed during its last fold
+    cache = FoldCache(tmp_path, "fp")
+    second = out_of_sample(texts, labels, 3, ("hybrid",), 3, 0, TrainConfig(), None, cache)
+    assert cache.hits == ["hybrid-prepared", "hybrid-fold-0", "hybrid-fold-1"]  # embeddings not encoded again
+    assert second.details["hybrid"]["resumed_folds"] == [0, 1]
+    np.testing.assert_array_equal(first.pred_probs, second.pred_probs)
+    np.testing.assert_array_equal(first.embeddings, second.embeddings)
 
 
 def test_fold_cache_round_trip_checks_the_fingerprint(tmp_path):

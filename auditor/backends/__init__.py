@@ -134,14 +134,14 @@ def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, t
 
 
 def _prepare(backend, name, texts, fold_cache) -> None:
-    """Shared work before the folds; a backend with `prepared_arrays`/`restore` (embeddings) caches it."""
+    """Shared work before the folds. A backend with `prepared_arrays`/`restore` (embeddings) has its
+    costly part cached; restored, its `prepare` does only the rest."""
     cacheable = fold_cache is not None and hasattr(backend, "restore")
     saved = fold_cache.get(name, "prepared") if cacheable else None
     if saved is not None:
         backend.restore(saved)
-        return
     backend.prepare(list(texts))
-    if cacheable:
+    if cacheable and saved is None:
         fold_cache.put(name, "prepared", **backend.prepared_arrays())
 
 

@@ -50,7 +50,8 @@ class EmbeddingsBackend:
         self.embeddings = None
 
     def prepare(self, texts):
-        self.embeddings = encode(self.model, texts, show_progress=self.show_progress)
+        if self.embeddings is None:  # else restored from an interrupted run
+            self.embeddings = encode(self.model, texts, show_progress=self.show_progress)
 
     def prepared_arrays(self) -> dict:
         return {"embeddings": self.embeddings}

@@ -29,6 +29,13 @@ class HybridBackend:
         tfidf = make_vectorizer().fit_transform(texts)
         self.features = sparse.hstack([tfidf, sparse.csr_matrix(self.embeddings)]).tocsr()
 
+    def prepared_arrays(self) -> dict:
+        """The embeddings, cached so that a resumed run does not encode again."""
+        return {"embeddings": self.embeddings}
+
+    def restore(self, arrays: dict) -> None:
+        self.embeddings = arrays["embeddings"]
+
     def fit_predict(self, train_idx, labels, test_idx):
         clf = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
         clf.fit(self.features[train_idx], labels[train_idx])
