@@ -335,3 +335,17 @@ def test_plot_cartography_returns_its_axes():
 
     ax = plot_cartography([0.9, 0.1, np.nan], [0.05, 0.02, np.nan], [1.0, 0.0, np.nan])
     assert ax.get_xlabel() == "variability" and len(ax.collections[0].get_offsets()) == 2
+
+
+@pytest.mark.slow
+def test_dynamics_signal_end_to_end_on_the_cli(tmp_path):
+    path = tmp_path / "e60.txt"
+    path.write_text("\n".join(EMOTION_TRAIN.read_text(encoding="utf-8").splitlines()[:60]) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    done = run_cli("run", "--data", path, "--method", "finetune", "--folds", 2, "--epochs", 1, "--batch-size", 16,
+                   "--signals", "dynamics", "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
+    assert np.isfinite(scores[["confidence_score", "variability_score", "aum_score"]].to_numpy(dtype=float)).all()
+    assert set(scores["cartography_region"]) <= {"easy", "ambiguous", "hard-to-learn"}
+    assert json.loads((out / "run.json").read_text())["config"]["train"]["dynamics_per_epoch"] == 1

@@ -66,8 +66,15 @@ SIGNAL_SECTIONS: list[SignalSection] = [
                   kind="group", extra_columns=("is_conflicting_duplicate_issue", "duplicate_reason")),
     SignalSection("cartography_region", "Dataset cartography",
                   "Training dynamics per example: easy, ambiguous or hard to learn.", kind="group",
-                  extra_columns=("confidence_score", "variability_score", "aum_score")),
+                  extra_columns=("confidence_score", "variability_score", "aum_score"),
+                  plot=lambda s: _cartography(s)),
 ]
+
+
+def _cartography(scores: pd.DataFrame):
+    from .plots_signals import plot_cartography
+
+    return plot_cartography(scores["confidence_score"], scores["variability_score"], scores["correctness_score"])
 
 
 def register_section(section: SignalSection) -> None:
@@ -312,7 +319,9 @@ def _signal_table(section: SignalSection, scores: pd.DataFrame, order_rank, max_
     extras = [c for c in section.extra_columns if c in scores.columns]
     fields = {c: (c, c.replace("_", " ").capitalize(), _field_type(scores[c])) for c in [section.column, *extras]}
     if section.kind == "group":
-        present = column.notna().to_numpy() & (column.astype(str).str.strip() != "").to_numpy()
+        text = column.astype(str).str.strip()
+        # -1 is the scorers' "no group" marker: those rows are not one big group.
+        present = column.notna().to_numpy() & (text != "").to_numpy() & (text != "-1").to_numpy()
         chosen = order_rank[present[order_rank]]
         # Group members together, groups ordered by their most suspect member.
         groups = column.iloc[chosen].astype(str).to_numpy()
