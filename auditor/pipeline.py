@@ -84,6 +84,9 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     else:  # nothing to train, so nothing to resume; or processes that must all skip the same folds
         check_out_dir(out, config.overwrite)
         result = audit_data(data, config, progress, timer, train=train)
+        if config.pred_probs is None:  # the same provenance as a single-process run
+            methods = backends.resolve_method(parse_method(config.method))
+            result.run["fingerprint"] = fingerprint(data, config, methods, train)["fingerprint"]
         if is_main_process():
             result.save(out, overwrite=config.overwrite)
     if is_main_process() and config.save_model:
