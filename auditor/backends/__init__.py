@@ -39,7 +39,7 @@ def resolve_method(methods: tuple[str, ...]) -> tuple[str, ...]:
         return methods
     import torch
 
-    return ("finetune", "tfidf") if torch.cuda.is_available() else ("hybrid",)
+    return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf", "nb")
 
 
 def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None):
