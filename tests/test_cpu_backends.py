@@ -38,7 +38,7 @@ def test_auto_on_cpu_is_the_benchmarked_default():
     import torch
 
     if not torch.cuda.is_available():
-        assert backends.resolve_method(("auto",)) == ("hybrid",)
+        assert backends.resolve_method(("auto",)) == ("tfidf", "nb")
 
 
 @pytest.mark.slow
