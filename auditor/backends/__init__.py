@@ -34,7 +34,12 @@ def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
 
 
 def resolve_method(methods: tuple[str, ...]) -> tuple[str, ...]:
-    """'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best."""
+    """'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best.
+
+    On CPU that is the mean of `tfidf` (logistic regression) and `nb` (complement naive Bayes) on the
+    same n-grams: AP 0.903 against 0.881 for `tfidf` alone on emotion (16,000 rows, 10% planted flips),
+    for a few seconds more; `hybrid` (adding sentence embeddings) was no better there and 3x slower.
+    """
     if methods != ("auto",):
         return methods
     import torch
