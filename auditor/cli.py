@@ -221,7 +221,12 @@ class Terminated(KeyboardInterrupt):
 def _terminate_like_interrupt():
     """Install the SIGTERM handler; returns a function that puts the previous one back."""
 
+    main_pid = os.getpid()
+
     def handler(signum, frame):
+        if os.getpid() != main_pid:
+            # A forked worker stopped before the at-fork hook reset its handler: die as it would have.
+            os._exit(128 + signal.SIGTERM)
         raise Terminated()
 
     try:
