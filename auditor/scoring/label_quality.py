@@ -44,7 +44,8 @@ def find_issues(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore")
         if len(labels) > BATCHED_ABOVE:
             return _batched(labels, pred_probs) | elsewhere
-        found = find_label_issues(labels, pred_probs, filter_by="prune_by_noise_rate")
+        # n_jobs=1: no worker pool to fork (its workers are stopped with SIGTERM), and fast enough here.
+        found = find_label_issues(labels, pred_probs, filter_by="prune_by_noise_rate", n_jobs=1)
         return np.asarray(found, dtype=bool) | elsewhere
 
 
