@@ -11,8 +11,9 @@ TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 if ! "$PY" -c "import torch" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     "$PY" -m pip install "torch"
-  # A local CPU wheel (a find-links folder) first; otherwise PyTorch's CPU index.
-  elif ! "$PY" -m pip install --no-index "torch==$TORCH_VERSION" 2>/dev/null; then
+  # "+cpu" names only CPU builds (PyPI has none, so it can never pull CUDA): a local wheel or a
+  # configured index first; otherwise PyTorch's own CPU index.
+  elif ! "$PY" -m pip install "torch==$TORCH_VERSION+cpu"; then
     "$PY" -m pip install "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
   fi
 fi
