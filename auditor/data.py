@@ -126,7 +126,9 @@ def _looks_like_file(source: str) -> bool:
 def _read_file(path: Path, fmt: str) -> pd.DataFrame:
     raw = path.read_bytes()
     if fmt != "parquet":
-        _check_encoding(raw, path)
+        check_utf8(raw, path)
+        if not raw.strip():
+            raise DataError(f"{path}: the file is empty; expected at least 2 labelled rows.")
     try:
         return _READERS[fmt](path)
     except DataError:
@@ -138,18 +140,17 @@ def _read_file(path: Path, fmt: str) -> pd.DataFrame:
         raise DataError(f"{path}: cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
 
 
-def _check_encoding(raw: bytes, path: Path) -> None:
+def check_utf8(raw: bytes, path: Path, expected: str = "UTF-8 text", save_as: str = "UTF-8") -> None:
+    """A binary file or bytes that are not UTF-8 get one line naming the line and the byte."""
     if b"\x00" in raw[:8192]:
-        raise DataError(f"{path}: looks like a binary file (NUL bytes); expected UTF-8 text.")
+        raise DataError(f"{path}: looks like a binary file (NUL bytes); expected {expected}.")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(
-            f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8."
+            f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as {save_as}."
         ) from None
-    if not raw.strip():
-        raise DataError(f"{path}: the file is empty; expected at least 2 labelled rows.")
 
 
 def _read_text_lines(path: Path) -> pd.DataFrame:

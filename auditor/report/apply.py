@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
+from ..data import check_utf8
 from ..errors import DataError, RunDirError
 from .export import neutralise_formula
 
@@ -97,14 +98,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
     raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise DataError(f"{path}: looks like a binary file (NUL bytes); expected a UTF-8 CSV.")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not valid UTF-8; "
-                        "save the file as 'CSV UTF-8'.") from None
+    check_utf8(raw, path, expected="a UTF-8 CSV", save_as="'CSV UTF-8'")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError) as exc:
