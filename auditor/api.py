@@ -26,12 +26,16 @@ def audit(
     label_column: str | None = None,
     id_column: str | None = None,
     split: str | None = None,
+    config_name: str | None = None,
     method: str = "auto",
     folds: int = 5,
     model: str | None = None,
     seed: int = 0,
     pred_probs=None,
     score_method: str = "self_confidence",
+    signals=None,
+    duplicate_threshold: float = RunConfig.duplicate_threshold,
+    train_data=None,
     epochs: float | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
@@ -41,28 +45,57 @@ def audit(
     """Audit labelled texts and return an :class:`AuditResult`.
 
     `data` is a pandas DataFrame, a `datasets.Dataset`, a `datasets.DatasetDict` (with `split=`),
-    a file path or a Hugging Face dataset id. `pred_probs` (an array or a `.npy` path) skips training.
+    a file path or a Hugging Face dataset id (`config_name=` for a Hub configuration). Every option
+    is the CLI's `run` option of the same name:
+
+    - `pred_probs` (an array or a `.npy` path) skips training;
+    - `signals`: a comma string or a list from `auditor.config.SIGNALS`, or "all" / "none"
+      (None: the default set);
+    - `train_data` (anything `data` may be, with the same columns) trains once on it and scores
+      `data`, the book's train-then-score-validation set-up, instead of k-fold.
+
     Errors in the input raise `auditor.AuditorError` with the same message the CLI prints.
     """
     train = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
                         **({"model": model} if model else {}))
-    columns = dict(text_column=text_column, label_column=label_column, id_column=id_column, split=split)
+    columns = dict(text_column=text_column, label_column=label_column, id_column=id_column, split=split,
+                   config_name=config_name)
     probs_path = str(pred_probs) if isinstance(pred_probs, (str, Path)) else None
     config = RunConfig(train=train, method=method, folds=folds, seed=seed, score_method=score_method,
+                       signals=_signals_text(signals), duplicate_threshold=duplicate_threshold,
                        pred_probs=probs_path, quiet=not verbose, command="auditor.audit(...)")
-    kfold = pred_probs is None
+    kfold = pred_probs is None and train_data is None
     loaded = _load(data, columns, config.folds if kfold else 1)
-    config = config.replace(data=DataConfig(source=loaded.source, **columns))
+    # As the CLI's --train-data: the same text and label columns; a Hub id's "train" split.
+    train_columns = dict(columns, id_column=None, split=None, config_name=None)
+    trained_on = _load(train_data, train_columns, 1, "train_data ") if train_data is not None else None
+    config = config.replace(
+        data=DataConfig(source=loaded.source, **columns),
+        train_data=DataConfig(source=trained_on.source, **train_columns) if trained_on is not None else None,
+    )
     progress = Progress(quiet=not verbose)
     progress.bars = verbose
     array = None if pred_probs is None or probs_path else np.asarray(pred_probs)
-    return audit_data(loaded, config, progress, pred_probs=array)
+    return audit_data(loaded, config, progress, train=trained_on, pred_probs=array)
 
 
-def _load(data, columns: dict, min_per_class: int) -> AuditData:
+def _signals_text(signals) -> str | None:
+    """The CLI's comma form of `signals` (a string already is one); RunConfig validates the names."""
+    if signals is None or isinstance(signals, str):
+        return signals
+    try:
+        return ",".join(str(s) for s in signals)
+    except TypeError:
+        raise OptionError(
+            f"The 'signals' parameter must be a comma string or a list of names. Got {signals!r} instead."
+        ) from None
+
+
+def _load(data, columns: dict, min_per_class: int, role: str = "") -> AuditData:
+    """`role` ("train_data ") names which argument an in-memory table came from in messages."""
     if isinstance(data, (str, Path)):
         return load_data(DataConfig(source=str(data), **columns), min_per_class=min_per_class)
-    cfg = DataConfig(source="<DataFrame>", **columns)
+    cfg = DataConfig(source=f"<{role}DataFrame>", **columns)
     if isinstance(data, pd.DataFrame):
         return from_frame(data.reset_index(drop=True), cfg, min_per_class=min_per_class)
     try:
@@ -76,14 +109,14 @@ def _load(data, columns: dict, min_per_class: int) -> AuditData:
             raise OptionError(f"split={columns['split']!r} not found; the splits are {list(data)}.")
         data = data[columns["split"]]
     if datasets is not None and isinstance(data, datasets.Dataset):
-        return _from_dataset(data, columns, min_per_class)
+        return _from_dataset(data, columns, min_per_class, role)
     raise OptionError(
         f"data must be a pandas DataFrame, a datasets.Dataset or DatasetDict, a path or a Hub id. "
         f"Got {type(data).__name__} instead."
     )
 
 
-def _from_dataset(ds, columns: dict, min_per_class: int) -> AuditData:
+def _from_dataset(ds, columns: dict, min_per_class: int, role: str = "") -> AuditData:
     import datasets
 
     from .data import LABEL_CANDIDATES
@@ -91,5 +124,5 @@ def _from_dataset(ds, columns: dict, min_per_class: int) -> AuditData:
     label = columns["label_column"] or next((c for c in LABEL_CANDIDATES if c in ds.column_names), None)
     feature = ds.features.get(label) if label else None
     names = list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
-    cfg = DataConfig(source="<Dataset>", **columns)
+    cfg = DataConfig(source=f"<{role}Dataset>", **columns)
     return from_frame(ds.to_pandas(), cfg, fmt="dataset", class_names=names, min_per_class=min_per_class)

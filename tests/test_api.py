@@ -96,3 +96,45 @@ def test_plot_confusion_matrix_draws_on_the_given_axes(tmp_path, noisy):
     assert "Content-Security-Policy" in page
     exported = pd.read_csv(result.export_suspects(tmp_path / "s.csv", top=5), encoding="utf-8-sig")
     assert len(exported) == 5 and exported["corrected_label"].isna().all()
+
+
+def test_train_data_and_signals_match_the_cli(tmp_path):
+    """The CLI's --train-data and --signals through the API: the same scores, the same columns."""
+    train, scored = easy_dataset(40, seed=0), plant_flips(easy_dataset(10, seed=1), 3, seed=5)[0]
+    train_path, scored_path = tmp_path / "train.csv", tmp_path / "scored.csv"
+    train.to_csv(train_path, index=False)
+    scored.to_csv(scored_path, index=False)
+    result = audit(scored, train_data=train, method="tfidf", signals=["duplicates"], verbose=False)
+    proc = run_cli("run", "--data", scored_path, "--train-data", train_path, "--method", "tfidf",
+                   "--signals", "duplicates", "--out", tmp_path / "run", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    from_cli = pd.read_csv(tmp_path / "run" / "scores.csv")
+    assert list(result.scores.columns) == list(from_cli.columns)
+    assert "duplicate_group" in result.scores and "outlier_score" not in result.scores
+    assert (result.scores["fold"] == -1).all() and result.metrics["folds"] is None
+    pd.testing.assert_frame_equal(result.scores[SCORE_COLUMNS], from_cli[SCORE_COLUMNS], check_dtype=False)
+    # Trained on clean data, the model disagrees with exactly the planted flips.
+    assert (result.scores["predicted_label"] != result.scores["given_label"]).sum() == 3
+
+
+def test_train_data_with_an_unknown_label_names_the_argument():
+    train = easy_dataset(10, seed=0).assign(label=lambda f: f["label"].replace({"tech": "science"}))
+    with pytest.raises(AuditorError, match=r"<train_data DataFrame>: label 'science' does not occur"):
+        audit(easy_dataset(10, seed=1), train_data=train, method="tfidf", verbose=False)
+
+
+def test_signals_must_be_known_names(noisy):
+    with pytest.raises(AuditorError, match="The 'signals' option must be"):
+        audit(noisy, signals="loss,colour", verbose=False)
+
+
+def test_every_public_name_is_documented():
+    import inspect
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text(encoding="utf-8")
+    for name in auditor.__all__:
+        assert f"`{name}" in page, name
+    members = [m for m, _ in inspect.getmembers(auditor.AuditResult) if not m.startswith("_")]
+    for member in members + list(inspect.signature(audit).parameters):
+        assert member in page, member
