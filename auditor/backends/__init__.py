@@ -37,8 +37,11 @@ def resolve_method(methods: tuple[str, ...]) -> tuple[str, ...]:
     """'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best.
 
     On CPU that is the mean of `tfidf` (logistic regression) and `nb` (complement naive Bayes) on the
-    same n-grams: AP 0.903 against 0.881 for `tfidf` alone on emotion (16,000 rows, 10% planted flips),
-    for a few seconds more; `hybrid` (adding sentence embeddings) was no better there and 3x slower.
+    same n-grams: AP 0.897 against 0.877 for `tfidf` alone on emotion (16,000 rows, 10% uniform planted
+    flips, 3 seeds) and 0.846 against 0.803 at class-conditional noise, for a few seconds more; adding
+    sentence embeddings was no better and 2-3x slower. On a GPU, `finetune+tfidf`: 0.973 on the full split
+    (`finetune` alone 0.975, within one seed's noise), and far above `finetune` alone on small data
+    (0.715 vs 0.471 at 2,000 rows). Figures: BENCHMARKS.md, "Detection".
     """
     if methods != ("auto",):
         return methods
