@@ -349,3 +349,21 @@ def test_dynamics_signal_end_to_end_on_the_cli(tmp_path):
     assert np.isfinite(scores[["confidence_score", "variability_score", "aum_score"]].to_numpy(dtype=float)).all()
     assert set(scores["cartography_region"]) <= {"easy", "ambiguous", "hard-to-learn"}
     assert json.loads((out / "run.json").read_text())["config"]["train"]["dynamics_per_epoch"] == 1
+
+
+def test_default_ranking_averages_in_dynamics_where_recorded():
+    """RANKING (measured in BENCHMARKS.md): label quality, averaged with dynamics confidence when recorded."""
+    from auditor.scoring.combine import RANKING, combine
+
+    labels = np.array([0, 1, 2])
+    probs = np.array([[0.9, 0.05, 0.05], [0.1, 0.2, 0.7], [0.3, 0.1, 0.6]])
+    table = _table(confidence_score=[0.1, np.nan, 0.9], aum_score=[0.0, np.nan, 1.0])
+    table["loss_score"] = -np.log(probs[np.arange(3), labels])
+    table["is_label_quality_issue"] = [False, True, False]
+    out = combine(table, labels, probs, NAMES)
+    assert RANKING == ("label_quality", "dynamics_confidence")
+    assert out["label_issue_score"].to_numpy() == pytest.approx([(0.1 + 0.9) / 2, 0.8, (0.4 + 0.1) / 2])
+    assert list(out.sort_values("rank").index) == [1, 0, 2]
+    # Without dynamics columns the default is label quality alone.
+    plain = combine(_table().assign(loss_score=[0.1, 1.6, 0.5], is_label_quality_issue=False), labels, probs, NAMES)
+    assert plain["label_issue_score"].to_numpy() == pytest.approx([0.1, 0.8, 0.4])
