@@ -365,5 +365,5 @@ def test_default_ranking_averages_in_dynamics_where_recorded():
     assert out["label_issue_score"].to_numpy() == pytest.approx([(0.1 + 0.9) / 2, 0.8, (0.4 + 0.1) / 2])
     assert list(out.sort_values("rank").index) == [1, 0, 2]
     # Without dynamics columns the default is label quality alone.
-    plain = combine(_table().assign(loss_score=[0.1, 1.6, 0.5], is_label_quality_issue=False), labels, probs, NAMES)
+    plain = combine(_table().assign(is_label_quality_issue=False), labels, probs, NAMES)
     assert plain["label_issue_score"].to_numpy() == pytest.approx([0.1, 0.8, 0.4])
