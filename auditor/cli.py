@@ -57,7 +57,8 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     model.add_argument("--batch-size", type=_int("batch-size"),
                        help="examples per optimiser step, over all processes (default: 32 on CPU, 256 on a CUDA GPU)")
     model.add_argument("--learning-rate", type=_float("learning-rate"), help="default: 1e-4 on CPU, 3e-4 on a CUDA GPU")
-    model.add_argument("--max-length", type=_int("max-length"), default=128)
+    model.add_argument("--max-length", type=_int("max-length"), default=None,
+                       help="tokens per text for finetune (default: the data's 95th percentile, up to the model's limit)")
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
     scoring = p.add_argument_group("scoring and output")
     scoring.add_argument("--score-method", default="self_confidence", help=", ".join(SCORE_METHODS))
@@ -95,7 +96,7 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
                    "finetune, all) or method names (default: all but candidate; finetune only on a GPU)")
     p.add_argument("--folds", type=_int("folds"), default=5)
     p.add_argument("--epochs", type=_float("epochs"), help="for finetune (default: as for 'run')")
-    p.add_argument("--max-length", type=_int("max-length"), default=128, help="for finetune")
+    p.add_argument("--max-length", type=_int("max-length"), default=None, help="for finetune (default: from the data)")
     p.add_argument("--cache-dir", default="reports/.bench-cache",
                    help="probabilities cached per (data, noise, seed, source); clear it after changing a backend")
     p.add_argument("--no-cache", action="store_true")

@@ -7,12 +7,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import backends as _backends
 from .errors import OptionError
 
 __all__ = ["BACKENDS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
 
-BACKENDS = ("finetune", "embeddings", "tfidf", "hybrid", "nb")
+BACKENDS = _backends.NAMES  # the registry's names (auditor.backends.REGISTRY)
 # Scorers selectable with --signals (auditor.scoring registers them); loss and label_quality always run.
 SIGNALS = ("loss", "label_quality", "duplicates", "outliers", "dynamics")
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
@@ -54,7 +55,7 @@ class TrainConfig:
     epochs: float | None = None
     batch_size: int | None = None  # of one optimiser step, across all processes under torchrun
     learning_rate: float | None = None
-    max_length: int = 128
+    max_length: int | None = None  # None: from the data (backends.finetune.choose_max_length)
     weight_decay: float = 0.01
     group_by_length: bool = True
     torch_compile: bool = False
@@ -90,7 +91,8 @@ class RunConfig:
         _check_int("top", self.top, 0)
         if self.train.batch_size is not None:
             _check_int("batch-size", self.train.batch_size, 1)
-        _check_int("max-length", self.train.max_length, 8)
+        if self.train.max_length is not None:
+            _check_int("max-length", self.train.max_length, 8)
         if self.train.epochs is not None and not 0 < self.train.epochs < math.inf:
             raise OptionError(f"The 'epochs' option must be a number > 0. Got {self.train.epochs!r} instead.")
         if self.train.learning_rate is not None and not 0 < self.train.learning_rate < math.inf:

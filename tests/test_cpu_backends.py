@@ -37,8 +37,43 @@ def test_nb_ranks_planted_flips_first():
 def test_auto_on_cpu_is_the_benchmarked_default():
     import torch
 
-    if not torch.cuda.is_available():
-        assert backends.resolve_method(("auto",)) == ("tfidf", "nb")
+    if torch.cuda.is_available():
+        pytest.skip("auto fine-tunes on a CUDA machine")
+    assert backends.resolve_methods("auto") == ("tfidf", "nb")
+
+
+def test_registry_is_the_one_list_of_backends():
+    from auditor.config import BACKENDS
+
+    assert BACKENDS == backends.NAMES == tuple(backends.REGISTRY)
+    for name in BACKENDS:
+        cls = backends.backend_class(name)
+        assert issubclass(cls, backends.Backend)
+        assert isinstance(cls.yields_embeddings, bool) and isinstance(cls.caches_prepared, bool)
+    assert backends.backend_class("finetune").yields_dynamics
+    assert backends.backend_class("hybrid").yields_embeddings and not backends.backend_class("tfidf").yields_embeddings
+    with pytest.raises(ValueError, match="unknown backend"):
+        backends.backend_class("nope")
+
+
+def test_plan_parses_the_method_once_and_round_trips():
+    texts = ["good day"] * 5 + ["bad day"] * 5
+    plan = backends.make_plan("tfidf+nb", texts, 2)
+    assert plan.backends == ("tfidf", "nb") and plan.text_features is not None
+    assert backends.Plan(**plan.as_dict()) == plan
+    assert backends.make_plan("embeddings", texts, 2).text_features is None
+
+
+def test_tfidf_and_nb_share_one_feature_matrix():
+    frame = easy_dataset(n_per_class=20)
+    texts = frame["text"].tolist()
+    shared = {}
+    plan = backends.make_plan("tfidf+nb", texts, 3)
+    a = backends.make_backend("tfidf", 3, TrainConfig(), 0, shared=shared, plan=plan)
+    b = backends.make_backend("nb", 3, TrainConfig(), 0, shared=shared, plan=plan)
+    a.prepare(texts)
+    b.prepare(texts)
+    assert a.features is b.features and len(shared) == 1
 
 
 @pytest.mark.slow

@@ -22,7 +22,9 @@ SCORERS: dict = {}
 # The ranking needs loss and label quality, so they always run; the others are chosen with --signals.
 CORE_SIGNALS = ("loss", "label_quality")
 OPTIONAL_SIGNALS = ("duplicates", "outliers", "dynamics")
-DEFAULT_SIGNALS = (*CORE_SIGNALS, "duplicates", "outliers")
+# Training dynamics only where the method fine-tunes (pipeline.resolve_signals drops them elsewhere): they
+# ranked planted flips better than label quality alone (AP 0.796 vs 0.726, 4,000 emotion rows).
+DEFAULT_SIGNALS = (*CORE_SIGNALS, "duplicates", "outliers", "dynamics")
 
 
 def register(name: str, func=None):
