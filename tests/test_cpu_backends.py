@@ -87,3 +87,33 @@ def test_hybrid_beats_random_on_emotion_tweets():
     score = 1 - out.pred_probs[np.arange(len(texts)), noisy]
     # 400 short tweets are little to learn from; random ranking gives AP ≈ 0.10.
     assert detection_metrics(flipped, score)["average_precision"] > 0.2
+
+
+def test_text_feature_rule_uses_char_ngrams_only_for_short_texts():
+    from auditor.backends.tfidf import SHORT_TEXT_CHARS, text_features
+
+    short = text_features(["i feel great today"] * 50)
+    assert short.char_ngrams == (2, 5) and short.solver == "lbfgs" and short.median_chars == 18
+    long = text_features(["word " * 100] * 50)  # 500 characters
+    assert long.char_ngrams is None and long.word_min_df == 2 and long.median_chars == 500 > SHORT_TEXT_CHARS
+    # The median decides: a few long texts among short ones do not switch it.
+    assert text_features(["hi there"] * 40 + ["x" * 5000] * 10).char_ngrams == (2, 5)
+
+
+def test_run_records_the_plan_for_long_texts(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from conftest import run_cli
+
+    frame = easy_dataset(n_per_class=12)
+    frame["text"] = [(t + " ") * 40 for t in frame["text"]]  # several hundred characters each
+    path = tmp_path / "long.csv.gz"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "run"
+    proc = run_cli("run", "--data", path, "--folds", "3", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((out / "run.json").read_text())["plan"]
+    assert plan["backends"] == ["tfidf", "nb"] and plan["text_features"]["char_ngrams"] is None
+    assert len(pd.read_csv(out / "scores.csv")) == len(frame)

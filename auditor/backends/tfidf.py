@@ -29,14 +29,33 @@ class TextFeatures:
     char_max_features: int | None = None
     solver: str = "lbfgs"
     C: float = 10.0
+    median_chars: int | None = None  # what the rule saw
 
     def vectorizer_key(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if k not in ("solver", "C")}, sort_keys=True)
+        skip = ("solver", "C", "median_chars")
+        return json.dumps({k: v for k, v in asdict(self).items() if k not in skip}, sort_keys=True)
+
+
+# Texts up to this median length get character n-grams (tweets, titles, chat turns); longer ones do not.
+SHORT_TEXT_CHARS = 400
 
 
 def text_features(texts, n_classes: int | None = None) -> TextFeatures:
-    """The settings for these texts."""
-    return TextFeatures()
+    """The n-grams and solver for these texts: one rule, on the median text length.
+
+    - Short texts (median <= SHORT_TEXT_CHARS): word 1-2-grams and character 2-5-grams, multinomial
+      logistic regression (lbfgs, C=10). Character n-grams catch the misspellings and word pieces tweets
+      depend on (emotion: +0.10 AP).
+    - Longer texts: word 1-2-grams seen in at least 2 texts, saga solver. On 2,000-character posts
+      character n-grams took ~25x the word features' time for no AP, words seen once are a third of a
+      bigram vocabulary that carries nothing across folds, and lbfgs on that many columns and 20 classes
+      took minutes per fold (BENCHMARKS.md, "CPU default on long documents").
+    """
+    lengths = [len(t) for t in texts]
+    median = int(np.median(lengths)) if lengths else 0
+    if median <= SHORT_TEXT_CHARS:
+        return TextFeatures(median_chars=median)
+    return TextFeatures(word_min_df=2, char_ngrams=None, solver="saga", C=10.0, median_chars=median)
 
 
 def make_vectorizer(settings: TextFeatures | None = None) -> FeatureUnion:
