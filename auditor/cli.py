@@ -160,7 +160,7 @@ def _cmd_run(args) -> int:
     from .pipeline import Progress, run
     from .summary import print_summary
 
-    distributed.silence_replica()
+    distributed.silence_replica(quiet=args.quiet)
     config = config_from_args(args)
     result, out = run(config, Progress(config.quiet))
     if distributed.is_main_process():

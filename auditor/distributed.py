@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["world_size", "rank", "local_rank", "is_main_process", "silence_replica", "finish"]
+__all__ = ["world_size", "rank", "local_rank", "is_main_process", "silence_replica", "silence_libraries", "finish"]
 
 
 def world_size() -> int:
@@ -30,10 +30,14 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
-def silence_replica() -> None:
-    """On processes other than the main one, mute library logging, progress bars and warnings."""
-    if is_main_process():
-        return
+def silence_replica(quiet: bool = False) -> None:
+    """On processes other than the main one (and on every process with --quiet), mute the libraries."""
+    if quiet or not is_main_process():
+        silence_libraries()
+
+
+def silence_libraries() -> None:
+    """Mute library logging (the model-loading report among it), progress bars and warnings."""
     import warnings
 
     import datasets
