@@ -150,23 +150,29 @@ def set_tf32(device: Device) -> None:
     `torch.backends.cuda.matmul.fp32_precision` (new). The legacy setter keeps both readable; the new
     `torch.backends.fp32_precision`, which `TrainingArguments(tf32=...)` sets (and sets by itself whenever
     `torch_compile` and bf16 are on), makes the legacy getters raise "mix of the legacy and new APIs", so
-    `--torch-compile` would fail. Called after `TrainingArguments` is built, this also repairs that state.
+    `--torch-compile` would fail. Called after `TrainingArguments` is built, it also repairs that state:
+    the generic new-API switch goes back to "none" (defer to the per-backend flags), which the legacy
+    setters then set consistently for both APIs (checked against torch 2.13 in tests/test_finetune.py).
     """
     if device.type != "cuda":
         return
     import torch
 
     enable = device.capability >= (8, 0)
+    if hasattr(torch.backends, "fp32_precision"):  # torch >= 2.9
+        torch.backends.fp32_precision = "none"
     torch.set_float32_matmul_precision("high" if enable else "highest")
     torch.backends.cudnn.allow_tf32 = enable
 
 
 def training_arguments(cfg, seed: int, output_dir: str, show_progress: bool, device: Device | None = None):
+    """The Trainer's settings for `device` (default: this process's); no side effects, so any device's
+    arguments can be built and checked anywhere. The caller sets TF32 afterwards (`set_tf32`)."""
     from transformers import TrainingArguments
 
     device = device or current_device()
     batch = per_device_batch_size(cfg.batch_size, device.processes)
-    args = TrainingArguments(
+    return TrainingArguments(
         output_dir=output_dir,
         num_train_epochs=cfg.epochs,
         learning_rate=cfg.learning_rate,
@@ -195,8 +201,6 @@ def training_arguments(cfg, seed: int, output_dir: str, show_progress: bool, dev
         torch_compile=cfg.torch_compile,
         **device_options(device),
     )
-    set_tf32(device)
-    return args
 
 
 def length_grouped_sampler(lengths, batch_size: int, seed: int):
@@ -292,6 +296,7 @@ class FinetuneBackend:
         if self._scratch is None:  # the Trainer's output_dir; it saves nothing there (save_strategy "no")
             self._scratch = tempfile.TemporaryDirectory(prefix="auditor-trainer-")
         args = training_arguments(self.cfg, self.seed, self._scratch.name, self.show_progress, self.device)
+        set_tf32(self.device)
         # The new classification head is drawn from torch's generator, which earlier folds have moved:
         # seed it here so each fold starts the same whether or not earlier folds ran in this process
         # (a resumed run then equals an uninterrupted one).
