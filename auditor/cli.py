@@ -59,6 +59,8 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     model.add_argument("--learning-rate", type=_float("learning-rate"), help="default: 1e-4 on CPU, 3e-4 on a CUDA GPU")
     model.add_argument("--max-length", type=_int("max-length"), default=128)
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
+    model.add_argument("--parallel-folds", action="store_true",
+                       help="finetune: with several visible GPUs, train folds in parallel, one process per GPU")
     scoring = p.add_argument_group("scoring and output")
     scoring.add_argument("--score-method", default="self_confidence", help=", ".join(SCORE_METHODS))
     scoring.add_argument("--signals", help=f"comma list of signals to compute from {', '.join(SIGNALS)}, "
@@ -141,6 +143,7 @@ def config_from_args(args) -> "RunConfig":
                             label_column=args.label_column) if args.train_data else None
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                         max_length=args.max_length, torch_compile=args.torch_compile,
+                        parallel_folds=args.parallel_folds,
                         **({"model": args.model} if args.model else {}))
     return RunConfig(
         data=data, train=train, method=args.method, folds=args.folds, seed=args.seed,

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from ..distributed import world_size
+from ..distributed import fold_shares, world_size
 from ..errors import OptionError
 
 
@@ -229,6 +229,11 @@ class FinetuneBackend:
         self.encoded = None
         self._scratch = None
         self.last_model = None
+        # Under --parallel-folds with 2+ visible GPUs: one CUDA_VISIBLE_DEVICES value per worker process.
+        self.fold_devices = _parallel_devices() if self.cfg.parallel_folds else []
+        if self.fold_devices and self.device.processes > 1:
+            raise OptionError("--parallel-folds runs one process per GPU itself; launch it without torchrun.")
+        self._splits, self._done = None, {}
         self.timings = {"tokenise": 0.0, "train": 0.0, "predict": 0.0}
         self.throughput = {"train_samples": 0.0, "train_tokens": 0.0}
         self.dynamics = None
@@ -244,8 +249,9 @@ class FinetuneBackend:
         if not self.show_progress:
             datasets.disable_progress_bars()
         started = time.perf_counter()
+        self.texts = list(texts)  # for --parallel-folds workers, which tokenise them again
         self.tokenizer = load_tokenizer(self.cfg.model)
-        ds = datasets.Dataset.from_dict({"text": list(texts)})
+        ds = datasets.Dataset.from_dict({"text": self.texts})
         # Truncate only: padding happens per batch in DataCollatorWithPadding, not to the longest text.
         self.encoded = ds.map(
             lambda b: self.tokenizer(b["text"], truncation=True, max_length=self.cfg.max_length),
@@ -257,7 +263,13 @@ class FinetuneBackend:
         self.lengths = np.array([len(x) for x in self.encoded["input_ids"]])
         self.timings["tokenise"] += time.perf_counter() - started
 
+    def plan(self, splits) -> None:
+        """All folds' (train rows, held-out rows), before the first is asked for: needed to run them in parallel."""
+        self._splits = [(np.asarray(a), np.asarray(b)) for a, b in splits]
+
     def fit_predict(self, train_idx, labels, test_idx):
+        if len(self.fold_devices) > 1 and self._splits is not None:
+            return self._from_parallel_folds(test_idx, labels)
         trainer = self.train(train_idx, labels)
         try:
             return self.predict(trainer, test_idx, labels)
@@ -341,6 +353,23 @@ class FinetuneBackend:
         self.timings["predict"] += time.perf_counter() - started
         return probs
 
+    def _from_parallel_folds(self, test_idx, labels):
+        """The asked fold's probabilities; on the first ask, this fold and all later ones are trained at once,
+        one worker process per device (earlier folds were finished, or taken from an interrupted run)."""
+        fold = next(f for f, (_, held_out) in enumerate(self._splits) if np.array_equal(held_out, test_idx))
+        if fold not in self._done:
+            started = time.perf_counter()
+            todo = list(range(fold, len(self._splits)))
+            self._done.update(run_folds_in_processes(self, todo, labels))
+            self.timings["train"] += time.perf_counter() - started
+        found = self._done.pop(fold)
+        self.fold_metrics.append(found["metrics"])
+        train_idx = self._splits[fold][0]
+        self.throughput["train_samples"] += len(train_idx) * self.cfg.epochs
+        self.throughput["train_tokens"] += float(self.lengths[train_idx].sum()) * self.cfg.epochs
+        self.restore_fold(fold, found["arrays"])  # its training dynamics, numbered as this fold
+        return found["probs"]
+
     def details(self):
         cfg = self.cfg
         train_s = self.timings["train"]
@@ -351,6 +380,75 @@ class FinetuneBackend:
             "train_samples_per_second": round(self.throughput["train_samples"] / train_s, 2) if train_s else None,
             "train_tokens_per_second": round(self.throughput["train_tokens"] / train_s, 1) if train_s else None,
         }
+
+
+def _parallel_devices() -> list[str]:
+    import torch
+
+    count = torch.cuda.device_count()
+    return [str(i) for i in range(count)] if count > 1 else []
+
+
+_LAUNCHER_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def run_folds_in_processes(backend, folds, labels) -> dict[int, dict]:
+    """Train `folds` of `backend`'s plan in one process per `backend.fold_devices` entry (its
+    CUDA_VISIBLE_DEVICES; "" for the CPU), each taking the share `fold_shares` gives it; returns
+    {fold: {"probs", "arrays", "metrics"}}. Fold k gives the same result wherever it runs."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shares = fold_shares(folds, len(backend.fold_devices))
+    root = str(Path(__file__).resolve().parents[2])
+    with tempfile.TemporaryDirectory(prefix="auditor-folds-") as tmp:
+        running = []
+        for worker, (device, share) in enumerate(zip(backend.fold_devices, shares)):
+            spec = Path(tmp) / f"worker-{worker}.pkl"
+            with open(spec, "wb") as handle:
+                pickle.dump({"texts": backend.texts, "labels": np.asarray(labels), "n_classes": backend.n_classes,
+                             "seed": backend.seed, "cfg": dataclasses.replace(backend.cfg, parallel_folds=False),
+                             "class_names": backend.class_names, "splits": {f: backend._splits[f] for f in share},
+                             "out": str(spec.with_suffix(".out.pkl"))}, handle)
+            # A plain single process (no launcher variables) that sees only its own device.
+            env = {k: v for k, v in os.environ.items() if k not in _LAUNCHER_VARIABLES}
+            env.update(CUDA_VISIBLE_DEVICES=device,
+                       PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+            command = [sys.executable, "-c", "import sys; from auditor.backends.finetune import _fold_worker; "
+                       "_fold_worker(sys.argv[1])", str(spec)]
+            running.append((subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True), spec, share))
+        results = {}
+        for process, spec, share in running:
+            _, err = process.communicate()
+            if process.returncode != 0:
+                tail = err.strip().splitlines()[-1] if err.strip() else f"exit status {process.returncode}"
+                raise RuntimeError(f"--parallel-folds: the worker training folds {share} failed: {tail}")
+            with open(spec.with_suffix(".out.pkl"), "rb") as handle:
+                results.update(pickle.load(handle))
+    return results
+
+
+def _fold_worker(spec_path: str) -> None:
+    """One --parallel-folds worker: its share of the folds, in a fresh process that sees one device."""
+    import pickle
+
+    from ..distributed import silence_libraries
+
+    silence_libraries()
+    with open(spec_path, "rb") as handle:
+        spec = pickle.load(handle)
+    backend = FinetuneBackend(spec["n_classes"], spec["seed"], spec["cfg"], class_names=spec["class_names"])
+    backend.prepare(spec["texts"])
+    results = {}
+    for fold, (train_idx, test_idx) in sorted(spec["splits"].items()):
+        backend.restore_fold(fold - 1, {})  # number its training dynamics as this fold
+        probs = backend.fit_predict(train_idx, spec["labels"], test_idx)
+        results[fold] = {"probs": probs, "arrays": backend.fold_arrays(fold), "metrics": backend.fold_metrics[-1]}
+    with open(spec["out"], "wb") as handle:
+        pickle.dump(results, handle)
 
 
 @functools.cache
