@@ -5,7 +5,7 @@ Three registries keep the comparison open-ended:
   baseline, and candidate variants). Each is computed once per (data, noise, seed) and cached on disk.
 - `SIGNALS`: columns of the auditor's scores table to rank by (a new scorer is one entry here).
 - `METHODS`: what is compared: probabilities (one source or a weighted average) × a ranking rule.
-`run_benchmark` returns one row per (noise setting, seed, method) with `auditor.bench.detection_metrics`.
+`run_benchmark` returns one row per (noise setting, seed, method) with `auditor.benchmark.noise.detection_metrics`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import backends
-from .bench import detection_metrics, flip_labels
-from .errors import OptionError
+from .. import backends
+from .noise import detection_metrics, flip_labels
+from ..errors import OptionError
 
 __all__ = ["NOISE_SETTINGS", "SOURCES", "SIGNALS", "METHODS", "Method", "run_benchmark", "summarize",
            "duplicate_conflicts"]
@@ -158,7 +158,7 @@ class _Sources:
         return self._prepared[key]
 
     def tfidf_features(self, **kwargs):
-        from .backends.tfidf import make_vectorizer
+        from ..backends.tfidf import make_vectorizer
 
         key = "tfidf-features" + json.dumps(kwargs, sort_keys=True)
         return self.prepared(key, lambda: make_vectorizer(**kwargs).fit_transform(self.texts).tocsr())
@@ -171,7 +171,7 @@ class _Sources:
             path = self._path("embeddings.npy")
             if path is not None and path.exists():
                 return np.load(path)
-            from .backends.embeddings import encode
+            from ..backends.embeddings import encode
 
             self.progress("embeddings: encoding (once per dataset)")
             emb = encode(self.train_cfg.model, self.texts)
@@ -306,7 +306,7 @@ def _blend(sources: _Sources, method: Method, labels, noise_key, seed) -> np.nda
 
 def _ranking(method: Method, data, probs, seed, tables: dict, embeddings=None):
     """(score, flag) of one method; higher score = more suspect. None when its signal is not available."""
-    from .scoring.combine import combined_score, signal_scores
+    from ..scoring.combine import combined_score, signal_scores
 
     labels = data.labels
     if method.rule == "random":
@@ -333,8 +333,8 @@ def _ranking(method: Method, data, probs, seed, tables: dict, embeddings=None):
 
 
 def _table(tables, method, data, probs, score_method, embeddings):
-    from .pipeline import build_scores
-    from .scoring import DEFAULT_SIGNALS
+    from ..pipeline import build_scores
+    from ..scoring import DEFAULT_SIGNALS
 
     key = (tuple(sorted(method.probs.items())), score_method)
     if key not in tables:
@@ -418,7 +418,7 @@ def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds
 
     Returns {"rows": DataFrame, "suspects": DataFrame, "seconds": {source: mean seconds}}.
     """
-    from .config import TrainConfig
+    from ..config import TrainConfig
 
     progress = progress or (lambda message: None)
     methods = methods if methods is not None else select_methods()
@@ -524,9 +524,9 @@ def bench_from_args(args, command: str) -> str:
     _check_noise(args.noise)
     import torch
 
-    from .config import DataConfig, TrainConfig
-    from .data import load_data
-    from .pipeline import Progress
+    from ..config import DataConfig, TrainConfig
+    from ..data import load_data
+    from ..pipeline import Progress
 
     if args.limit is not None and args.limit < 10 * args.folds:
         raise OptionError(f"The 'limit' option must be an int >= {10 * args.folds}. Got {args.limit} instead.")

@@ -8,7 +8,7 @@ import shlex
 import signal
 import sys
 
-from .errors import AuditorError
+from ..errors import AuditorError
 
 __all__ = ["main", "build_parser"]
 
@@ -28,14 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
     _add_bench(sub.add_parser("bench", help="plant label noise and measure how well each method finds it"))
-    from .report.commands import add_commands
+    from .runfolder import add_commands
 
     add_commands(sub, _int)
     return parser
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
-    from .config import BACKENDS, SCORE_METHODS, SIGNALS, RunConfig
+    from ..config import BACKENDS, SCORE_METHODS, SIGNALS, RunConfig
 
     data = p.add_argument_group("data")
     data.add_argument("--data", help="a CSV/TSV/JSON/JSONL/Parquet/text;label file or a Hugging Face dataset id "
@@ -81,7 +81,7 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 
 
 def _add_bench(p: argparse.ArgumentParser) -> None:
-    from .benchmark import NOISE_SETTINGS
+    from ..benchmark import NOISE_SETTINGS
 
     p.add_argument("--data", help="a dataset as for 'run' (default: examples/emotion_train.txt); its labels are "
                    "taken as clean")
@@ -105,7 +105,7 @@ def _add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_bench(args) -> int:
-    from .benchmark import bench_from_args
+    from ..benchmark import bench_from_args
 
     print(bench_from_args(args, _command_line()), end="")
     return 0
@@ -132,7 +132,7 @@ def _float(name):
 
 
 def config_from_args(args) -> "RunConfig":
-    from .config import DataConfig, RunConfig, TrainConfig
+    from ..config import DataConfig, RunConfig, TrainConfig
 
     data_kwargs = dict(split=args.split, config_name=args.config_name, text_column=args.text_column,
                        label_column=args.label_column, id_column=args.id_column)
@@ -156,9 +156,9 @@ def _command_line() -> str:
 
 
 def _cmd_run(args) -> int:
-    from . import distributed
-    from .pipeline import Progress, run
-    from .summary import print_summary
+    from .. import distributed
+    from ..pipeline import Progress, run
+    from ..summary import print_summary
 
     distributed.silence_replica()
     config = config_from_args(args)
@@ -167,7 +167,7 @@ def _cmd_run(args) -> int:
         print_summary(result, out, top=config.top)
     distributed.finish()
     if config.push_to_hub and distributed.is_main_process():
-        from .final_model import push_to_hub
+        from ..final_model import push_to_hub
 
         print(f"Pushed {out}/model to {push_to_hub(out, config.push_to_hub)}")
     return 0
@@ -184,7 +184,7 @@ def main(argv=None) -> int:
             return 0
         return args.func(args)
     except AuditorError as exc:
-        from .distributed import is_main_process
+        from ..distributed import is_main_process
 
         # Every process of a torchrun launch meets the same bad input; one message is enough.
         if is_main_process():
