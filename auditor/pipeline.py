@@ -17,7 +17,7 @@ from .distributed import is_main_process, world_size
 from .config import RunConfig, parse_method
 from .data import MAX_TEXT_CHARS, AuditData, load_data
 from .errors import OptionError
-from .metrics import classification_metrics
+from .metrics import classification_metrics, noise_estimate
 from .provenance import fingerprint, input_facts, versions
 from .resume import resumable_run
 from .result import AuditResult, prob_column
@@ -137,6 +137,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     metrics = classification_metrics(
         data.labels, output.pred_probs, data.class_names, scores["is_label_issue"].to_numpy()
     )
+    metrics["noise"] = noise_estimate(data.labels, output.pred_probs, data.class_names)
     metrics.update(
         method="+".join(methods),
         model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,

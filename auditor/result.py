@@ -45,7 +45,7 @@ class AuditResult:
 
     def plot_confusion_matrix(self, ax=None, normalize: bool = True):
         """The book's normalised confusion matrix of out-of-sample predictions; returns the Axes."""
-        from .report.plots import plot_confusion_matrix
+        from .plots import plot_confusion_matrix
 
         return plot_confusion_matrix(self.confusion_matrix(normalize).to_numpy(), self.class_names, ax)
 

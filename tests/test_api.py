@@ -46,7 +46,7 @@ def test_datasetdict_needs_a_split(noisy):
 def test_errors_are_auditor_errors_with_cli_messages():
     with pytest.raises(AuditorError, match="row 2: column 'text' is empty"):
         audit(pd.DataFrame({"text": ["a", None], "label": ["x", "y"]}), verbose=False)
-    with pytest.raises(AuditorError, match="The 'folds' option must be an int >= 2. Got 1 instead."):
+    with pytest.raises(AuditorError, match="The 'folds' parameter must be an int >= 2. Got 1 instead."):
         audit(easy_dataset(5), folds=1, verbose=False)
     with pytest.raises(AuditorError, match="Got list instead"):
         audit([1, 2, 3], verbose=False)
@@ -124,7 +124,7 @@ def test_train_data_with_an_unknown_label_names_the_argument():
 
 
 def test_signals_must_be_known_names(noisy):
-    with pytest.raises(AuditorError, match="The 'signals' option must be"):
+    with pytest.raises(AuditorError, match="The 'signals' parameter must be"):
         audit(noisy, signals="loss,colour", verbose=False)
 
 

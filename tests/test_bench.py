@@ -186,7 +186,7 @@ def test_stratified_subset_keeps_class_shares():
 def test_select_methods_rejects_unknown_and_keeps_finetune_opt_in():
     assert all("finetune" not in m.probs for m in select_methods(["all"]))
     assert any("finetune" in m.probs for m in select_methods(["all"], finetune=True))
-    with pytest.raises(OptionError, match="'methods' option"):
+    with pytest.raises(OptionError, match="'methods' parameter"):
         select_methods(["nope"])
 
 

@@ -24,6 +24,7 @@ from .. import backends
 from .noise import detection_metrics, flip_labels
 from .tables import summarize, write_results
 from ..errors import OptionError
+from ..scoring.registry import SIGNALS as REGISTRY
 
 __all__ = ["NOISE_SETTINGS", "SOURCES", "SIGNALS", "METHODS", "Method", "run_benchmark", "summarize",
            "duplicate_conflicts"]
@@ -37,17 +38,13 @@ NOISE_SETTINGS = {
     "oneclass10": ("one_class", 0.10),
 }
 
-# Signal name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
-# cleanlab score method the table is built with). A new scorer is one entry here.
+# Ranking name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
+# cleanlab score method the table is built with). Each signal declares its own rankings
+# (`Signal.benchmark`); the audit's order and the combinations are the benchmark's.
 SIGNALS = {
     "audit": (None, "is_label_issue", "self_confidence"),
-    "loss": ("loss", "is_loss_issue", "self_confidence"),
-    "self_confidence": ("label_quality", "is_label_quality_issue", "self_confidence"),
-    "normalized_margin": ("label_quality", "is_label_quality_issue", "normalized_margin"),
-    "confidence_weighted_entropy": ("label_quality", "is_label_quality_issue", "confidence_weighted_entropy"),
-    "conflicting_duplicate": ("conflicting_duplicate", "is_conflicting_duplicate_issue", "self_confidence"),
-    "outlier": ("outlier", "is_outlier_issue", "self_confidence"),
-    "dynamics_confidence": ("dynamics_confidence", "is_hard_to_learn_issue", "self_confidence"),
+    **{name: (key, signal.flag, score_method) for signal in REGISTRY.values()
+       for name, key, score_method in signal.benchmark},
     "combined (label quality + conflicting duplicates)": (
         ("label_quality", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
     "combined (label quality + dynamics + conflicting duplicates)": (

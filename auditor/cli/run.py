@@ -45,7 +45,7 @@ def add_run(p: argparse.ArgumentParser) -> None:
     scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     scoring.add_argument("--resume", action="store_true",
                          help="continue the interrupted run in --out from its next unfinished fold")
-    scoring.add_argument("--top", type=int_type("top"), default=10, help="suspects shown in the console summary")
+    scoring.add_argument("--top", type=int_type("top"), default=RunConfig.top, help="suspects shown in the console summary")
     scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
     scoring.add_argument("--save-model", action="store_true",
                          help="after the k-fold fine-tune, train one model on all rows and save it in RUN_DIR/model "
