@@ -87,9 +87,8 @@ def reasons(table: pd.DataFrame, labels, pred_probs, class_names) -> list[str]:
     Only the rows with something to say beyond the first signal are joined: a per-row loop took 15 s on
     a million rows (benchmarks/scale.py).
     """
-    speaking = sorted((s for s in SIGNALS.values() if s.reason is not None and s.present(table)),
-                      key=lambda s: s.reason_order)
-    parts = [np.asarray(s.reason(table, labels, pred_probs, class_names), dtype=object) for s in speaking]
+    said = [(s.reason_order, s.reasons(table, labels, pred_probs, class_names)) for s in SIGNALS.values()]
+    parts = [words for _, words in sorted((p for p in said if p[1] is not None), key=lambda p: p[0])]
     if not parts:
         return [""] * len(labels)
     first = parts[0].copy()

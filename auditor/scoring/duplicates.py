@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .registry import Score, Section, Signal, words
+from .registry import Score, Section, Signal
 
 __all__ = ["DEFAULT_THRESHOLD", "NEAR_SEARCH_MAX_UNITS", "normalize_text", "score_duplicates"]
 
@@ -255,7 +255,7 @@ SIGNAL = Signal(
     columns=("duplicate_group", "is_conflicting_duplicate_issue", "conflicting_duplicate_score", "duplicate_reason"),
     scores=(Score("conflicting_duplicate", "conflicting_duplicate_score"),),
     flag="is_conflicting_duplicate_issue", flags_label_issue=True,
-    reason=lambda table, *_: words(table["duplicate_reason"]), reason_order=10,
+    reason="duplicate_reason", reason_order=10,
     section=Section("duplicate_group", "Duplicates and conflicting labels",
                     "Groups of identical or near-identical texts; groups whose labels differ are label issues.",
                     kind="group", extra_columns=("is_conflicting_duplicate_issue", "duplicate_reason")),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .registry import Score, Section, Signal, words
+from .registry import Score, Section, Signal
 
 __all__ = ["AMBIGUOUS_VARIABILITY", "HARD_CONFIDENCE", "aggregate_dynamics", "score_dynamics"]
 
@@ -102,7 +102,7 @@ SIGNAL = Signal(
     columns=("confidence_score", "variability_score", "correctness_score", "aum_score", "cartography_region",
              "is_hard_to_learn_issue", "dynamics_reason"),
     scores=(Score("dynamics_confidence", "confidence_score", "lower"), Score("aum", "aum_score", "lower", unit=False)),
-    flag="is_hard_to_learn_issue", reason=lambda table, *_: words(table["dynamics_reason"]), reason_order=20,
+    flag="is_hard_to_learn_issue", reason="dynamics_reason", reason_order=20,
     section=Section("cartography_region", "Dataset cartography",
                     "Training dynamics per example: easy, ambiguous or hard to learn.", kind="group",
                     extra_columns=("confidence_score", "variability_score", "aum_score"), plot=_cartography),

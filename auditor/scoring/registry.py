@@ -70,8 +70,9 @@ class Signal:
       one marks it present in a scores table).
     - `scores`: its columns as suspicion scores (see `Score`); `flag`: its yes/no issue column, which
       sets `is_label_issue` when `flags_label_issue`.
-    - `reason(table, labels, pred_probs, class_names)`: its words per row ("" when silent);
-      `reason_order`: where they stand in a row's reasons (lower first).
+    - `reason`: its words per row ("" when silent): the name of a column of words it writes, or
+      `reason(table, labels, pred_probs, class_names)` reading its `flag` column; `reason_order`: where
+      they stand in a row's reasons (lower first).
     - `section`: its report section; `benchmark`: (benchmark name, score name, cleanlab score method)
       per ranking the detection benchmark compares.
     - `core`: always runs (the ranking needs it); `default`: runs when no `--signals` is given;
@@ -84,7 +85,7 @@ class Signal:
     scores: tuple[Score, ...] = ()
     flag: str | None = None
     flags_label_issue: bool = False
-    reason: Callable | None = field(default=None, compare=False)
+    reason: str | Callable | None = field(default=None, compare=False)
     reason_order: int = 100
     section: Section | None = None
     benchmark: tuple[tuple[str, str, str], ...] = ()
@@ -100,8 +101,13 @@ class Signal:
             raise TypeError(f"signal {self.name!r}: the scorer must name its inputs, not take **kwargs")
         return tuple(p.name for p in params)
 
-    def present(self, table: pd.DataFrame) -> bool:
-        return self.columns[0] in table
+    def reasons(self, table: pd.DataFrame, labels, pred_probs, class_names) -> np.ndarray | None:
+        """Its words per row, or None when `table` lacks what they come from."""
+        if isinstance(self.reason, str):
+            return words(table[self.reason]) if self.reason in table else None
+        if self.reason is None or self.flag not in table:
+            return None
+        return np.asarray(self.reason(table, labels, pred_probs, class_names), dtype=object)
 
 
 SIGNALS: dict[str, Signal] = {}
@@ -130,7 +136,7 @@ def default_signals() -> tuple[str, ...]:
 def scores_of(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """Each score of each signal present in `table`, higher = more suspect."""
     return {score.name: score.suspicion(table)
-            for signal in SIGNALS.values() if signal.present(table) for score in signal.scores}
+            for signal in SIGNALS.values() for score in signal.scores if score.column in table}
 
 
 def sections() -> tuple[Section, ...]:
