@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import backends
+from .device import device_name
 from .distributed import is_main_process, world_size
 from .config import RunConfig, parse_method
 from .data import MAX_TEXT_CHARS, AuditData, load_data
@@ -269,15 +270,10 @@ def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "device": _device(),
+        "device": device_name(),
         "versions": versions(),
         "complete": True,
     }
-
-
-def _device() -> str:
-    torch = sys.modules.get("torch")  # only a run that used torch can have used a GPU; importing it costs seconds
-    return torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
 
 
 def check_inputs_outside(out: Path, config: RunConfig) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .device import device
 from .errors import OptionError, first_line
 
 __all__ = ["resolve_model_dir", "predict_texts", "format_predictions", "plot_predictions", "check_plot_path"]
@@ -29,14 +30,12 @@ def predict_texts(texts, model: str, max_length: int | None = None) -> list[dict
     if not texts:
         raise OptionError("predict needs at least one text.")
     source = resolve_model_dir(model)
-    import torch
     import transformers
     from transformers import pipeline
 
     transformers.utils.logging.disable_progress_bar()
     try:
-        classifier = pipeline("text-classification", model=source, top_k=None,
-                              device=0 if torch.cuda.is_available() else -1)
+        classifier = pipeline("text-classification", model=source, top_k=None, device=device())
     except Exception as exc:  # offline Hub, not a classifier, missing files
         detail = first_line(exc)
         raise OptionError(f"--model {model}: cannot load it as a text classifier: {detail}") from None

@@ -170,8 +170,8 @@ def test_run_benchmark_finds_planted_flips_and_reuses_its_cache(tmp_path):
     assert (summary["seeds"] == 2).all()
 
 
-def test_duplicate_conflicts_normalise_case_and_spacing():
-    texts = ["I feel  fine", "i feel fine", "other", "other", "alone"]
+def test_duplicate_conflicts_normalise_case_punctuation_and_spacing():
+    texts = ["I feel  fine!", "i feel fine", "other", "other", "alone"]
     labels = np.array([0, 1, 2, 2, 0])
     assert duplicate_conflicts(texts, labels).tolist() == [True, True, False, False, False]
 

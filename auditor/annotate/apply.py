@@ -18,7 +18,7 @@ import pandas as pd
 from ..config import DataConfig
 from ..data import check_utf8
 from ..errors import DataError, RunDirError, first_line
-from .export import neutralise_formula
+from .export import FORMULA_START, neutralise_formula
 
 __all__ = ["Correction", "read_corrections", "apply_corrections", "DELETE", "CLEANED_EXTENSIONS"]
 
@@ -114,7 +114,7 @@ def _id_index(result) -> dict[str, int]:
 
 def _unneutralise(value: str) -> str:
     """Undo the apostrophe that suspects.csv put in front of formula-like cells."""
-    if value.startswith("'") and value[1:].startswith(("=", "+", "-", "@", "\t", "\r")):
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value
 

@@ -24,7 +24,7 @@ SUSPECT_COLUMNS = [
     "corrected_label",
     "note",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
@@ -49,7 +49,7 @@ def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame
 
 def neutralise_formula(value):
     """A cell a spreadsheet would evaluate (=, +, -, @ ...) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
