@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import chromium
+from browser import missing as browser_missing
 from conftest import easy_dataset, plant_flips, run_cli
 from report_helpers import HOSTILE_CLASS, HOSTILE_TEXTS, build_run
 
@@ -227,19 +229,13 @@ def _data_block(run_dir: Path) -> dict:
 
 # ------------------------------------------------------------------------------------ headless Chromium
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser tests {reason}")
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture()
