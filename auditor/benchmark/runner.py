@@ -51,8 +51,9 @@ SIGNALS = {
     "combined (label quality + dynamics + conflicting duplicates)": (
         ("label_quality", "dynamics_confidence", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
 }
-# Scorers the benchmark's tables run (the audit's defaults plus these).
-EXTRA_SCORERS = ("outliers",)
+# Scorers the benchmark's tables run besides the audit's defaults: every signal with a benchmark name
+# that needs no training dynamics (those come only from a fine-tune's own run).
+EXTRA_SCORERS = tuple(name for name, signal in REGISTRY.items() if signal.benchmark and "dynamics" not in signal.inputs)
 
 
 @dataclass(frozen=True)
