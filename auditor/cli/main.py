@@ -9,7 +9,6 @@ import sys
 
 from ..errors import AuditorError
 from .bench import add_bench
-from .options import int_type
 from .run import add_run
 from .runfolder import add_commands
 
@@ -30,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
     add_bench(sub.add_parser("bench", help="plant label noise and measure how well each method finds it"))
-    add_commands(sub, int_type)
+    add_commands(sub)
     return parser
 
 
