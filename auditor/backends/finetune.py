@@ -103,12 +103,14 @@ class Device:
 def current_device() -> Device:
     import os
 
-    import torch
+    from ..device import device as device_type
 
     processes = world_size()
     cpus = max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
-    if not torch.cuda.is_available():
+    if device_type() != "cuda":
         return Device("cpu", processes=processes, cpus=cpus)
+    import torch
+
     return Device("cuda", tuple(torch.cuda.get_device_capability()), torch.cuda.get_device_name(), processes, cpus)
 
 
