@@ -1,0 +1,1 @@
+"""The annotation round trip: suspects out to annotators (a CSV or an annotation tool), their answers back."""
