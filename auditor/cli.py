@@ -82,6 +82,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     scoring.add_argument("--resume", action="store_true",
                          help="continue the interrupted run in --out from its next unfinished fold")
+    scoring.add_argument("--previous", metavar="RUN_DIR",
+                         help="an earlier run of this data (e.g. before `apply`): the report gets a section on "
+                              "what changed, as `auditor compare` prints it")
     scoring.add_argument("--top", type=_int("top"), default=10,
                          help="suspects shown in the console summary (default: %(default)s)")
     scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
@@ -182,7 +185,7 @@ def config_from_args(args) -> "RunConfig":
         score_method=args.score_method, signals=args.signals, duplicate_threshold=args.duplicate_threshold,
         pred_probs=args.pred_probs, train_data=train_data, out=args.out,
         overwrite=args.overwrite, resume=args.resume, top=args.top, quiet=args.quiet, command=_command_line(),
-        save_model=args.save_model, push_to_hub=args.push_to_hub,
+        save_model=args.save_model, push_to_hub=args.push_to_hub, previous=args.previous,
     )
 
 
@@ -197,6 +200,10 @@ def _cmd_run(args) -> int:
 
     distributed.silence_replica()
     config = config_from_args(args)
+    if config.previous:
+        from .result import load_run
+
+        load_run(config.previous)  # a wrong --previous fails now, not after the training
     result, out = run(config, Progress(config.quiet))
     if distributed.is_main_process():
         print_summary(result, out, top=config.top)
