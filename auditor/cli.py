@@ -206,13 +206,22 @@ def _cmd_run(args) -> int:
         load_run(config.previous)  # a wrong --previous fails now, not after the training
     result, out = run(config, Progress(config.quiet))
     if distributed.is_main_process():
-        print_summary(result, out, top=config.top)
+        print_summary(result, out, top=config.top, extra=_comparison(config.previous, result, out))
     distributed.finish()
     if config.push_to_hub and distributed.is_main_process():
         from .final_model import push_to_hub
 
         print(f"Pushed {out}/model to {push_to_hub(out, config.push_to_hub)}")
     return 0
+
+
+def _comparison(previous, result, out) -> str | None:
+    if not previous:
+        return None
+    from .compare import compare_results, format_comparison
+    from .result import load_run
+
+    return format_comparison(compare_results(load_run(previous), result), previous, str(out))
 
 
 def main(argv=None) -> int:

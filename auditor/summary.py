@@ -44,7 +44,8 @@ def result_reliability(result) -> str | None:
                             str(m.get("method") or ""))
 
 
-def format_summary(result, out: Path | None = None, top: int = 10) -> str:
+def format_summary(result, out: Path | None = None, top: int = 10, extra: str | None = None) -> str:
+    """The console summary; `extra` (e.g. the comparison with --previous) goes before the files written."""
     m = result.metrics
     lines = [
         f"Audited {m['n']} examples, {len(m['classes'])} classes, method {m['method']}"
@@ -66,6 +67,8 @@ def format_summary(result, out: Path | None = None, top: int = 10) -> str:
                 f"{_clip(row['suggested_label'], 10):<10} {row['suggested_label_probability']:>5.2f}  "
                 f"{_clip(row['text'], 70)}"
             )
+    if extra:
+        lines += ["", extra]
     if out is not None:
         report = Path(out) / "report.html"
         lines.append("")
@@ -76,5 +79,5 @@ def format_summary(result, out: Path | None = None, top: int = 10) -> str:
     return "\n".join(lines)
 
 
-def print_summary(result, out=None, top: int = 10) -> None:
-    print(format_summary(result, out, top))
+def print_summary(result, out=None, top: int = 10, extra: str | None = None) -> None:
+    print(format_summary(result, out, top, extra))
