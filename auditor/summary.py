@@ -16,16 +16,19 @@ def _clip(text: str, width: int) -> str:
 LOW_ACCURACY = 0.6
 HIGH_FLAGGED_SHARE = 0.25
 MIN_ROWS_PER_CLASS = 100
+SMALL_DATA_ACCURACY = 0.8
 
 
 def reliability_note(n: int, n_classes: int, accuracy: float, flagged_share: float, method: str = "") -> str | None:
     """None when the flags can be trusted as a worklist; else why not, and what would help."""
+    small = n < MIN_ROWS_PER_CLASS * n_classes
     reasons = []
     if accuracy < LOW_ACCURACY:
         reasons.append(f"out-of-sample accuracy is only {accuracy:.2f}")
     if flagged_share > HIGH_FLAGGED_SHARE:
         reasons.append(f"{flagged_share:.0%} of rows are flagged")
-    if n < MIN_ROWS_PER_CLASS * n_classes:
+    # Few rows alone are fine when the classes are easy to tell apart (high accuracy).
+    if small and (reasons or accuracy < SMALL_DATA_ACCURACY):
         reasons.append(f"{n:,} rows for {n_classes} classes is little to learn from")
     if not reasons:
         return None
