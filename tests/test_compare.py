@@ -8,7 +8,7 @@ from conftest import EMOTION_TRAIN, run_cli
 from report_helpers import build_run
 
 from auditor.compare import class_noise, compare_results, format_comparison
-from auditor.report.apply import apply_corrections
+from auditor.annotate.apply import apply_corrections
 from auditor.result import load_run
 
 

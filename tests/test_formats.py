@@ -26,7 +26,7 @@ from report_helpers import build_run
 
 from auditor.annotate.formats import FORMAT_NAMES, detect_format, export_run, get_format, read_table
 from auditor.errors import DataError, RunDirError
-from auditor.report.export import suspects_frame
+from auditor.annotate.export import suspects_frame
 from auditor.result import load_run
 
 FIXTURES = ROOT / "tests" / "data" / "formats"

@@ -1,1 +1,1 @@
-"""The annotation round trip: suspects out to annotators (a CSV or an annotation tool), their answers back."""
+"""Files for annotators: export the suspects for review, apply their corrections."""

@@ -59,7 +59,7 @@ def read_table(path, fmt: str | None = None):
 def export_run(run_dir, fmt: str, top: int | None = None, out=None) -> tuple[list[Path], int]:
     """Write the run's suspects in a tool's format; returns (files written, rows)."""
     from ...result import load_run
-    from ...report.export import suspects_frame
+    from ..export import suspects_frame
 
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")

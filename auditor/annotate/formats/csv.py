@@ -9,7 +9,7 @@ DEFAULT_NAME = "suspects.csv"
 
 
 def write(suspects, path: Path, run_info: dict) -> list[Path]:
-    from ...report.export import write_suspects
+    from ..export import write_suspects
 
     write_suspects(suspects, Path(path))
     return [Path(path)]
@@ -18,7 +18,7 @@ def write(suspects, path: Path, run_info: dict) -> list[Path]:
 def read(path: Path):
     """The filled-in CSV; rows are numbered as a spreadsheet shows them (the header is row 1)."""
     from ...errors import DataError
-    from ...report.apply import _read_csv
+    from ..apply import _read_csv
 
     frame = _read_csv(Path(path))
     missing = [c for c in ("id", "corrected_label") if c not in frame.columns]

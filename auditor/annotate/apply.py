@@ -39,7 +39,7 @@ class Correction:
 def read_corrections(path, result, fmt: str | None = None) -> list[Correction]:
     """Parse and validate corrections (suspects.csv filled in, or a tool's export: `fmt`, else detected)
     against a loaded run; only rows that change something are kept."""
-    from ..annotate.formats import read_table
+    from .formats import read_table
 
     path = Path(path)
     _, frame = read_table(path, fmt)
