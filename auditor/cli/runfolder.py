@@ -73,7 +73,7 @@ def _cmd_report(args) -> int:
 
 def _cmd_export(args) -> int:
     from ..annotate.export import export_suspects
-    from ..annotate.formats import export_run
+    from ..annotate.formats import export_run, get_format
 
     if args.fmt == "csv":
         path, rows = export_suspects(args.run_dir, top=args.top, out=args.out)
@@ -81,6 +81,7 @@ def _cmd_export(args) -> int:
         return 0
     paths, rows = export_run(args.run_dir, args.fmt, top=args.top, out=args.out)
     print(f"Wrote {paths[0]} ({rows:,} rows, most suspect first) and {', '.join(map(str, paths[1:]))}")
+    print(get_format(args.fmt).NEXT_STEPS.format(data=paths[0], config=paths[1], run_dir=args.run_dir))
     return 0
 
 

@@ -3,6 +3,7 @@
 Each module defines:
   NAME          the --format value
   DEFAULT_NAME  the file `export` writes in the run folder
+  NEXT_STEPS    what to do with the files (format fields: data, config, run_dir); '' for none
   write(suspects, path, run_info) -> list[Path]
       `suspects` is the annotators' table (suspects.csv's columns, most suspect first); `run_info` has
       `name` (the run), `classes` and `method`; returns every file written (the first is `path`).

@@ -18,6 +18,8 @@ NAME = "argilla"
 DEFAULT_NAME = "argilla_records.json"
 QUESTION, NOTE = "label", "note"
 _FIELDS = ("text", "given_label")
+NEXT_STEPS = ("ARGILLA_API_URL=... ARGILLA_API_KEY=... python {config} creates the dataset and logs {data}; "
+              "then dataset.records.to_json('answers.json') and run: python -m auditor apply {run_dir} answers.json")
 
 
 def write(suspects, path: Path, run_info: dict) -> list[Path]:

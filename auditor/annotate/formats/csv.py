@@ -6,6 +6,7 @@ from pathlib import Path
 
 NAME = "csv"
 DEFAULT_NAME = "suspects.csv"
+NEXT_STEPS = ""
 
 
 def write(suspects, path: Path, run_info: dict) -> list[Path]:

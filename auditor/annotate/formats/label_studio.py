@@ -16,6 +16,8 @@ from xml.sax.saxutils import quoteattr
 NAME = "label-studio"
 DEFAULT_NAME = "label_studio_tasks.json"
 ID_KEY = "auditor_id"
+NEXT_STEPS = ("In Label Studio: create a project, paste {config} under Settings > Labeling Interface, import "
+              "{data}; then Export > JSON and run: python -m auditor apply {run_dir} EXPORT.json")
 FROM_NAME, TO_NAME, NOTE_NAME = "label", "text", "note"
 DELETE = "DELETE"
 
