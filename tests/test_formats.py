@@ -63,8 +63,11 @@ def test_every_format_is_one_registered_module():
 
 
 def test_label_studio_tasks_carry_our_id_and_the_suggestion_as_a_prediction(run_dir, tmp_path):
-    paths, rows = export_run(run_dir, "label-studio", top=20, out=tmp_path / "tasks.json")
-    assert [p.name for p in paths] == ["tasks.json", "tasks.config.xml"] and rows == 20
+    done = run_cli("export", run_dir, "--format", "label-studio", "--top", 20, "--out", tmp_path / "tasks.json")
+    assert done.returncode == 0, done.stderr
+    assert "(20 rows, most suspect first)" in done.stdout and "Settings > Labeling Interface" in done.stdout
+    paths = [tmp_path / "tasks.json", tmp_path / "tasks.config.xml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tasks.config.xml", "tasks.json"]
     tasks = json.loads(paths[0].read_text(encoding="utf-8"))
     scores = pd.read_csv(run_dir / "scores.csv", dtype={"id": str}).sort_values("rank").head(20)
     assert [t["data"]["auditor_id"] for t in tasks] == scores["id"].tolist()
