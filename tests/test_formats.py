@@ -32,7 +32,7 @@ from auditor.result import load_run
 
 FIXTURES = ROOT / "tests" / "data" / "formats"
 # What the annotators decided in the committed exports (made by tests/data/formats/README's commands).
-FIXTURE_CHANGES = {"r007": ("relabelled", "tech"), "r010": ("dropped", "")}
+FIXTURE_CHANGES = {"r007": ("relabelled", "tech"), "r010": ("deleted", "")}
 LS_VENV = Path(os.environ.get("AUDITOR_LS_VENV", ROOT.parent / "ls-venv"))
 ARGILLA_VENV = Path(os.environ.get("AUDITOR_ARGILLA_VENV", ROOT / ".venv-argilla"))
 
@@ -50,7 +50,9 @@ def run_dir(tmp_path_factory):
 
 def _changes(folder: Path) -> dict:
     table = pd.read_csv(folder / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    return {i: (c, n) for i, c, n in zip(table["id"], table["change"], table["new_label"])}
+    # "dropped" was renamed "deleted" in changes.csv; either names a deletion here.
+    changes = table["change"].replace({"dropped": "deleted"})
+    return {i: (c, n) for i, c, n in zip(table["id"], changes, table["new_label"])}
 
 
 def test_every_format_is_one_registered_module():
@@ -246,7 +248,7 @@ def test_label_studio_round_trip_with_the_real_server(run_dir, tmp_path):
     out = tmp_path / "out"
     done = run_cli("apply", run_dir, export, "--out", out)
     assert done.returncode == 0, done.stderr
-    assert _changes(out) == {first["auditor_id"]: ("relabelled", other), second["auditor_id"]: ("dropped", "")}
+    assert _changes(out) == {first["auditor_id"]: ("relabelled", other), second["auditor_id"]: ("deleted", "")}
 
 
 ARGILLA_ANNOTATE = """
@@ -281,4 +283,4 @@ def test_argilla_sdk_records_round_trip(run_dir, tmp_path):
     out = tmp_path / "out"
     done = run_cli("apply", run_dir, answers, "--out", out)
     assert done.returncode == 0, done.stderr
-    assert _changes(out) == {records[0]["id"]: ("relabelled", other), records[1]["id"]: ("dropped", "")}
+    assert _changes(out) == {records[0]["id"]: ("relabelled", other), records[1]["id"]: ("deleted", "")}

@@ -38,7 +38,7 @@ def _record(row: dict, agent: str) -> dict:
         suggestions[QUESTION] = {"value": str(row["suggested_label"]),
                                  "score": _plain(row.get("suggested_label_probability")), "agent": agent}
     return {"id": str(row["id"]), "fields": {k: str(row[k]) for k in _FIELDS},
-            "metadata": {k: v for k, v in metadata.items() if v is not None},
+            "metadata": {k: v for k, v in metadata.items() if v not in (None, "")},
             "suggestions": suggestions, "responses": {}, "vectors": {}, "status": "pending", "_server_id": None}
 
 
