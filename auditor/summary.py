@@ -42,8 +42,12 @@ def reliability_note(n: int, n_classes: int, accuracy: float, flagged_share: flo
 
 
 def result_reliability(result) -> str | None:
+    """`reliability_note` for a run; None when its metrics lack the accuracy (nothing to judge by)."""
     m = result.metrics
-    return reliability_note(m["n"], len(m["classes"]), m["accuracy"], m.get("label_issue_share", 0.0),
+    if m.get("accuracy") is None:
+        return None
+    flagged = float(result.scores["is_label_issue"].astype(bool).mean()) if len(result.scores) else 0.0
+    return reliability_note(len(result.scores), len(result.class_names), m["accuracy"], flagged,
                             str(m.get("method") or ""))
 
 
