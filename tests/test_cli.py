@@ -73,6 +73,13 @@ def test_bad_options_exit_2(args, fragments):
     _assert_one_line_error(run_cli("run", *args), *fragments)
 
 
+def test_debug_shows_the_original_error_behind_the_one_line():
+    proc = run_cli("run", "--folds", "two", env={"AUDITOR_DEBUG": "1"})
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+    # `raise ... from None` hid it; in debug mode it is shown.
+    assert "ValueError: invalid literal for int()" in proc.stderr and "AuditorError" in proc.stderr
+
+
 def test_hub_id_offline_fails_cleanly(tmp_path):
     proc = run_cli("run", "--data", "someone/no-such-dataset", "--out", tmp_path / "r")
     _assert_one_line_error(proc, "someone/no-such-dataset")

@@ -10,7 +10,7 @@ from conftest import EMOTION_TRAIN, easy_dataset, run_cli
 from report_helpers import build_run
 
 from auditor.config import RunConfig, default_model
-from auditor.errors import OptionError
+from auditor.errors import HubError, OptionError
 from auditor.final_model import model_card, push_to_hub
 from auditor.result import load_run
 
@@ -87,14 +87,15 @@ def test_push_without_network_fails_cleanly_and_keeps_the_folder(saved_model, mo
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(OptionError, match="HF_HUB_OFFLINE is set.*run folder .* is complete"):
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE is set.*run folder .* is complete"):
         push_to_hub(saved_model, "me/model")
     # With the offline switch off and a token, the real client meets no network (or a bad token).
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
-    with pytest.raises(OptionError, match=r"^--push-to-hub me/model: cannot push: .*is complete") as info:
+    with pytest.raises(HubError, match=r"^push_to_hub=me/model: cannot push: .*is complete") as info:
         push_to_hub(saved_model, "me/model")
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and info.value.param == "push_to_hub"
+    assert info.value.cli_message().startswith("--push-to-hub me/model: cannot push")
     assert (saved_model / "model" / "config.json").is_file()
 
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from ..config import DataConfig
 from ..data import check_utf8
-from ..errors import DataError, RunDirError
-from .export import neutralise_formula
+from ..errors import DataError, RunDirError, first_line
+from .export import FORMULA_START, neutralise_formula
 
 __all__ = ["Correction", "read_corrections", "apply_corrections", "DELETE", "CLEANED_EXTENSIONS"]
 
@@ -100,7 +100,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise DataError(f"{path}: cannot be read as CSV: {detail}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
@@ -112,7 +112,7 @@ def _id_index(result) -> dict[str, int]:
 
 def _unneutralise(value: str) -> str:
     """Undo the apostrophe that suspects.csv put in front of formula-like cells."""
-    if value.startswith("'") and value[1:].startswith(("=", "+", "-", "@", "\t", "\r")):
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value
 

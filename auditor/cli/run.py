@@ -60,7 +60,7 @@ def add_run(p: argparse.ArgumentParser) -> None:
     scoring.add_argument("--previous", metavar="RUN_DIR",
                          help="an earlier run of this data (e.g. before `apply`): the report gets a section on "
                               "what changed, as `auditor compare` prints it")
-    scoring.add_argument("--top", type=int_type("top"), default=10,
+    scoring.add_argument("--top", type=int_type("top"), default=RunConfig.top,
                          help="suspects shown in the console summary (default: %(default)s)")
     scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
     scoring.add_argument("--save-model", action="store_true",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .options import int_type
+
 __all__ = ["add_commands"]
 
 
-def add_commands(sub, int_type) -> None:
-    """Register the commands on the CLI's subparsers; `int_type(name)` parses an int option."""
+def add_commands(sub) -> None:
+    """Register the commands on the CLI's subparsers."""
     from ..annotate.formats import FORMAT_NAMES
     from ..report.html import DEFAULT_MAX_ROWS
 
