@@ -106,7 +106,7 @@ def _cmd_compare(args) -> int:
     comparison = compare_runs(args.run_a, args.run_b)
     print(format_comparison(comparison, args.run_a, args.run_b))
     if args.out:
-        from ..result import write_csv
+        from ..runfiles import write_csv
 
         write_csv(comparison["table"], Path(args.out))
         print(f"Wrote {args.out} ({len(comparison['table']):,} suspects with their status)")
