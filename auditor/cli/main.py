@@ -38,7 +38,10 @@ def main(argv=None) -> int:
     parser = build_parser()
     restore = _terminate_like_interrupt()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            command = f"auditor {args.command}" if args.command else "auditor"
+            raise AuditorError(f"unrecognized arguments: {' '.join(unknown)} (see '{command} --help')")
         if args.command is None:
             parser.print_help()
             return 0

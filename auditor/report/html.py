@@ -101,6 +101,8 @@ def _context(result, max_rows: int, signal_sections) -> dict:
         "classes": names,
         "per_class": _per_class(result.metrics, names, issues),
         "noise": noise,
+        "reliability": _reliability(result),
+        "previous": _previous(result),
         "images": _images(result, names, issues, noise),
         "tables": tables,
         "sections": sections,
@@ -112,6 +114,22 @@ def _context(result, max_rows: int, signal_sections) -> dict:
                                                   tables + [s["table"] for s in sections]}}),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _reliability(result) -> str | None:
+    from ..summary import result_reliability
+
+    return result_reliability(result)
+
+
+def _previous(result) -> dict | None:
+    """The comparison with the run given as --previous (auditor.compare), or None."""
+    previous = ((result.run.get("config") or {}).get("previous"))
+    if not previous:
+        return None
+    from ..compare import previous_section
+
+    return previous_section(previous, result)
 
 
 def _summary(result, scores: pd.DataFrame) -> dict:
