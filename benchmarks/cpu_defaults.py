@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.backends import fold_assignment, normalize_probs  # noqa: E402
-from auditor.bench import detection_metrics, flip_labels  # noqa: E402
-from auditor.benchmark import stratified_subset  # noqa: E402
+from auditor.benchmark.noise import detection_metrics, flip_labels  # noqa: E402
+from auditor.benchmark.runner import stratified_subset  # noqa: E402
 from auditor.config import DataConfig  # noqa: E402
 from auditor.data import load_data  # noqa: E402
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.benchmark import measured_process  # noqa: E402
+from auditor.benchmark.runner import measured_process  # noqa: E402
 
 RUN = "import runpy, sys\nsys.argv = ['auditor', *sys.argv[1:]]\nrunpy.run_module('auditor', run_name='__main__')"
 
