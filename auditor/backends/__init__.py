@@ -1,8 +1,10 @@
 """Backends turn texts and labels into out-of-sample class probabilities.
 
-Each backend is a class with `prepare(texts)` (work shared by all folds: embeddings, tokenisation,
-TF-IDF vocabulary) and `fit_predict(train_idx, labels, test_idx)` (train on some rows, predict others).
-`out_of_sample` runs the k-fold loop, so every row's probabilities come from a model that never saw it.
+Each backend is a `Backend` subclass with `prepare(texts)` (work shared by all folds: embeddings,
+tokenisation, TF-IDF vocabulary) and `fit_predict(train_idx, labels, test_idx)` (train on some rows,
+predict others), registered by name in `REGISTRY`. `make_plan` resolves `--method` (and 'auto') once into
+a frozen `Plan` that run.json records; `out_of_sample` runs the k-fold loop over the plan's backends, so
+every row's probabilities come from a model that never saw it.
 """
 
 from __future__ import annotations
