@@ -1,6 +1,6 @@
 """One error hierarchy: every user mistake is an AuditorError, which the CLI maps to exit code 2."""
 
-__all__ = ["AuditorError", "DataError", "OptionError", "RunDirError"]
+__all__ = ["AuditorError", "DataError", "OptionError", "RunDirError", "DataWarning"]
 
 
 class AuditorError(Exception):
@@ -19,3 +19,7 @@ class OptionError(AuditorError):
 
 class RunDirError(AuditorError):
     """A run folder is missing, incomplete, or would be overwritten."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data the user should know (labels merged or look-alike); the CLI prints one line."""

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import RunDirError
-from .rundir import atomic_run_dir, read_json, write_json
+from .rundir import RUN_MARKER, RUN_SCHEMA, atomic_run_dir, read_json, write_json
+from .safeio import safe_write, unneutralise
+from .safeio import write_csv as _csv
 
 __all__ = ["AuditResult", "load_run"]
 
@@ -55,12 +57,19 @@ class AuditResult:
 
         return write_report(self, Path(path))
 
-    def export_suspects(self, path, top: int | None = None) -> Path:
-        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row."""
-        from .report.export import suspects_frame, write_suspects
+    def export_suspects(self, path, top: int | None = None, overwrite: bool = False) -> Path:
+        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row.
 
-        write_suspects(suspects_frame(self.scores, top), Path(path))
-        return Path(path)
+        An existing file is replaced only with `overwrite` (and never one holding annotations without it).
+        """
+        from .report.export import annotated_rows, suspects_frame, write_suspects
+
+        path = Path(path)
+        own = path.is_file() and not path.is_symlink() and annotated_rows(path) == 0
+        frame = suspects_frame(self.scores, top)
+        safe_write({path: lambda handle: write_suspects(frame, handle)}, overwrite=overwrite,
+                   own=[path] if own else [], option="path")
+        return path
 
     def _repr_html_(self) -> str:
         """A compact summary and the top suspects, for Jupyter; every dataset string is escaped."""
@@ -104,34 +113,23 @@ def prob_column(class_name: str) -> str:
 def write_run_files(result: AuditResult, folder: Path) -> None:
     from .report.export import suspects_frame, write_suspects
 
-    write_csv(result.scores, folder / "scores.csv")
+    # `folder` is a fresh private folder (mkdtemp): files are created exclusively, never over anything.
+    with open(folder / "scores.csv", "xb") as handle:
+        _csv(result.scores, handle, neutralise=True)
     _to_parquet(result.scores, folder / "scores.parquet")
     write_json(folder / "metrics.json", result.metrics)
-    write_json(folder / "run.json", result.run)
-    write_suspects(suspects_frame(result.scores), folder / "suspects.csv")
+    write_json(folder / "run.json", {RUN_MARKER: RUN_SCHEMA, **result.run})
+    with open(folder / "suspects.csv", "xb") as handle:
+        write_suspects(suspects_frame(result.scores), handle)
     if result.embeddings is not None:
         np.save(folder / "embeddings.npy", result.embeddings)
     _write_report(result, folder)
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """pyarrow's CSV writer: ~10x faster than pandas' on a million rows (benchmarks/scale.py).
-
-    Booleans are written True/False, as pandas writes them; columns arrow cannot put in a CSV
-    (lists, mixed objects) fall back to pandas.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
-    try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        for i, column in enumerate(table.schema):
-            if pa.types.is_boolean(column.type):
-                text = pa.array(np.where(table.column(i).to_numpy(zero_copy_only=False), "True", "False"))
-                table = table.set_column(i, column.name, text)
-        pa_csv.write_csv(table, path)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        frame.to_csv(path, index=False)
+def write_csv(frame: pd.DataFrame, path: Path, neutralise: bool = False) -> None:
+    """`frame` as CSV at `path` through the one CSV path (`auditor.safeio.write_csv`)."""
+    with open(path, "wb") as handle:
+        _csv(frame, handle, neutralise=neutralise)
 
 
 def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -151,7 +149,7 @@ def _write_report(result: AuditResult, folder: Path) -> None:
 
 
 def load_run(folder) -> AuditResult:
-    """Reopen a saved run folder."""
+    """Reopen a saved run folder; a damaged one is a RunDirError naming the file and what is wrong."""
     from .resume import incomplete_reason
 
     folder = Path(folder)
@@ -164,13 +162,61 @@ def load_run(folder) -> AuditResult:
     missing = [n for n in needed if not (folder / n).is_file()]
     if missing:
         raise RunDirError(f"{folder}: not a complete run folder (missing {', '.join(missing)}).")
-    metrics = read_json(folder / "metrics.json")
-    run = read_json(folder / "run.json")
-    if (folder / "scores.parquet").is_file():
-        scores = pd.read_parquet(folder / "scores.parquet")
-    else:
-        scores = pd.read_csv(folder / "scores.csv", keep_default_na=False)
+    metrics = _read_dict(folder / "metrics.json")
+    run = _read_dict(folder / "run.json")
+    classes = metrics.get("classes")
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise RunDirError(f"{folder / 'metrics.json'}: 'classes' is {classes!r}; expected a list of class names "
+                          "(a damaged run folder: run the audit again).")
+    scores = _read_scores(folder, run)
+    embeddings = None
+    if (folder / "embeddings.npy").is_file():
+        try:
+            embeddings = np.load(folder / "embeddings.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"{folder / 'embeddings.npy'}: cannot be read ({exc}); a damaged run folder.") from None
+    return AuditResult(scores=scores, metrics=metrics, run=run, class_names=tuple(classes), embeddings=embeddings)
+
+
+SCORE_COLUMNS = ("id", "text", "given_label", "suggested_label", "suggested_label_probability", "loss_score",
+                 "label_quality_score", "is_label_issue", "rank", "reasons")
+_TEXT_COLUMNS = ("id", "text", "given_label", "predicted_label", "suggested_label", "reasons")
+
+
+def _read_dict(path: Path) -> dict:
+    try:
+        value = read_json(path)
+    except (ValueError, OSError) as exc:
+        raise RunDirError(f"{path}: cannot be read as JSON ({exc}); a damaged run folder.") from None
+    if not isinstance(value, dict):
+        raise RunDirError(f"{path}: holds a JSON {type(value).__name__}; expected an object (a damaged run folder).")
+    return value
+
+
+def _read_scores(folder: Path, run: dict) -> pd.DataFrame:
+    parquet, csv_path = folder / "scores.parquet", folder / "scores.csv"
+    try:
+        if parquet.is_file():
+            scores = pd.read_parquet(parquet)
+        else:  # the CSV is neutralised for spreadsheets: undo it, and keep text columns as text
+            dtypes = {c: str for c in _TEXT_COLUMNS}
+            scores = pd.read_csv(csv_path, keep_default_na=False, dtype=dtypes, encoding="utf-8")
+            scores.columns = [unneutralise(c) for c in scores.columns]
+            for column in scores.columns:
+                if scores[column].dtype == object:
+                    scores[column] = scores[column].map(unneutralise)
+    except Exception as exc:  # pyarrow and the CSV parser raise many types for a damaged file
+        name = parquet if parquet.is_file() else csv_path
+        raise RunDirError(f"{name}: cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                          "a damaged run folder.") from None
+    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
+    if missing:
+        raise RunDirError(f"{folder}: the scores lack column(s) {', '.join(missing)}; a damaged run folder.")
     if run.get("id_kind") == "int":
-        scores["id"] = scores["id"].astype(np.int64)
-    embeddings = np.load(folder / "embeddings.npy") if (folder / "embeddings.npy").is_file() else None
-    return AuditResult(scores=scores, metrics=metrics, run=run, class_names=tuple(metrics["classes"]), embeddings=embeddings)
+        try:
+            scores["id"] = scores["id"].astype(np.int64)
+        except (ValueError, TypeError, OverflowError):
+            raise RunDirError(f"{folder}: run.json says the ids are integers but the scores hold others.") from None
+    else:
+        scores["id"] = scores["id"].astype(str).astype(object)
+    return scores

@@ -16,6 +16,8 @@ def add_commands(sub, int_type) -> None:
     p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
     p.add_argument("--max-rows", type=int_type("max-rows"), default=DEFAULT_MAX_ROWS,
                    help=f"rows embedded per table (default {DEFAULT_MAX_ROWS})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file that is not a report")
+    p.add_argument("--quiet", action="store_true", help="only errors and the final line")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("export", help="rewrite RUN_DIR/suspects.csv for annotators")
@@ -23,6 +25,9 @@ def add_commands(sub, int_type) -> None:
     p.add_argument("--top", type=int_type("top"),
                    help="the N most suspect rows, flagged or not (default: every flagged row)")
     p.add_argument("--out", help="CSV file to write (default: RUN_DIR/suspects.csv)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a suspects.csv that holds annotations, or another existing file")
+    p.add_argument("--quiet", action="store_true", help="only errors and the final line")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("apply", help="apply annotators' corrections: write cleaned data and changes.csv")
@@ -31,6 +36,7 @@ def add_commands(sub, int_type) -> None:
                    help="suspects.csv with corrected_label filled in (blank = keep, DELETE = drop)")
     p.add_argument("--out", help="folder for cleaned.<ext> and changes.csv (default: RUN_DIR)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing cleaned file and changes.csv")
+    p.add_argument("--quiet", action="store_true", help="only errors and the final lines")
     p.set_defaults(func=_cmd_apply)
 
     p = sub.add_parser("predict", help="class probabilities for new texts from a saved model")
@@ -44,12 +50,15 @@ def add_commands(sub, int_type) -> None:
 def _cmd_report(args) -> int:
     from ..errors import OptionError
     from ..result import load_run
+    from .export import run_inputs
     from .html import write_report
 
     if args.max_rows < 1:
         raise OptionError(f"The 'max-rows' option must be an int >= 1. Got {args.max_rows} instead.")
     out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
-    write_report(load_run(args.run_dir), out, max_rows=args.max_rows)
+    result = load_run(args.run_dir)
+    write_report(result, out, max_rows=args.max_rows, overwrite=args.overwrite,
+                 inputs=run_inputs(args.run_dir, result))
     print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -57,7 +66,7 @@ def _cmd_report(args) -> int:
 def _cmd_export(args) -> int:
     from .export import export_suspects
 
-    path, rows = export_suspects(args.run_dir, top=args.top, out=args.out)
+    path, rows = export_suspects(args.run_dir, top=args.top, out=args.out, overwrite=args.overwrite)
     print(f"Wrote {path} ({rows:,} rows, most suspect first)")
     return 0
 
@@ -66,9 +75,12 @@ def _cmd_apply(args) -> int:
     from .apply import apply_corrections
 
     done = apply_corrections(args.run_dir, args.corrections, out=args.out, overwrite=args.overwrite)
-    print(f"Applied {args.corrections}: {done['relabelled']:,} relabelled, {done['dropped']:,} dropped; "
-          f"{done['rows']:,} of {done['input_rows']:,} rows kept.")
+    print(f"Applied {args.corrections}: {done['relabelled']:,} relabelled, {done['deleted']:,} deleted, "
+          f"{done['kept']:,} kept; {done['notes']:,} note(s) in changes.csv; "
+          f"{done['rows']:,} of {done['input_rows']:,} rows in the cleaned copy.")
     print(f"Wrote {done['cleaned']} and {done['changes']}")
+    if done["id_column"]:
+        print(f"Ids are in column {done['id_column']!r}: re-audit with --id-column {done['id_column']} to keep them.")
     return 0
 
 

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -82,17 +81,27 @@ def register_section(section: SignalSection) -> None:
     SIGNAL_SECTIONS[:] = [s for s in SIGNAL_SECTIONS if s.column != section.column] + [section]
 
 
-def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
-    """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all."""
+def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS, overwrite: bool = False, inputs=()) -> Path:
+    """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all.
+
+    An existing file is replaced only when it is a report this tool wrote, or with `overwrite`;
+    never when it is one of `inputs`.
+    """
+    from ..safeio import check_target, safe_write
+
     path = Path(path)
+    check_target(path, inputs=inputs, overwrite=overwrite, own=_is_report(path))
     html = render_report(result, max_rows=max_rows)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    safe_write({path: lambda handle: handle.write(html.encode("utf-8"))}, inputs=inputs, overwrite=overwrite,
+               own=[path] if _is_report(path) else [])
     return path
+
+
+def _is_report(path: Path) -> bool:
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return b"<title>Label audit:" in handle.read(8192)
 
 
 def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
@@ -401,7 +410,9 @@ def _finite(value):
 
 def _plain_value(value):
     if isinstance(value, (np.integer,)):
-        return int(value)
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)  # a JavaScript number would round it: 9007199254741137 would show as ...136
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         return value
     if value is None or (isinstance(value, float) and math.isnan(value)):
