@@ -86,8 +86,10 @@ def _check_parent(absolute: Path, where: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise RunDirError(f"{where}: {parent} is a file, not a folder.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise RunDirError(f"{where}: cannot create a folder in {parent} (permission denied).")
+    try:  # os.access says yes to root everywhere; creating (and removing) a folder is the real test
+        os.rmdir(tempfile.mkdtemp(prefix=".auditor-probe-", dir=parent))
+    except OSError as exc:
+        raise RunDirError(f"{where}: cannot create a folder in {parent} ({exc.strerror}).") from None
 
 
 @contextmanager

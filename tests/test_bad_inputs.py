@@ -210,7 +210,8 @@ def test_bad_option_is_refused_with_one_line(tmp_path, args, fragments):
 
 ID = ("--id-column", "id")
 HOSTILE_FAILURES = [
-    ("nul_late.csv", FAST, ["nul_late.csv", "line 9", "NUL byte"]),
+    ("nul_late.csv", FAST, ["nul_late.csv", "line 11", "NUL byte"]),
+    ("cr_unquoted.csv", FAST, ["cr_unquoted.csv", "row 1", "no label"]),
     ("nul_escape.jsonl", FAST, ["row 5", "column 'text'", "NUL character"]),
     ("nul_label.jsonl", FAST, ["row 3", "column 'label'", "NUL character"]),
     ("ids_str_and_int.jsonl", (*FAST, *ID), ["row 2", "repeats", "compared as text"]),
