@@ -536,3 +536,27 @@ def test_outputs_are_written_through_a_random_temporary_name(hostile, tmp_path):
     one_line_error(cli("export", run_dir, "--out", link), "--overwrite")
     assert cli("export", run_dir, "--out", link, "--overwrite")[0] == 0
     assert victim.read_text() == "untouched" and not link.is_symlink()  # the link is replaced, not followed
+
+
+def test_readme_states_the_promises_in_the_words_the_tests_check():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What auditor promises: ids, overwriting, interrupts", 1)[1].split("\n## ", 1)[0]
+    section = " ".join(section.split())
+    for words in ["ids are compared as text", "64-bit range", "above 2^53 stay exact", "--id-column id",
+                  "No command writes over a file it read from", "holds annotations", "only replaces run folders",
+                  "files auditor did not write", "An empty folder is a valid `--out`", "never followed",
+                  "exits 130 or 143", "auditor: interrupted (SIGINT)", "`''-neg`", "byte for byte",
+                  "N relabelled, M deleted, K kept"]:
+        assert words in section, words
+
+
+def test_ids_above_2_53_stay_exact_in_the_report(tmp_path):
+    """Fault 2: 9007199254741137 showed as ...136 (a JavaScript number)."""
+    import re
+
+    bad = Path(__file__).resolve().parent / "data" / "bad"
+    assert cli("run", "--data", bad / "ids_big.jsonl", "--id-column", "id", "--method", "tfidf", "--folds", "2",
+               "--out", tmp_path / "run", "--quiet")[0] == 0
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    big = str(2**53 + 1)
+    assert f'"{big}"' in html and not re.search(rf"[\[,:]{big}[,\]}}]", html)
