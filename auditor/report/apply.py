@@ -111,7 +111,7 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     safe_write({cleaned_path: writer, changes_path: lambda handle: _write_changes(changes, handle)},
                inputs=inputs, overwrite=overwrite)
     counts = changes["change"].value_counts()
-    relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("deleted", 0))
+    relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("dropped", 0))
     listed = len({c.position for c in corrections})
     return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
             "dropped": deleted, "kept": _reviewed(corrections_path, fmt) - relabelled - deleted,
@@ -216,12 +216,12 @@ def _reload_input(result, run_dir: Path):
 
 
 def _changes(result, corrections: list[Correction]) -> pd.DataFrame:
-    """One row per correction that changes a label or deletes a row, and per kept row with a note."""
+    """One row per correction that relabels or drops (a DELETE) a row, and per kept row with a note."""
     scores = result.scores
     rows = []
     for c in sorted(corrections, key=lambda c: c.position):
         old = str(scores["given_label"].iat[c.position])
-        change = "deleted" if c.new_label is None else "relabelled" if c.new_label not in ("", old) else "kept"
+        change = "dropped" if c.new_label is None else "relabelled" if c.new_label not in ("", old) else "kept"
         if change == "kept" and not c.note:
             continue
         rows.append({"position": c.position, "id": scores["id"].iat[c.position], "old_label": old,
@@ -235,7 +235,7 @@ def cleaned_copy(data, relabel: dict | None = None, deleted=(), add_id: str | No
     import io
 
     rows = [{"position": p, "change": "relabelled", "new_label": n} for p, n in (relabel or {}).items()]
-    rows += [{"position": p, "change": "deleted", "new_label": ""} for p in deleted]
+    rows += [{"position": p, "change": "dropped", "new_label": ""} for p in deleted]
     handle = io.BytesIO()
     _cleaned_writer(data, pd.DataFrame(rows, columns=["position", "change", "new_label"]), add_id)(handle)
     return handle.getvalue()
@@ -250,7 +250,7 @@ def _cleaned_writer(data, changes: pd.DataFrame, add_id: str | None):
     """A function writing the cleaned copy in the input's own format to a binary handle."""
     relabel = {int(p): _label_value(data, n) for p, n, c in
                zip(changes["position"], changes["new_label"], changes["change"]) if c == "relabelled"}
-    deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "deleted"}
+    deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "dropped"}
     edit = _Edit(relabel, deleted, data.label_column, add_id, data.ids)
     fmt = data.format
     if fmt in ("jsonl", "text") or (fmt == "json" and _json_value(data.source) is None):
