@@ -21,7 +21,8 @@ RUN_MARKER, RUN_SCHEMA = "auditor_run", 1
 # Names the tool writes into a run folder (`run`, `export`, `report`, `apply`, `--save-model`, `--resume`);
 # commands that add a file to run folders add its name here, or replacing such a folder is refused.
 RUN_FILES = ["run.json", "metrics.json", "scores.csv", "scores.parquet", "suspects.csv", "report.html",
-             "embeddings.npy", "model", "INCOMPLETE", ".partial", "changes.csv", "cleaned.*"]
+             "embeddings.npy", "model", "INCOMPLETE", ".partial", "changes.csv", "cleaned.*",
+             ".*.tmp-*", ".*.tmp"]  # temporaries a killed process may leave behind
 
 
 def is_run_folder(folder) -> bool:
