@@ -10,7 +10,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 
-from .errors import AuditorError
+from .errors import AuditorError, DataWarning
 
 __all__ = ["main", "build_parser"]
 
@@ -235,6 +235,7 @@ def _warnings_as_lines(quiet: bool):
         if quiet:
             warnings.simplefilter("ignore")
         else:
+            warnings.simplefilter("always", DataWarning)  # each run says it, not only the first in a process
             warnings.showwarning = _warning_line
         yield
 
