@@ -5,14 +5,15 @@
     >>> result.suspects(20)                       # most suspect first
 """
 
-from .errors import AuditorError, DataError, OptionError, RunDirError
+from .errors import AuditorError, DataError, HubError, OptionError, RunDirError
 
-__all__ = ["audit", "load_run", "apply_corrections", "AuditResult", "AuditorError", "DataError", "OptionError", "RunDirError"]
+__all__ = ["audit", "load_run", "apply_corrections", "AuditResult", "AuditorError", "DataError", "OptionError",
+           "RunDirError", "HubError"]
 __version__ = "0.1.0"
 
 # Loaded on first use: `python -m auditor` imports this package before it can catch Ctrl-C, and pandas,
 # scikit-learn and torch take seconds to load (README: interrupts).
-_LAZY = {"audit": ".api", "apply_corrections": ".report.apply", "AuditResult": ".result", "load_run": ".result"}
+_LAZY = {"audit": ".api", "apply_corrections": ".annotate.apply", "AuditResult": ".result", "load_run": ".result"}
 
 
 def __getattr__(name):

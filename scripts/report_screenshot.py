@@ -10,23 +10,20 @@ drilling into a class would) and saves the top `--height` pixels of the page.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser import chromium  # noqa: E402  (the one way the tests launch it too)
 
 
 def screenshot(run_dir: Path, png: Path, given: str | None, width: int, height: int) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto((run_dir / "report.html").resolve().as_uri())
         if given:
             page.select_option("#table-suspects select[data-filter=given]", label=given)
         page.screenshot(path=str(png), clip={"x": 0, "y": 0, "width": width, "height": height}, full_page=True)
-        browser.close()
 
 
 def main() -> None:

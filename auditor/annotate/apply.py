@@ -23,18 +23,16 @@ import pandas as pd
 
 from ..config import DataConfig
 from ..data import check_utf8, id_text, read_lines
-from ..errors import DataError, RunDirError
+from ..errors import DataError, RunDirError, first_line
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
-__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS",
-           "CORRECTION_READERS"]
+__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS"]
 
 DELETE = "DELETE"
 # Output names come from this table only, never from the dataset's name, so they stay inside --out.
 CLEANED_EXTENSIONS = {"csv": "csv", "tsv": "tsv", "json": "json", "jsonl": "jsonl", "parquet": "parquet",
                       "text": "txt", "hub": "parquet"}
-_REQUIRED = ("id", "corrected_label")
 _ID_NAMES = ("id", "auditor_id", "auditor_row_id")  # the first not already a column names the added ids
 
 
@@ -46,21 +44,25 @@ class Correction:
     note: str = ""
 
 
-def read_corrections(path, result, fmt: str = "csv") -> list[Correction]:
-    """Parse and validate a corrections file against a loaded run; rows that change or note something."""
+def read_corrections(path, result, fmt: str | None = None) -> list[Correction]:
+    """Parse and validate corrections (suspects.csv filled in, or a tool's export: `fmt`, else detected)
+    against a loaded run; only rows that change a label or hold a note are kept."""
+    return _read_checked(path, result, fmt)[0]
+
+
+def _read_checked(path, result, fmt: str | None) -> tuple[list[Correction], int]:
+    """(the corrections, how many rows the file holds)."""
+    from .formats import read_table
+
     path = Path(path)
-    frame = CORRECTION_READERS[fmt](path)
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
-                        "Expected the suspects.csv columns (id, ..., corrected_label, note).")
+    _, frame = read_table(path, fmt)
     ids = _id_index(result)
     integer_ids = result.run.get("id_kind") == "int"
     classes = {str(c) for c in result.class_names}
     notes = frame["note"].tolist() if "note" in frame.columns else [""] * len(frame)
     corrections, errors, first_row = [], [], {}
-    for i, (raw_id, raw_label, note) in enumerate(zip(frame["id"].tolist(), frame["corrected_label"].tolist(), notes)):
-        row = i + 2
+    for row, raw_id, raw_label, note in zip(frame.index, frame["id"].tolist(), frame["corrected_label"].tolist(),
+                                            notes):
         try:
             position = _resolve_id(raw_id, ids, integer_ids, row)
             if position in first_row:
@@ -77,10 +79,10 @@ def read_corrections(path, result, fmt: str = "csv") -> list[Correction]:
     if errors:
         more = f" (and {len(errors) - 1} more row(s) with problems)" if len(errors) > 1 else ""
         raise DataError(f"{path}: {errors[0]}{more}; nothing was written.")
-    return corrections
+    return corrections, len(frame)
 
 
-def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False, fmt: str = "csv") -> dict:
+def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False, fmt: str | None = None) -> dict:
     """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`.
 
     Returns the paths and counts: relabelled, deleted, kept (rows of the file left as labelled),
@@ -93,7 +95,7 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out}: is a file; expected a folder for cleaned.<ext> and changes.csv.")
     result = load_run(run_dir)
-    corrections = read_corrections(corrections_path, result, fmt)
+    corrections, listed = _read_checked(corrections_path, result, fmt)
     data = _reload_input(result, run_dir)
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"
     changes_path = out / "changes.csv"
@@ -112,9 +114,8 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
                inputs=inputs, overwrite=overwrite)
     counts = changes["change"].value_counts()
     relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("dropped", 0))
-    listed = len({c.position for c in corrections})
     return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
-            "dropped": deleted, "kept": _reviewed(corrections_path, fmt) - relabelled - deleted,
+            "dropped": deleted, "kept": listed - relabelled - deleted,
             "rows": len(data) - deleted, "input_rows": len(data), "notes": int((changes["note"] != "").sum()),
             "id_column": id_column if data.format != "text" else None, "listed": listed}
 
@@ -130,19 +131,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot be read as CSV: {detail}") from None
+        raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
-
-
-# Each reader turns a corrections file into a table of strings with `id`, `corrected_label` and
-# (optionally) `note`; another annotation tool's export format is one more entry.
-CORRECTION_READERS = {"csv": _read_csv}
-
-
-def _reviewed(path, fmt: str) -> int:
-    return len(CORRECTION_READERS[fmt](Path(path)))
 
 
 def _id_index(result) -> dict[str, int]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from ..errors import OptionError, RunDirError
+from ..runfiles import read_run
 from ..safeio import neutralise, safe_write, write_csv
 
 __all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects",
@@ -30,6 +32,7 @@ SUSPECT_COLUMNS = [
 ]
 ANNOTATION_COLUMNS = ("corrected_label", "note")
 neutralise_formula = neutralise  # the name this module exported before the one CSV path existed
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")  # see auditor.safeio for the full rule
 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
@@ -71,7 +74,11 @@ def _what_to_check(rows: pd.DataFrame) -> np.ndarray:
 
 
 def write_suspects(frame: pd.DataFrame, handle) -> None:
-    """Write the annotators' CSV to a binary `handle` (UTF-8 with a BOM, so Excel reads it as UTF-8)."""
+    """Write the annotators' CSV to a binary `handle`, or a new file at a path in a fresh private folder
+    (UTF-8 with a BOM, so Excel reads it as UTF-8)."""
+    if isinstance(handle, (str, Path)):
+        with open(handle, "xb") as opened:
+            return write_csv(frame, opened, neutralise=True, bom=True)
     write_csv(frame, handle, neutralise=True, bom=True)
 
 
@@ -103,11 +110,9 @@ def export_suspects(run_dir, top: int | None = None, out=None, overwrite: bool =
     A suspects.csv that holds annotations (a corrected_label or note) is never replaced without
     `overwrite`; neither is any other existing file that this tool did not write, nor ever an input.
     """
-    from ..result import load_run
-
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
-    result = load_run(run_dir)
+    result = SimpleNamespace(**read_run(run_dir))
     path = Path(out) if out is not None else Path(run_dir) / "suspects.csv"
     annotated = annotated_rows(path) if path.is_file() and not path.is_symlink() else None
     if annotated and not overwrite:
