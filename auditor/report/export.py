@@ -20,6 +20,7 @@ SUSPECT_COLUMNS = [
     "loss",
     "label_quality",
     "reasons",
+    "neighbours",
     "corrected_label",
     "note",
 ]
@@ -40,6 +41,8 @@ def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame
             "loss": chosen["loss_score"].round(4).to_numpy(),
             "label_quality": chosen["label_quality_score"].round(4).to_numpy(),
             "reasons": chosen["reasons"].to_numpy(),
+            # Read by annotators: the nearest texts' labels (scoring/neighbours.py); "" for older runs.
+            "neighbours": chosen["neighbours"].to_numpy() if "neighbours" in chosen else "",
             "corrected_label": "",
             "note": "",
         }
