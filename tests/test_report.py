@@ -533,3 +533,41 @@ def test_evidence_row_shows_neighbours_and_hostile_text_stays_text(browser, rela
     assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
     assert page.eval_on_selector_all("script", "s => s.length") == 2
     page.close()
+
+
+@pytest.fixture(scope="module")
+def twelve_class_run(tmp_path_factory) -> Path:
+    """12 classes whose texts name their class, 12 planted flips: class numbers take two digits."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    rows = [{"text": " ".join(rng.choice([f"w{c}x{j}" for j in range(5)], 3)) + " and more", "label": f"c{c:02d}"}
+            for c in range(12) for _ in range(12)]
+    frame, _ = plant_flips(pd.DataFrame(rows), 12)
+    folder = tmp_path_factory.mktemp("twelve")
+    frame.to_csv(folder / "data.csv", index=False)
+    return build_run(folder / "data.csv", folder / "run")
+
+
+def test_relabel_with_more_than_nine_classes_takes_two_digit_numbers(browser, twelve_class_run):
+    page, events = _open(browser, twelve_class_run)
+    classes = list(load_run(twelve_class_run).class_names)
+    given = _column(page, "suspects", "given")
+    page.keyboard.press("1")
+    page.keyboard.press("1")  # 11: no class 110 or more exists, so it applies at once
+    page.keyboard.press("3")  # 3: no class 30 or more, at once
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")  # 1, confirmed
+    page.keyboard.press("1")
+    page.wait_for_timeout(1500)  # 1, after a pause
+    page.keyboard.press("1")
+    page.keyboard.press("5")  # no class 15: nothing happens
+    states = _states(page)[:5]
+    wanted = [classes[10], classes[2], classes[0], classes[0]]
+    assert states[:4] == [(f"keep {c}" if c == g else f"\u2192 {c}") for c, g in zip(wanted, given)]
+    assert states[4] == "undecided"
+    assert "No class 15" in page.text_content("[data-relabel-message]")
+    # The row's own select offers every class.
+    assert page.eval_on_selector("#table-suspects tbody tr td.decision select", "s => s.options.length") == 13
+    assert events["errors"] == []
+    page.close()
