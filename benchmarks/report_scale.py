@@ -48,7 +48,10 @@ def synthetic_result(rows: int, classes: int, seed: int = 0, words: int = 22) ->
     probs = rng.gamma(alpha)  # one Dirichlet draw per row, vectorised
     probs /= probs.sum(axis=1, keepdims=True)
     lengths = rng.integers(max(1, words // 4), 2 * words - max(1, words // 4), rows)
-    texts = [" ".join(rng.choice(WORDS, n)) for n in lengths]
+    # Plus three words from a Zipf-distributed vocabulary, as real texts have: without rare words no text
+    # is nearer to one than to another, and the report's neighbour evidence would be empty.
+    rare = rng.zipf(1.3, (rows, 3)) % 50_000
+    texts = [" ".join([*rng.choice(WORDS, n), *(f"w{r}" for r in extra)]) for n, extra in zip(lengths, rare)]
     frame = pd.DataFrame({"text": texts, "label": [names[i] for i in given]})
     data = from_frame(frame, DataConfig(source="synthetic"), fmt="frame", class_names=None)
     probs = probs[:, [names.index(n) for n in data.class_names]]

@@ -185,7 +185,8 @@ def _readable(near_ids, near_sims, near_labels, counts, names) -> str:
     """'4/5 nearest labelled sadness: 0.91 id 12 (sadness); 0.88 id 40 (joy); ...'."""
     if not near_ids:
         return "no similar text"
-    best = int(np.argmax(counts))  # a tie names the first class; the list after it shows every label
+    top = counts.max()
+    best = next(int(c) for c in near_labels if counts[c] == top)  # a tie names the nearest one's class
     head = f"{counts[best]}/{len(near_ids)} nearest labelled {names[best]}"
     items = "; ".join(f"{s:.2f} id {i} ({names[c]})" for i, s, c in zip(near_ids, near_sims, near_labels))
     return f"{head}: {items}"
