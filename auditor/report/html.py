@@ -7,6 +7,13 @@ not load or run anything.
 
 Other signals add sections with `register_section(SignalSection(...))`: a section is rendered only
 when the scores table has its column.
+
+The suspects table is also where annotators relabel (report.js.j2): decisions are keyed by id, sent to
+the page as strings (JavaScript numbers lose integers above 2**53), kept in the browser's localStorage
+under a key derived from the run, and downloaded as a CSV with suspects.csv's columns
+(`export.SUSPECT_COLUMNS`, formula-like cells neutralised as `export.write_suspects` does) for
+`auditor apply`. Each embedded row also carries its evidence: the nearest texts from the scores'
+neighbour columns (scoring/neighbours.py) and the other copies of a duplicated text.
 """
 
 from __future__ import annotations
