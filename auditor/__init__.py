@@ -6,7 +6,7 @@
 """
 
 from .api import audit
-from .report.apply import apply_corrections
+from .annotate.apply import apply_corrections
 from .errors import AuditorError, DataError, OptionError, RunDirError
 from .result import AuditResult, load_run
 

@@ -57,7 +57,7 @@ class AuditResult:
 
     def export_suspects(self, path, top: int | None = None) -> Path:
         """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row."""
-        from .report.export import suspects_frame, write_suspects
+        from .annotate.export import suspects_frame, write_suspects
 
         write_suspects(suspects_frame(self.scores, top), Path(path))
         return Path(path)
@@ -102,7 +102,7 @@ def prob_column(class_name: str) -> str:
 
 
 def write_run_files(result: AuditResult, folder: Path) -> None:
-    from .report.export import suspects_frame, write_suspects
+    from .annotate.export import suspects_frame, write_suspects
 
     write_csv(result.scores, folder / "scores.csv")
     _to_parquet(result.scores, folder / "scores.parquet")

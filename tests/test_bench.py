@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.bench import detection_metrics, flip_labels
-from auditor.benchmark import duplicate_conflicts, run_benchmark, select_methods, stratified_subset, summarize
+from auditor.benchmark.noise import detection_metrics, flip_labels
+from auditor.benchmark.runner import duplicate_conflicts, run_benchmark, select_methods, stratified_subset
+from auditor.benchmark.tables import summarize
 from auditor.config import DataConfig
 from auditor.data import from_frame
 from auditor.errors import OptionError

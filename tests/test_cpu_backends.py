@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from auditor import backends
-from auditor.bench import detection_metrics, flip_labels
+from auditor.benchmark.noise import detection_metrics, flip_labels
 from auditor.config import TrainConfig
 from conftest import EMOTION_TRAIN, easy_dataset
 

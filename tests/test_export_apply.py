@@ -13,7 +13,7 @@ import pytest
 from conftest import easy_dataset, plant_flips, run_cli
 from report_helpers import build_run
 
-from auditor.report.export import SUSPECT_COLUMNS
+from auditor.annotate.export import SUSPECT_COLUMNS
 
 FORMULA_TEXTS = ["=1+1 pizza oven", "+cmd|' /C calc'!A0 football", "-2 laptop cloud", "@SUM(A1) bread"]
 

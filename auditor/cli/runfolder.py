@@ -9,7 +9,7 @@ __all__ = ["add_commands"]
 
 def add_commands(sub, int_type) -> None:
     """Register the commands on the CLI's subparsers; `int_type(name)` parses an int option."""
-    from .html import DEFAULT_MAX_ROWS
+    from ..report.html import DEFAULT_MAX_ROWS
 
     p = sub.add_parser("report", help="re-render RUN_DIR/report.html from the saved scores (no retraining)")
     p.add_argument("run_dir", metavar="RUN_DIR")
@@ -44,7 +44,7 @@ def add_commands(sub, int_type) -> None:
 def _cmd_report(args) -> int:
     from ..errors import OptionError
     from ..result import load_run
-    from .html import write_report
+    from ..report.html import write_report
 
     if args.max_rows < 1:
         raise OptionError(f"The 'max-rows' option must be an int >= 1. Got {args.max_rows} instead.")
@@ -55,7 +55,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .export import export_suspects
+    from ..annotate.export import export_suspects
 
     path, rows = export_suspects(args.run_dir, top=args.top, out=args.out)
     print(f"Wrote {path} ({rows:,} rows, most suspect first)")
@@ -63,7 +63,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_apply(args) -> int:
-    from .apply import apply_corrections
+    from ..annotate.apply import apply_corrections
 
     done = apply_corrections(args.run_dir, args.corrections, out=args.out, overwrite=args.overwrite)
     print(f"Applied {args.corrections}: {done['relabelled']:,} relabelled, {done['dropped']:,} dropped; "

@@ -1,0 +1,110 @@
+"""A thin command line over the package's functions. User errors → one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from ..errors import AuditorError
+from .bench import add_bench
+from .options import int_type
+from .run import add_run
+from .runfolder import add_commands
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USER_ERROR = 2
+EXIT_BUG = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse prints usage and exits 2 on bad options; we keep exit 2 but print our one-line shape."""
+
+    def error(self, message):
+        raise AuditorError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="auditor", description="Find mislabelled examples in a text-classification dataset.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
+    add_bench(sub.add_parser("bench", help="plant label noise and measure how well each method finds it"))
+    add_commands(sub, int_type)
+    return parser
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    parser = build_parser()
+    restore = _terminate_like_interrupt()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return args.func(args)
+    except AuditorError as exc:
+        from ..distributed import is_main_process
+
+        # Every process of a torchrun launch meets the same bad input; one message is enough.
+        if is_main_process():
+            _error_line(f"auditor: error: {exc}")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        kept = str(exc) or "no run folder was written."
+        _error_line(f"auditor: interrupted ({signal.Signals(signum).name}); {kept}")
+        return 128 + signum
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if os.environ.get("AUDITOR_DEBUG"):
+            raise
+        _error_line(
+            f"auditor: internal error: {type(exc).__name__}: {exc} "
+            "(a bug: please report it with the command line; AUDITOR_DEBUG=1 shows the traceback)"
+        )
+        return EXIT_BUG
+    finally:
+        restore()
+
+
+def _error_line(message: str) -> None:
+    """Messages may quote values that hold newlines; the user still gets exactly one line."""
+    print(" ".join(message.split("\n")).replace("\r", " "), file=sys.stderr, flush=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds (and cleans up) exactly as Ctrl-C does."""
+
+    signum = signal.SIGTERM
+
+
+def _terminate_like_interrupt():
+    """Install the SIGTERM handler; returns a function that puts the previous one back."""
+
+    main_pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:
+            # A forked worker stopped before the at-fork hook reset its handler: die as it would have.
+            os._exit(128 + signal.SIGTERM)
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a worker): leave signals alone
+        return lambda: None
+    _default_sigterm_in_forked_children()
+    return lambda: signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+_FORK_HOOK = []
+
+
+def _default_sigterm_in_forked_children() -> None:
+    """Pool workers (cleanlab, DataLoader) are stopped with SIGTERM: they must die at once, as they would
+    without our handler, not unwind the parent's code."""
+    if not _FORK_HOOK and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+        _FORK_HOOK.append(True)
