@@ -400,7 +400,7 @@ def _states(page) -> list[str]:
 def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, relabel_run, tmp_path):
     import pandas as pd
 
-    from auditor.report.export import SUSPECT_COLUMNS
+    from auditor.annotate.export import SUSPECT_COLUMNS
 
     suspects = _suspects(relabel_run)
     classes = list(load_run(relabel_run).class_names)
@@ -479,7 +479,7 @@ def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, rela
 def test_relabel_loads_a_filled_csv_back(browser, relabel_run, tmp_path):
     from playwright.sync_api import expect
 
-    from auditor.report.export import write_suspects
+    from auditor.annotate.export import write_suspects
 
     suspects = _suspects(relabel_run)
     page, events = _open(browser, relabel_run)  # a new browser context: nothing stored yet

@@ -11,7 +11,7 @@ when the scores table has its column.
 The suspects table is also where annotators relabel (report.js.j2): decisions are keyed by id, sent to
 the page as strings (JavaScript numbers lose integers above 2**53), kept in the browser's localStorage
 under a key derived from the run, and downloaded as a CSV with suspects.csv's columns
-(`export.SUSPECT_COLUMNS`, formula-like cells neutralised as `export.write_suspects` does) for
+(`annotate.export.SUSPECT_COLUMNS`, formula-like cells neutralised as `write_suspects` does) for
 `auditor apply`. Each embedded row also carries its evidence: the nearest texts from the scores'
 neighbour columns (scoring/neighbours.py) and the other copies of a duplicated text.
 """
@@ -474,7 +474,7 @@ def _copies(scores: pd.DataFrame, picked: np.ndarray) -> list[list[int]]:
 
 def _relabel_config(result, store: dict, suspects_shown: list[int]) -> dict:
     """What the page's relabelling needs: a storage key for this run, and how to write suspects.csv."""
-    from .export import SUSPECT_COLUMNS
+    from ..annotate.export import SUSPECT_COLUMNS
 
     fields = [f["key"] for f in store["fields"]]
     id_at, given_at = fields.index("id"), fields.index("given")
