@@ -380,6 +380,10 @@ def relabel_run(tmp_path_factory) -> Path:
     """240 easy rows with 16 planted flips, big integer ids; one flipped text is a formula and a script."""
     frame, flipped = plant_flips(easy_dataset(80), 16)
     frame.at[flipped[0], "text"] = FORMULA_TEXT
+    # A conflicting duplicate: a flipped row gets the text of a clean row of another label.
+    copy_of = next(i for i in range(len(frame))
+                   if i not in set(flipped) and frame.at[i, "label"] != frame.at[flipped[1], "label"])
+    frame.at[flipped[1], "text"] = frame.at[copy_of, "text"]
     frame.insert(0, "uid", [BIG_ID + 7 * i for i in range(len(frame))])
     folder = tmp_path_factory.mktemp("relabel")
     frame.to_csv(folder / "data.csv", index=False)
@@ -569,5 +573,23 @@ def test_relabel_with_more_than_nine_classes_takes_two_digit_numbers(browser, tw
     assert "No class 15" in page.text_content("[data-relabel-message]")
     # The row's own select offers every class.
     assert page.eval_on_selector("#table-suspects tbody tr td.decision select", "s => s.options.length") == 13
+    assert events["errors"] == []
+    page.close()
+
+
+def test_evidence_row_lists_the_other_copies_of_a_duplicate(browser, relabel_run):
+    scores = load_run(relabel_run).scores
+    groups = scores[scores["duplicate_group"] >= 0].groupby("duplicate_group")
+    pair = next(g for _, g in groups if g["given_label"].nunique() > 1 and g["is_label_issue"].any())
+    row = pair[pair["is_label_issue"]].sort_values("rank").iloc[0]
+    others = [str(i) for i in pair["id"] if i != row["id"]]
+    page, events = _open(browser, relabel_run)
+    page.select_option("#table-suspects select[data-page-size]", "100")
+    page.click(f"#table-suspects tbody tr:has(td:text-is('{row['id']}')) button.toggle")
+    panel = page.locator("#table-suspects tr.evidence")
+    assert "Other copies of this text" in panel.text_content()
+    tables = panel.locator("table.neighbours")
+    copies = tables.nth(tables.count() - 1).locator("tr td:nth-child(1)").all_text_contents()
+    assert copies == others
     assert events["errors"] == []
     page.close()
