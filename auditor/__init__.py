@@ -7,8 +7,9 @@
 
 from .api import audit
 from .annotate.apply import apply_corrections
-from .errors import AuditorError, DataError, OptionError, RunDirError
+from .errors import AuditorError, DataError, HubError, OptionError, RunDirError
 from .result import AuditResult, load_run
 
-__all__ = ["audit", "load_run", "apply_corrections", "AuditResult", "AuditorError", "DataError", "OptionError", "RunDirError"]
+__all__ = ["audit", "load_run", "apply_corrections", "AuditResult", "AuditorError", "DataError", "OptionError",
+           "RunDirError", "HubError"]
 __version__ = "0.1.0"

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .config import DataConfig
-from .errors import DataError
+from .errors import DataError, HubError, first_line
 
-__all__ = ["AuditData", "load_data", "from_frame", "FILE_FORMATS"]
+__all__ = ["AuditData", "load_data", "from_frame", "FILE_FORMATS", "class_label_names"]
 
 FILE_FORMATS = {
     ".csv": "csv",
@@ -134,7 +134,7 @@ def _read_file(path: Path, fmt: str) -> pd.DataFrame:
     except DataError:
         raise
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise DataError(f"{path}: cannot be read as {fmt.upper()}: {detail}") from None
     except Exception as exc:  # pyarrow raises its own exception types for broken files
         raise DataError(f"{path}: cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}") from None
@@ -251,14 +251,19 @@ def _read_hub(cfg: DataConfig):
     try:
         ds = datasets.load_dataset(cfg.source, cfg.config_name, split=cfg.split or "train")
     except Exception as exc:  # the Hub client raises many types: offline, not found, gated, bad config
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{cfg.source}: cannot load this Hugging Face dataset: {detail}") from None
-    names = None
-    label_col = cfg.label_column or next((c for c in LABEL_CANDIDATES if c in ds.column_names), None)
-    feature = ds.features.get(label_col) if label_col else None
-    if isinstance(feature, datasets.ClassLabel):
-        names = list(feature.names)
-    return ds.to_pandas(), names
+        detail = first_line(exc)
+        raise HubError(f"{cfg.source}: cannot load this Hugging Face dataset: {detail}") from None
+    return ds.to_pandas(), class_label_names(ds, cfg.label_column)
+
+
+def class_label_names(ds, label_column: str | None) -> list[str] | None:
+    """The class names of a `datasets.Dataset`'s ClassLabel column (`label_column`, else the first of
+    LABEL_CANDIDATES it has); None when that column holds plain values."""
+    import datasets
+
+    label = label_column or next((c for c in LABEL_CANDIDATES if c in ds.column_names), None)
+    feature = ds.features.get(label) if label else None
+    return list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
 
 
 def _pick_column(frame, given, candidates, role, where, exclude) -> str:

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from . import backends
+from .device import device_name
 from .distributed import is_main_process, world_size
 from .config import RunConfig, parse_method
 from .data import MAX_TEXT_CHARS, AuditData, load_data
 from .errors import OptionError
-from .metrics import classification_metrics
+from .metrics import classification_metrics, noise_estimate
 from .provenance import fingerprint, input_facts, versions
 from .resume import resumable_run
 from .result import AuditResult, prob_column
@@ -138,6 +139,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     metrics = classification_metrics(
         data.labels, output.pred_probs, data.class_names, scores["is_label_issue"].to_numpy()
     )
+    metrics["noise"] = noise_estimate(data.labels, output.pred_probs, data.class_names)
     metrics.update(
         method="+".join(methods),
         model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,
@@ -271,15 +273,10 @@ def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "device": _device(),
+        "device": device_name(),
         "versions": versions(),
         "complete": True,
     }
-
-
-def _device() -> str:
-    torch = sys.modules.get("torch")  # only a run that used torch can have used a GPU; importing it costs seconds
-    return torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
 
 
 def check_inputs_outside(out: Path, config: RunConfig) -> None:

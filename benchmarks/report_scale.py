@@ -34,7 +34,9 @@ from auditor.pipeline import build_scores  # noqa: E402
 from auditor.report.html import DEFAULT_MAX_ROWS, render_report  # noqa: E402
 from auditor.result import AuditResult  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(ROOT / "tests"))
+from browser import chromium  # noqa: E402
+from browser import missing as browser_missing  # noqa: E402
 WORDS = ("feel happy sad angry love fear surprise today really the a my new this great about with very "
          "never always work home friend family movie music game city night morning tired excited").split()
 
@@ -77,12 +79,8 @@ def render(result: AuditResult, path: Path, max_rows: int) -> tuple[float, int]:
 
 def browser_load(paths: list[Path], repeats: int = 3) -> list[dict]:
     """Median time to the load event and to the table script being ready, per file."""
-    from playwright.sync_api import sync_playwright
-
     results = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with chromium() as browser:
         for path in paths:
             loads, walls = [], []
             for _ in range(repeats):
@@ -96,7 +94,6 @@ def browser_load(paths: list[Path], repeats: int = 3) -> list[dict]:
                 assert page.get_attribute("html", "data-ready") == "true" and not errors, errors
                 page.close()
             results.append({"load_s": float(np.median(loads)), "wall_s": float(np.median(walls))})
-        browser.close()
     return results
 
 
@@ -122,7 +119,7 @@ def main(argv=None) -> int:
         base = synthetic_result(args.baseline_rows, args.classes, seed=1, words=args.words)
         base_s, base_size = render(base, tmp / "base.html", args.max_rows)
         big_s, big_size = render(big, tmp / "big.html", args.max_rows)
-        timings = browser_load([tmp / "base.html", tmp / "big.html"]) if Path(CHROMIUM).exists() else None
+        timings = browser_load([tmp / "base.html", tmp / "big.html"]) if not browser_missing() else None
 
     command = " ".join(["python benchmarks/report_scale.py", *(argv if argv is not None else sys.argv[1:])])
     line = (f"| {date.today()} | `{command}` | {args.rows:,} × {args.classes} | ~{args.words * 6:,} | {args.max_rows:,} | "

@@ -14,17 +14,15 @@ suspects section down. The page is opened in a fresh browser profile, so no earl
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser import chromium  # noqa: E402  (the one way the tests launch it too)
 
 
 def screenshot(run_dir: Path, png: Path, given: str | None, width: int, height: int, relabel: bool = False) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto((run_dir / "report.html").resolve().as_uri())
         page.wait_for_selector("html[data-ready=true]")
@@ -35,7 +33,6 @@ def screenshot(run_dir: Path, png: Path, given: str | None, width: int, height: 
             _relabel_by_keyboard(page)
             top = page.evaluate("document.getElementById('suspects').getBoundingClientRect().top + window.scrollY")
         page.screenshot(path=str(png), clip={"x": 0, "y": top, "width": width, "height": height}, full_page=True)
-        browser.close()
 
 
 def _relabel_by_keyboard(page) -> None:

@@ -170,8 +170,8 @@ def test_run_benchmark_finds_planted_flips_and_reuses_its_cache(tmp_path):
     assert (summary["seeds"] == 2).all()
 
 
-def test_duplicate_conflicts_normalise_case_and_spacing():
-    texts = ["I feel  fine", "i feel fine", "other", "other", "alone"]
+def test_duplicate_conflicts_normalise_case_punctuation_and_spacing():
+    texts = ["I feel  fine!", "i feel fine", "other", "other", "alone"]
     labels = np.array([0, 1, 2, 2, 0])
     assert duplicate_conflicts(texts, labels).tolist() == [True, True, False, False, False]
 
@@ -186,7 +186,7 @@ def test_stratified_subset_keeps_class_shares():
 def test_select_methods_rejects_unknown_and_keeps_finetune_opt_in():
     assert all("finetune" not in m.probs for m in select_methods(["all"]))
     assert any("finetune" in m.probs for m in select_methods(["all"], finetune=True))
-    with pytest.raises(OptionError, match="'methods' option"):
+    with pytest.raises(OptionError, match="'methods' parameter"):
         select_methods(["nope"])
 
 

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import chromium
+from browser import missing as browser_missing
 from conftest import easy_dataset, plant_flips, run_cli
 from report_helpers import HOSTILE_CLASS, HOSTILE_TEXTS, build_run
 
-from auditor.report import plots
-from auditor.report.html import SignalSection, register_section, render_report, SIGNAL_SECTIONS
+from auditor import plots
+from auditor.report.html import render_report
+from auditor.scoring.registry import Section, sections
 from auditor.result import load_run
 
 SECTIONS = ["summary", "confusion", "distribution", "suspects", "highest-loss", "lowest-loss"]
@@ -167,13 +170,9 @@ def test_signal_sections_appear_only_with_their_column(hostile_run):
 def test_registered_section_with_a_plot_and_groups(hostile_run):
     result = load_run(hostile_run)
     result.scores["my_group"] = ["g%d" % (i % 7) if i % 3 == 0 else "" for i in range(len(result.scores))]
-    section = SignalSection("my_group", "My groups", "test groups", kind="group",
-                            plot=lambda s: plots.plot_class_distribution({"a": 1, "b": 2}))
-    register_section(section)
-    try:
-        page = _parse(render_report(result))
-    finally:
-        SIGNAL_SECTIONS.remove(section)
+    section = Section("my_group", "My groups", "test groups", kind="group",
+                      plot=lambda s: plots.plot_class_distribution({"a": 1, "b": 2}))
+    page = _parse(render_report(result, sections=(*sections(), section)))
     assert "signal-my-group" in page.ids
     data = json.loads(page.scripts[0][1])
     rows = data["tables"]["signal-my-group"]["rows"]
@@ -230,19 +229,13 @@ def _data_block(run_dir: Path) -> dict:
 
 # ------------------------------------------------------------------------------------ headless Chromium
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser tests {reason}")
+    with chromium() as launched:
+        yield launched
 
 
 def _open(browser, run_dir: Path):

@@ -17,8 +17,8 @@ import pandas as pd
 
 from ..config import DataConfig
 from ..data import check_utf8
-from ..errors import DataError, RunDirError
-from .export import neutralise_formula
+from ..errors import DataError, RunDirError, first_line
+from .export import FORMULA_START, neutralise_formula
 
 __all__ = ["Correction", "read_corrections", "apply_corrections", "DELETE", "CLEANED_EXTENSIONS"]
 
@@ -36,19 +36,17 @@ class Correction:
     new_label: str | None  # None = drop the example
 
 
-def read_corrections(path, result) -> list[Correction]:
-    """Parse and validate a corrections CSV against a loaded run; only rows that change something are kept."""
+def read_corrections(path, result, fmt: str | None = None) -> list[Correction]:
+    """Parse and validate corrections (suspects.csv filled in, or a tool's export: `fmt`, else detected)
+    against a loaded run; only rows that change something are kept."""
+    from .formats import read_table
+
     path = Path(path)
-    frame = _read_csv(path)
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
-                        "Expected the suspects.csv columns (id, ..., corrected_label, note).")
+    _, frame = read_table(path, fmt)
     ids = _id_index(result)
     classes = {str(c) for c in result.class_names}
     corrections, errors, first_row = [], [], {}
-    for i, (raw_id, raw_label) in enumerate(zip(frame["id"].tolist(), frame["corrected_label"].tolist())):
-        row = i + 2
+    for row, raw_id, raw_label in zip(frame.index, frame["id"].tolist(), frame["corrected_label"].tolist()):
         try:
             position = _resolve_id(raw_id, ids, row)
             if position in first_row:
@@ -67,13 +65,13 @@ def read_corrections(path, result) -> list[Correction]:
     return corrections
 
 
-def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False) -> dict:
+def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False, fmt: str | None = None) -> dict:
     """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`."""
     from ..result import load_run
 
     run_dir = Path(run_dir)
     result = load_run(run_dir)
-    corrections = read_corrections(corrections_path, result)
+    corrections = read_corrections(corrections_path, result, fmt)
     data = _reload_input(result, run_dir)
     out = Path(out) if out is not None else run_dir
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"
@@ -102,7 +100,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise DataError(f"{path}: cannot be read as CSV: {detail}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
@@ -114,7 +112,7 @@ def _id_index(result) -> dict[str, int]:
 
 def _unneutralise(value: str) -> str:
     """Undo the apostrophe that suspects.csv put in front of formula-like cells."""
-    if value.startswith("'") and value[1:].startswith(("=", "+", "-", "@", "\t", "\r")):
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import OptionError
+from ..runfiles import read_run
 
 __all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects"]
 
@@ -24,7 +25,7 @@ SUSPECT_COLUMNS = [
     "corrected_label",
     "note",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
@@ -51,7 +52,7 @@ def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame
 
 def neutralise_formula(value):
     """A cell a spreadsheet would evaluate (=, +, -, @ ...) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -66,12 +67,9 @@ def write_suspects(frame: pd.DataFrame, path: Path) -> None:
 
 def export_suspects(run_dir, top: int | None = None, out=None) -> tuple[Path, int]:
     """Rewrite a run's suspects.csv (or write `out`) from its saved scores; returns (path, rows)."""
-    from ..result import load_run
-
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
-    result = load_run(run_dir)
-    frame = suspects_frame(result.scores, top)
+    frame = suspects_frame(read_run(run_dir)["scores"], top)
     path = Path(out) if out is not None else Path(run_dir) / "suspects.csv"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:

@@ -24,9 +24,11 @@ from .. import backends
 from .noise import detection_metrics, flip_labels
 from .tables import summarize, write_results
 from ..errors import OptionError
+from ..scoring.duplicates import normalize_text
+from ..scoring.registry import SIGNALS as REGISTRY
 
 __all__ = ["NOISE_SETTINGS", "SOURCES", "SIGNALS", "METHODS", "Method", "run_benchmark", "summarize",
-           "duplicate_conflicts"]
+           "duplicate_conflicts", "bench"]
 
 # name → (mode, fraction)
 NOISE_SETTINGS = {
@@ -37,24 +39,21 @@ NOISE_SETTINGS = {
     "oneclass10": ("one_class", 0.10),
 }
 
-# Signal name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
-# cleanlab score method the table is built with). A new scorer is one entry here.
+# Ranking name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
+# cleanlab score method the table is built with). Each signal declares its own rankings
+# (`Signal.benchmark`); the audit's order and the combinations are the benchmark's.
 SIGNALS = {
     "audit": (None, "is_label_issue", "self_confidence"),
-    "loss": ("loss", "is_loss_issue", "self_confidence"),
-    "self_confidence": ("label_quality", "is_label_quality_issue", "self_confidence"),
-    "normalized_margin": ("label_quality", "is_label_quality_issue", "normalized_margin"),
-    "confidence_weighted_entropy": ("label_quality", "is_label_quality_issue", "confidence_weighted_entropy"),
-    "conflicting_duplicate": ("conflicting_duplicate", "is_conflicting_duplicate_issue", "self_confidence"),
-    "outlier": ("outlier", "is_outlier_issue", "self_confidence"),
-    "dynamics_confidence": ("dynamics_confidence", "is_hard_to_learn_issue", "self_confidence"),
+    **{name: (key, signal.flag, score_method) for signal in REGISTRY.values()
+       for name, key, score_method in signal.benchmark},
     "combined (label quality + conflicting duplicates)": (
         ("label_quality", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
     "combined (label quality + dynamics + conflicting duplicates)": (
         ("label_quality", "dynamics_confidence", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
 }
-# Scorers the benchmark's tables run (the audit's defaults plus these).
-EXTRA_SCORERS = ("outliers",)
+# Scorers the benchmark's tables run besides the audit's defaults: every signal with a benchmark name
+# that needs no training dynamics (those come only from a fine-tune's own run).
+EXTRA_SCORERS = tuple(name for name, signal in REGISTRY.items() if signal.benchmark and "dynamics" not in signal.inputs)
 
 
 @dataclass(frozen=True)
@@ -362,8 +361,9 @@ def _cleanlab_baseline(labels, probs):
 
 
 def duplicate_conflicts(texts, labels) -> np.ndarray:
-    """True where another row has the same normalised text (case, spacing) and a different label."""
-    keys = pd.Series([" ".join(str(t).lower().split()) for t in texts])
+    """True where another row has the same text (`scoring.duplicates.normalize_text`: case, punctuation,
+    spacing) and a different label."""
+    keys = pd.Series([normalize_text(t) for t in texts])
     n_labels = pd.Series(labels).groupby(keys).transform("nunique").to_numpy()
     return n_labels > 1
 
@@ -455,34 +455,40 @@ def _check_noise(noise) -> None:
         raise OptionError(f"The 'noise' option must be among {', '.join(NOISE_SETTINGS)}. Got {bad[0]!r} instead.")
 
 
-def bench_from_args(args, command: str) -> str:
-    """The `auditor bench` command: load, subset, run, write; returns the Markdown summary."""
+def bench(*, data: str | None = None, text_column: str | None = None, label_column: str | None = None,
+          limit: int | None = None, noise=("uniform10", "classcond10"), seeds=(0,), methods=None, folds: int = 5,
+          epochs: float | None = None, max_length: int = 128, cache_dir: str | None = "reports/.bench-cache",
+          out: str | None = None, quiet: bool = False, command: str = "") -> str:
+    """The `auditor bench` command: load, subset, run, write; returns the Markdown summary.
+
+    `data` as for `auditor run` (default: the shipped emotion split), its labels taken as clean;
+    `methods`: groups or names (`select_methods`); `cache_dir` None: no cache; `out`: the results folder.
+    """
     import platform
     from datetime import datetime
 
-    _check_noise(args.noise)
-    import torch
-
+    _check_noise(noise)
     from ..config import DataConfig, TrainConfig
+    from ..device import device
     from ..data import load_data
     from ..pipeline import Progress
 
-    if args.limit is not None and args.limit < 10 * args.folds:
-        raise OptionError(f"The 'limit' option must be an int >= {10 * args.folds}. Got {args.limit} instead.")
-    cfg = DataConfig(text_column=args.text_column, label_column=args.label_column,
-                     **({"source": args.data} if args.data else {}))
-    data = stratified_subset(load_data(cfg, min_per_class=args.folds), args.limit)
-    methods = select_methods(args.methods, finetune=torch.cuda.is_available())
-    train_cfg = TrainConfig(epochs=args.epochs, max_length=args.max_length)
+    if limit is not None and limit < 10 * folds:
+        raise OptionError(f"The 'limit' option must be an int >= {10 * folds}. Got {limit} instead.")
+    cfg = DataConfig(text_column=text_column, label_column=label_column,
+                     **({"source": data} if data else {}))
+    data = stratified_subset(load_data(cfg, min_per_class=folds), limit)
+    methods = select_methods(methods, finetune=device() == "cuda")
+    train_cfg = TrainConfig(epochs=epochs, max_length=max_length)
     started = time.perf_counter()
-    result = run_benchmark(data, noise=tuple(args.noise), seeds=tuple(args.seeds), methods=methods,
-                           folds=args.folds, train_cfg=train_cfg, cache_dir=None if args.no_cache else args.cache_dir,
-                           progress=Progress(args.quiet))
-    info = {"command": command, "data": data.source, "rows": len(data), "noise": list(args.noise),
-            "seeds": list(args.seeds), "folds": args.folds, "methods": [m.name for m in methods],
+    result = run_benchmark(data, noise=tuple(noise), seeds=tuple(seeds), methods=methods,
+                           folds=folds, train_cfg=train_cfg, cache_dir=cache_dir,
+                           progress=Progress(quiet))
+    info = {"command": command, "data": data.source, "rows": len(data), "noise": list(noise),
+            "seeds": list(seeds), "folds": folds, "methods": [m.name for m in methods],
             "date": datetime.now().isoformat(timespec="seconds"), "platform": platform.platform(),
-            "cpus": __import__("os").cpu_count(), "cuda": torch.cuda.is_available(),
+            "cpus": __import__("os").cpu_count(), "cuda": device() == "cuda",
             "wall_seconds": round(time.perf_counter() - started, 1)}
-    out = Path(args.out) if args.out else Path("reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
+    out = Path(out) if out else Path("reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
     markdown = write_results(out, result, info)
     return markdown + f"\nWritten to {out}/ (results.csv, summary.csv, summary.md, suspects.csv, bench.json)\n"

@@ -34,9 +34,12 @@ def add_bench(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_bench(args) -> int:
-    from ..benchmark import bench_from_args
+    from ..benchmark import bench
 
-    print(bench_from_args(args, command_line()), end="")
+    print(bench(data=args.data, text_column=args.text_column, label_column=args.label_column, limit=args.limit,
+                noise=args.noise, seeds=args.seeds, methods=args.methods, folds=args.folds, epochs=args.epochs,
+                max_length=args.max_length, cache_dir=None if args.no_cache else args.cache_dir, out=args.out,
+                quiet=args.quiet, command=command_line()), end="")
     return 0
 
 

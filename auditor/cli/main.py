@@ -9,13 +9,11 @@ import sys
 
 from ..errors import AuditorError
 from .bench import add_bench
-from .options import int_type
 from .run import add_run
 from .runfolder import add_commands
 
 __all__ = ["main", "build_parser"]
 
-EXIT_USER_ERROR = 2
 EXIT_BUG = 1
 
 
@@ -31,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     add_run(sub.add_parser("run", help="audit a dataset (default: the shipped emotion training split)"))
     add_bench(sub.add_parser("bench", help="plant label noise and measure how well each method finds it"))
-    add_commands(sub, int_type)
+    add_commands(sub)
     return parser
 
 
@@ -40,7 +38,10 @@ def main(argv=None) -> int:
     parser = build_parser()
     restore = _terminate_like_interrupt()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            command = f"auditor {args.command}" if args.command else "auditor"
+            raise AuditorError(f"unrecognized arguments: {' '.join(unknown)} (see '{command} --help')")
         if args.command is None:
             parser.print_help()
             return 0
@@ -48,17 +49,21 @@ def main(argv=None) -> int:
     except AuditorError as exc:
         from ..distributed import is_main_process
 
+        if _debug():
+            _show_causes(exc)
+            raise
         # Every process of a torchrun launch meets the same bad input; one message is enough.
         if is_main_process():
-            _error_line(f"auditor: error: {exc}")
-        return EXIT_USER_ERROR
+            _error_line(f"auditor: error: {exc.cli_message()}")
+        return exc.exit_code
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         kept = str(exc) or "no run folder was written."
         _error_line(f"auditor: interrupted ({signal.Signals(signum).name}); {kept}")
         return 128 + signum
     except Exception as exc:  # a bug: one line by default, the traceback on request
-        if os.environ.get("AUDITOR_DEBUG"):
+        if _debug():
+            _show_causes(exc)
             raise
         _error_line(
             f"auditor: internal error: {type(exc).__name__}: {exc} "
@@ -67,6 +72,19 @@ def main(argv=None) -> int:
         return EXIT_BUG
     finally:
         restore()
+
+
+def _debug() -> bool:
+    return os.environ.get("AUDITOR_DEBUG", "") not in ("", "0")
+
+
+def _show_causes(exc: BaseException) -> None:
+    """Undo `raise ... from None` along the chain, so the debug traceback shows what went wrong first."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__suppress_context__ = False
+        exc = exc.__cause__ or exc.__context__
 
 
 def _error_line(message: str) -> None:

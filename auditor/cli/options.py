@@ -9,21 +9,21 @@ from ..errors import AuditorError
 
 
 def int_type(name):
-    def parse(value):
-        try:
-            return int(value)
-        except ValueError:
-            raise AuditorError(f"The '{name}' option must be an int. Got {value!r} instead.") from None
-
-    return parse
+    """argparse `type=` for an int option named `name`, failing with our one-line message."""
+    return _typed(name, int, "an int")
 
 
 def float_type(name):
+    """argparse `type=` for a number option named `name`."""
+    return _typed(name, float, "a number")
+
+
+def _typed(name, cast, expected):
     def parse(value):
         try:
-            return float(value)
+            return cast(value)
         except ValueError:
-            raise AuditorError(f"The '{name}' option must be a number. Got {value!r} instead.") from None
+            raise AuditorError(f"The '{name}' option must be {expected}. Got {value!r} instead.") from None
 
     return parse
 

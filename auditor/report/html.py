@@ -5,8 +5,9 @@ which is escaped so that no `<`, `>` or `&` appears in it; the Content-Security-
 the page's own inline script and style (by hash) and `data:` images, so even a missed escape could
 not load or run anything.
 
-Other signals add sections with `register_section(SignalSection(...))`: a section is rendered only
-when the scores table has its column.
+Each signal declares its own section (`auditor.scoring.registry.Section`); a section is rendered only
+when the scores table has its column. The report computes nothing about the data: it renders the
+scores, metrics and run facts of a finished result.
 
 The suspects table is also where annotators relabel (report.js.j2): decisions are keyed by id, sent to
 the page as strings (JavaScript numbers lose integers above 2**53), kept in the browser's localStorage
@@ -23,76 +24,25 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import plots
+from .. import plots
+from ..scoring.registry import Section, sections as signal_sections
 
-__all__ = ["render_report", "write_report", "SignalSection", "register_section", "SIGNAL_SECTIONS",
-           "DEFAULT_MAX_ROWS", "MAX_TEXT_CHARS"]
+__all__ = ["render_report", "write_report", "DEFAULT_MAX_ROWS", "CELL_TEXT_CHARS"]
 
 DEFAULT_MAX_ROWS = 2000  # rows embedded per table; 3 tables of 2,000 rows keep 100,000-row runs ~3 MB
-MAX_TEXT_CHARS = 1000  # longer texts are cut in the page (scores.csv keeps them whole)
-_TOP_CONFUSIONS = 10
+CELL_TEXT_CHARS = 1000  # longer texts are cut in the page (scores.csv keeps them whole)
 
 
-@dataclass(frozen=True)
-class SignalSection:
-    """An optional report section, shown only when the scores table has `column`.
-
-    kind "score": the `max_rows` rows with the highest (or lowest, `descending=False`) value of `column`;
-    kind "group": rows with a non-empty `column`, grouped by its value, most suspect group member first.
-    `plot`, if given, takes the scores table and returns a matplotlib Axes shown above the table.
-    """
-
-    column: str
-    title: str
-    description: str
-    kind: str = "score"
-    descending: bool = True
-    extra_columns: tuple[str, ...] = ()
-    plot: Callable | None = field(default=None, compare=False)
-
-    @property
-    def key(self) -> str:
-        return "signal-" + "".join(ch if ch.isalnum() else "-" for ch in self.column)
-
-
-# Display hooks for the signals of other modules; the signals themselves are computed elsewhere.
-SIGNAL_SECTIONS: list[SignalSection] = [
-    SignalSection("outlier_score", "Outliers",
-                  "Examples far from the rest of the data (higher = more unusual). An outlier is often not a "
-                  "mislabel but still worth a look."),
-    SignalSection("duplicate_group", "Duplicates and conflicting labels",
-                  "Groups of identical or near-identical texts; groups whose labels differ are label issues.",
-                  kind="group", extra_columns=("is_conflicting_duplicate_issue", "duplicate_reason")),
-    SignalSection("cartography_region", "Dataset cartography",
-                  "Training dynamics per example: easy, ambiguous or hard to learn.", kind="group",
-                  extra_columns=("confidence_score", "variability_score", "aum_score"),
-                  plot=lambda s: _cartography(s)),
-]
-
-
-def _cartography(scores: pd.DataFrame):
-    from .plots_signals import plot_cartography
-
-    return plot_cartography(scores["confidence_score"], scores["variability_score"], scores["correctness_score"])
-
-
-def register_section(section: SignalSection) -> None:
-    """Add (or replace, by column) an optional section of the report."""
-    SIGNAL_SECTIONS[:] = [s for s in SIGNAL_SECTIONS if s.column != section.column] + [section]
-
-
-def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
+def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS, sections=None) -> Path:
     """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all."""
     path = Path(path)
-    html = render_report(result, max_rows=max_rows)
+    html = render_report(result, max_rows=max_rows, sections=sections)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(html, encoding="utf-8")
@@ -102,14 +52,14 @@ def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
     return path
 
 
-def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
-    """The report of `result` as one HTML string."""
+def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS, sections=None) -> str:
+    """The report of `result` as one HTML string; `sections`: the signals' sections (default: the registry's)."""
     if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
         raise ValueError(f"The 'max_rows' parameter must be an int >= 1. Got {max_rows!r} instead.")
     env = _environment()
     js = env.get_template("report.js.j2").render()
     css = env.get_template("report.css.j2").render()
-    context = _context(result, max_rows)
+    context = _context(result, max_rows, signal_sections() if sections is None else tuple(sections))
     return env.get_template("report.html.j2").render(
         **context, js=js, css=css, csp=_content_security_policy(js, css),
     )
@@ -147,23 +97,25 @@ def _sha256(code: str) -> str:
 # ---------------------------------------------------------------------------------------------- context
 
 
-def _context(result, max_rows: int) -> dict:
+def _context(result, max_rows: int, signal_sections) -> dict:
     scores = result.scores
     names = [str(c) for c in result.class_names]
     issues = _issue_counts(scores, names)
     noise = _noise(result, names)
-    tables, store, sections = _tables(scores, names, max_rows)
+    tables, store, sections = _tables(scores, names, max_rows, signal_sections)
     suspects_shown = tables[0]["spec"]["rows"]
     return {
         "summary": _summary(result, scores),
         "classes": names,
         "per_class": _per_class(result.metrics, names, issues),
         "noise": noise,
+        "reliability": _reliability(result),
+        "previous": _previous(result),
         "images": _images(result, names, issues, noise),
         "tables": tables,
         "sections": sections,
         "max_rows": max_rows,
-        "max_text_chars": MAX_TEXT_CHARS,
+        "max_text_chars": CELL_TEXT_CHARS,
         "texts_cut": store["texts_cut"],
         "relabel": {"shown": len(suspects_shown), "total": tables[0]["total"]},
         "data_json": _json_for_script({"classes": names, "fields": store["fields"], "rows": store["rows"],
@@ -173,6 +125,22 @@ def _context(result, max_rows: int) -> dict:
                                                   tables + [s["table"] for s in sections]}}),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _reliability(result) -> str | None:
+    from ..summary import result_reliability
+
+    return result_reliability(result)
+
+
+def _previous(result) -> dict | None:
+    """The comparison with the run given as --previous (auditor.compare), or None."""
+    previous = ((result.run.get("config") or {}).get("previous"))
+    if not previous:
+        return None
+    from ..compare import previous_section
+
+    return previous_section(previous, result)
 
 
 def _summary(result, scores: pd.DataFrame) -> dict:
@@ -224,28 +192,13 @@ def _per_class(metrics: dict, names: list[str], issues: dict[str, int]) -> list[
 
 
 def _noise(result, names: list[str]) -> dict | None:
-    """cleanlab's estimate of the joint P(given label, true label) and the largest off-diagonal cells."""
-    from cleanlab.count import estimate_joint
+    """The noise estimate the run recorded (`metrics.noise_estimate`); computed here for older run folders."""
+    noise = result.metrics.get("noise")
+    if noise is None:
+        from ..metrics import noise_estimate
 
-    labels, probs = result.labels, result.pred_probs
-    try:
-        joint = estimate_joint(labels, probs)
-    except Exception as exc:  # cleanlab refuses some degenerate inputs (e.g. a class never predicted)
-        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
-    if not np.isfinite(joint).all():
-        return {"error": "the estimate is not finite for these probabilities"}
-    n = len(labels)
-    given_totals = joint.sum(axis=1)
-    pairs = []
-    for i, j in zip(*np.nonzero(~np.eye(len(names), dtype=bool))):
-        count = joint[i, j] * n
-        if count >= 0.5:
-            pairs.append({"given": names[i], "true": names[j], "count": int(round(count)),
-                          "share": float(joint[i, j] / given_totals[i]) if given_totals[i] else 0.0})
-    pairs.sort(key=lambda p: -p["count"])
-    off_diagonal = float(joint.sum() - np.trace(joint))
-    return {"joint": joint, "top": pairs[:_TOP_CONFUSIONS], "noise_rate": off_diagonal,
-            "estimated_true": {name: float(joint[:, j].sum() * n) for j, name in enumerate(names)}}
+        noise = noise_estimate(result.labels, result.pred_probs, names)
+    return noise
 
 
 def _images(result, names, issues, noise) -> dict[str, str]:
@@ -293,7 +246,7 @@ _NEIGHBOUR_TEXT_CHARS = 200  # neighbours' and copies' texts are cut shorter tha
 _MAX_COPIES = 10
 
 
-def _tables(scores: pd.DataFrame, names: list[str], max_rows: int):
+def _tables(scores: pd.DataFrame, names: list[str], max_rows: int, signal_sections):
     """Pick each table's rows (positions in `scores`), then store every picked row once for all tables."""
     order_rank = np.argsort(scores["rank"].to_numpy(), kind="stable")
     flagged = scores["is_label_issue"].astype(bool).to_numpy()
@@ -314,7 +267,7 @@ def _tables(scores: pd.DataFrame, names: list[str], max_rows: int):
                "(the same words always meaning one class)."),
     ]
     extra_fields, sections = {}, []
-    for section in SIGNAL_SECTIONS:
+    for section in signal_sections:
         if section.column not in scores.columns:
             continue
         table, fields = _signal_table(section, scores, order_rank, max_rows)
@@ -330,7 +283,7 @@ def _table(key, title, columns, filters, positions, max_rows, description) -> di
             "positions": positions[:max_rows], "total": len(positions)}
 
 
-def _signal_table(section: SignalSection, scores: pd.DataFrame, order_rank, max_rows: int):
+def _signal_table(section: Section, scores: pd.DataFrame, order_rank, max_rows: int):
     column = scores[section.column]
     extras = [c for c in section.extra_columns if c in scores.columns]
     fields = {c: (c, c.replace("_", " ").capitalize(), _field_type(scores[c])) for c in [section.column, *extras]}
@@ -353,7 +306,7 @@ def _signal_table(section: SignalSection, scores: pd.DataFrame, order_rank, max_
     return table, fields
 
 
-def _section_image(section: SignalSection, scores: pd.DataFrame) -> str | None:
+def _section_image(section: Section, scores: pd.DataFrame) -> str | None:
     return _uri(section.plot(scores)) if section.plot is not None else None
 
 
@@ -387,7 +340,7 @@ def _row_store(scores, names, tables, extra_fields) -> dict:
             raw = values.tolist()
             columns.append([_cut(v) for v in raw])
             if key == "text":
-                texts_cut = sum(isinstance(v, str) and len(v) > MAX_TEXT_CHARS for v in raw)
+                texts_cut = sum(isinstance(v, str) and len(v) > CELL_TEXT_CHARS for v in raw)
         elif kind == "float":
             columns.append([_finite(v) for v in values.tolist()])
         elif kind == "bool":
@@ -492,7 +445,7 @@ def _relabel_config(result, store: dict, suspects_shown: list[int]) -> dict:
             "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
 
 
-def _cut(value, limit: int = MAX_TEXT_CHARS):
+def _cut(value, limit: int = CELL_TEXT_CHARS):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = str(value)
