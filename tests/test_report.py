@@ -372,11 +372,14 @@ FORMULA_TEXT = '=HYPERLINK("http://example.com","x") <script>alert(7)</script> l
 def relabel_run(tmp_path_factory) -> Path:
     """240 easy rows with 16 planted flips, big integer ids; one flipped text is a formula and a script."""
     frame, flipped = plant_flips(easy_dataset(80), 16)
-    frame.at[flipped[0], "text"] = FORMULA_TEXT
+    # The formula text's words say tech: it is a suspect when its label is not tech.
+    hostile = next(i for i in flipped if frame.at[i, "label"] != "tech")
+    frame.at[hostile, "text"] = FORMULA_TEXT
     # A conflicting duplicate: a flipped row gets the text of a clean row of another label.
+    copied = next(i for i in flipped if i != hostile)
     copy_of = next(i for i in range(len(frame))
-                   if i not in set(flipped) and frame.at[i, "label"] != frame.at[flipped[1], "label"])
-    frame.at[flipped[1], "text"] = frame.at[copy_of, "text"]
+                   if i not in set(flipped) and frame.at[i, "label"] != frame.at[copied, "label"])
+    frame.at[copied, "text"] = frame.at[copy_of, "text"]
     frame.insert(0, "uid", [BIG_ID + 7 * i for i in range(len(frame))])
     folder = tmp_path_factory.mktemp("relabel")
     frame.to_csv(folder / "data.csv", index=False)
