@@ -25,6 +25,7 @@ from .result import AuditResult, prob_column
 from .rundir import check_out_dir
 from .scoring import score_all
 from .scoring.combine import combine, suggest
+from .scoring.neighbours import neighbour_columns
 
 __all__ = ["run", "audit_data", "build_scores", "resolve_signals", "default_out_dir", "Progress"]
 
@@ -255,7 +256,9 @@ def build_scores(
     table = pd.concat([base, probs, signals], axis=1)
     table = combine(table, labels, pred_probs, names)
     table["fold"] = folds if folds is not None else -1
-    return table
+    evidence = neighbour_columns(data.ids, labels, names, table["rank"], table["is_label_issue"],
+                                 texts=data.texts, embeddings=inputs.get("embeddings"))
+    return pd.concat([table, evidence], axis=1)
 
 
 def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
