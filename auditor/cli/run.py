@@ -41,6 +41,8 @@ def add_run(p: argparse.ArgumentParser) -> None:
     model.add_argument("--max-length", type=int_type("max-length"), default=128,
                        help="tokens per text for the transformer backends (default: %(default)s)")
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
+    model.add_argument("--parallel-folds", action="store_true",
+                       help="finetune: with several visible GPUs, train folds in parallel, one process per GPU")
     scoring = p.add_argument_group("scoring and output")
     scoring.add_argument("--score-method", default="self_confidence",
                          help=f"cleanlab's label-quality score: {', '.join(SCORE_METHODS)} (default: %(default)s)")
@@ -103,6 +105,7 @@ def config_from_args(args) -> "RunConfig":
                             label_column=args.label_column) if args.train_data else None
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                         max_length=args.max_length, torch_compile=args.torch_compile,
+                        parallel_folds=args.parallel_folds,
                         **({"model": args.model} if args.model else {}))
     return RunConfig(
         data=data, train=train, method=args.method, folds=args.folds, seed=args.seed,
@@ -118,7 +121,7 @@ def _cmd_run(args) -> int:
     from ..pipeline import Progress, run
     from ..summary import print_summary
 
-    distributed.silence_replica()
+    distributed.silence_replica(quiet=args.quiet)
     config = config_from_args(args)
     if config.previous:
         from ..result import load_run
