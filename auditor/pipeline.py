@@ -152,7 +152,14 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
     run_info = _run_info(config, data, methods)
-    return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+    result = AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+    if config.previous:  # kept in run.json, so the report shows it even after the earlier run is gone
+        from .compare import compare_results, comparison_summary
+        from .result import load_run
+
+        result.run["previous"] = comparison_summary(compare_results(load_run(config.previous), result),
+                                                    config.previous)
+    return result
 
 
 def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:

@@ -145,13 +145,8 @@ def _reliability(result) -> str | None:
 
 
 def _previous(result) -> dict | None:
-    """The comparison with the run given as --previous (auditor.compare), or None."""
-    previous = ((result.run.get("config") or {}).get("previous"))
-    if not previous:
-        return None
-    from ..compare import previous_section
-
-    return previous_section(previous, result)
+    """The comparison with the run given as --previous, recorded in run.json by the pipeline."""
+    return result.run.get("previous") or None
 
 
 def _summary(result, scores: pd.DataFrame) -> dict:
