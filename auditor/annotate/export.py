@@ -27,6 +27,7 @@ SUSPECT_COLUMNS = [
     "label_quality_score",
     "reasons",
     "what_to_check",
+    "neighbours",
     "corrected_label",
     "note",
 ]
@@ -51,6 +52,8 @@ def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame
             "label_quality_score": chosen["label_quality_score"].round(4).to_numpy(),
             "reasons": chosen["reasons"].to_numpy(),
             "what_to_check": _what_to_check(chosen),
+            # Read by annotators: the nearest texts' labels (scoring/neighbours.py); "" for older runs.
+            "neighbours": chosen["neighbours"].to_numpy() if "neighbours" in chosen else "",
             "corrected_label": "",
             "note": "",
         },

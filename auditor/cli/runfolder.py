@@ -110,12 +110,13 @@ def _cmd_apply(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from ..compare import compare_runs, format_comparison
+    from ..compare import compare_results, format_comparison
     from ..errors import OptionError
+    from ..result import load_run
 
     if args.out and not args.out.lower().endswith(".csv"):
         raise OptionError(f"The 'out' option must name a .csv file. Got {args.out!r} instead.")
-    comparison = compare_runs(args.run_a, args.run_b)
+    comparison = compare_results(load_run(args.run_a), load_run(args.run_b))
     print(format_comparison(comparison, args.run_a, args.run_b))
     if args.out:
         from ..runfiles import write_csv
