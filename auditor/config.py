@@ -61,6 +61,7 @@ class TrainConfig:
     group_by_length: bool = True
     torch_compile: bool = False
     dynamics_per_epoch: int = 0  # training-dynamics checkpoints per epoch; 0 = not recorded
+    parallel_folds: bool = False  # with several visible GPUs, one process per GPU trains its share of the folds
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class RunConfig:
     command: str = ""
     save_model: bool = False
     push_to_hub: str | None = None
+    previous: str | None = None  # an earlier run folder: the report compares this run with it
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)

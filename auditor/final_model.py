@@ -80,33 +80,17 @@ def save_final_model(data, config, result, out, progress=None) -> Path:
 
 
 def _train_on_all(data, config, progress):
-    import datasets
-    from transformers import DataCollatorWithPadding, Trainer
-    from transformers.trainer_callback import PrinterCallback
+    """The k-fold's own training path (device defaults, tokenisation, sampler, collator) on every row."""
+    import dataclasses
 
-    from .backends.finetune import load_classifier, load_tokenizer, training_arguments
+    import numpy as np
 
-    show = progress is not None and getattr(progress, "bars", False)
-    if not show:
-        datasets.disable_progress_bars()
-    cfg = config.train
-    tokenizer = load_tokenizer(cfg.model)
-    encoded = datasets.Dataset.from_dict({"text": list(data.texts), "labels": [int(x) for x in data.labels]}).map(
-        lambda b: tokenizer(b["text"], truncation=True, max_length=cfg.max_length),
-        batched=True, remove_columns=["text"], desc="tokenise",
-    )
-    with tempfile.TemporaryDirectory(prefix="auditor-final-") as scratch:
-        trainer = Trainer(
-            model=load_classifier(cfg.model, len(data.class_names), data.class_names),
-            args=training_arguments(cfg, config.seed, scratch, show),
-            train_dataset=encoded,
-            processing_class=tokenizer,
-            data_collator=DataCollatorWithPadding(tokenizer),
-        )
-        if not show:
-            trainer.remove_callback(PrinterCallback)  # it prints a metrics dict to stdout
-        trainer.train()
-    return trainer
+    from .backends.finetune import FinetuneBackend
+
+    cfg = dataclasses.replace(config.train, dynamics_per_epoch=0)  # no fold to record dynamics for
+    backend = FinetuneBackend(len(data.class_names), config.seed, cfg, progress, class_names=data.class_names)
+    backend.prepare(data.texts)
+    return backend.train(np.arange(len(data)), np.asarray(data.labels))
 
 
 def _note_in_run_json(out: Path, facts: dict) -> None:

@@ -340,6 +340,7 @@ def test_plot_cartography_returns_its_axes():
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_dynamics_signal_end_to_end_on_the_cli(tmp_path):
     path = tmp_path / "e60.txt"
     path.write_text("\n".join(EMOTION_TRAIN.read_text(encoding="utf-8").splitlines()[:60]) + "\n", encoding="utf-8")
