@@ -1,6 +1,6 @@
 """Re-audit: what changed between two runs over the same examples (matched by id).
 
-`compare_results(a, b)` is pure over two loaded runs; `compare_runs` loads the folders; `format_comparison`
+`compare_results(a, b)` is pure over two loaded runs (`AuditResult`s); `format_comparison`
 is the console text; the comparison's `table` has one row per suspect of either run (`compare --out`).
 A suspect of run A is *resolved* when run B no longer has it (deleted) or no longer flags it (relabelled,
 or the model no longer doubts it); it *remains* when B flags it too; B's other suspects are *new*.
@@ -8,27 +8,31 @@ or the model no longer doubts it); it *remains* when B flags it too; B's other s
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["class_noise", "compare_results", "compare_runs", "format_comparison", "previous_section"]
+__all__ = ["class_noise", "compare_results", "comparison_summary", "format_comparison"]
 
 STATUSES = ("resolved", "remains", "new")
 
 
-def class_noise(labels, pred_probs, class_names) -> dict[str, float | None]:
-    """cleanlab's estimated share of wrong labels among the examples given each class:
-    1 - P(true = i | given = i) from `cleanlab.count.estimate_joint`. None where it cannot be estimated."""
-    from cleanlab.count import estimate_joint
-
-    try:
-        joint = estimate_joint(np.asarray(labels), np.asarray(pred_probs))
-    except Exception:  # cleanlab refuses some degenerate inputs (a class never predicted, one class)
+def class_noise(joint, class_names) -> dict[str, float | None]:
+    """The estimated share of wrong labels among the examples given each class, from cleanlab's joint
+    P(given, true) (`metrics.noise_estimate`): 1 - P(true = i | given = i). None where it has no estimate."""
+    if joint is None:
         return {str(c): None for c in class_names}
+    joint = np.asarray(joint, dtype=float)
     given = joint.sum(axis=1)
     return {str(c): (float(1 - joint[i, i] / given[i]) if given[i] > 0 else None) for i, c in enumerate(class_names)}
+
+
+def _joint(result):
+    """The joint the run recorded in metrics.json; estimated here for run folders older than that."""
+    from .metrics import noise_estimate
+
+    noise = result.metrics.get("noise") or noise_estimate(result.labels, result.pred_probs, result.class_names)
+    return noise.get("joint")
 
 
 def compare_results(a, b) -> dict:
@@ -42,7 +46,7 @@ def compare_results(a, b) -> dict:
     rows += [_new(b, j) for j in np.flatnonzero(flagged_b) if ids_b[j] not in suspects_a]
     table = pd.DataFrame(rows, columns=["id", "status", "how", "given_label_a", "given_label_b",
                                         "suggested_label_b", "text"])
-    noise_a, noise_b = (class_noise(r.labels, r.pred_probs, r.class_names) for r in (a, b))
+    noise_a, noise_b = (class_noise(_joint(r), r.class_names) for r in (a, b))
     classes = list(dict.fromkeys([*map(str, a.class_names), *map(str, b.class_names)]))
     return {
         "rows": (len(ids_a), len(ids_b)),
@@ -51,7 +55,7 @@ def compare_results(a, b) -> dict:
         "flagged": (int(flagged_a.sum()), int(flagged_b.sum())),
         "noise": [{"class": c, "a": noise_a.get(c), "b": noise_b.get(c)} for c in classes],
         "counts": {s: int((table["status"] == s).sum()) for s in STATUSES},
-        "how": table[table["status"] == "resolved"]["how"].value_counts().to_dict(),
+        "how": {k: int(v) for k, v in table[table["status"] == "resolved"]["how"].value_counts().items()},
         "table": table,
     }
 
@@ -79,12 +83,6 @@ def _new(b, j: int) -> dict:
             "suggested_label_b": str(b.scores["suggested_label"].iat[j]), "text": b.scores["text"].iat[j]}
 
 
-def compare_runs(run_a, run_b) -> dict:
-    from .result import load_run
-
-    return compare_results(load_run(run_a), load_run(run_b))
-
-
 def format_comparison(comparison: dict, name_a: str = "A", name_b: str = "B") -> str:
     c = comparison
     (rows_a, rows_b), (acc_a, acc_b), (flag_a, flag_b) = c["rows"], c["accuracy"], c["flagged"]
@@ -109,13 +107,8 @@ def _pct(value) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def previous_section(previous, result) -> dict:
-    """For B's report: the comparison with the run in `previous`, or the reason there is none."""
-    from .errors import AuditorError
-    from .result import load_run
-
-    try:
-        comparison = compare_results(load_run(previous), result)
-    except AuditorError as exc:
-        return {"error": str(exc), "path": str(previous)}
-    return {**comparison, "path": str(previous), "text": format_comparison(comparison, str(previous), "this run")}
+def comparison_summary(comparison: dict, previous) -> dict:
+    """The comparison without its table, as plain JSON (run.json's "previous", the report's section)."""
+    summary = {k: v for k, v in comparison.items() if k != "table"}
+    summary.update({k: list(v) for k, v in summary.items() if isinstance(v, tuple)})
+    return {**summary, "path": str(previous)}

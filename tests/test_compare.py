@@ -53,10 +53,13 @@ def test_suspects_are_resolved_remain_or_new_by_id(two_runs):
 
 
 def test_class_noise_is_cleanlabs_estimate_per_given_class():
+    from auditor.metrics import noise_estimate
+
     labels = [0] * 50 + [1] * 50
     probs = [[0.9, 0.1]] * 40 + [[0.1, 0.9]] * 10 + [[0.1, 0.9]] * 50
-    noise = class_noise(labels, probs, ["x", "y"])
+    noise = class_noise(noise_estimate(labels, probs, ["x", "y"])["joint"], ["x", "y"])
     assert noise["x"] == pytest.approx(0.2, abs=0.05) and noise["y"] == pytest.approx(0.0, abs=0.05)
+    assert class_noise(None, ["x", "y"]) == {"x": None, "y": None}
 
 
 def test_compare_cli_and_the_previous_section_in_the_report(two_runs, tmp_path):

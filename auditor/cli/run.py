@@ -144,7 +144,6 @@ def _cmd_run(args) -> int:
 def _comparison(previous, result, out) -> str | None:
     if not previous:
         return None
-    from ..compare import compare_results, format_comparison
-    from ..result import load_run
+    from ..compare import format_comparison
 
-    return format_comparison(compare_results(load_run(previous), result), previous, str(out))
+    return format_comparison(result.run["previous"], previous, str(out))

@@ -19,6 +19,8 @@ def add_commands(sub) -> None:
     p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
     p.add_argument("--max-rows", type=int_type("max-rows"), default=DEFAULT_MAX_ROWS,
                    help=f"rows embedded per table (default {DEFAULT_MAX_ROWS})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file that is not a report")
+    p.add_argument("--quiet", action="store_true", help="only errors and the final line")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("export", help="write the suspects for annotators: suspects.csv, or a Label Studio or "
@@ -32,6 +34,9 @@ def add_commands(sub) -> None:
                         "SDK writes them, and a script that creates the dataset (default: csv)")
     p.add_argument("--out", help="file to write (default: RUN_DIR/suspects.csv, RUN_DIR/label_studio_tasks.json "
                    "or RUN_DIR/argilla_records.json)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a suspects.csv that holds annotations, or another existing file")
+    p.add_argument("--quiet", action="store_true", help="only errors and the final lines")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("apply", help="apply annotators' corrections: write cleaned data and changes.csv")
@@ -43,6 +48,7 @@ def add_commands(sub) -> None:
                    help="the file's format (default: detected from its content)")
     p.add_argument("--out", help="folder for cleaned.<ext> and changes.csv (default: RUN_DIR)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing cleaned file and changes.csv")
+    p.add_argument("--quiet", action="store_true", help="only errors and the final lines")
     p.set_defaults(func=_cmd_apply)
 
     p = sub.add_parser("compare", help="what changed between two runs: accuracy, estimated noise per class, "
@@ -62,13 +68,16 @@ def add_commands(sub) -> None:
 
 def _cmd_report(args) -> int:
     from ..errors import OptionError
+    from ..annotate.export import run_inputs
     from ..result import load_run
     from ..report.html import write_report
 
     if args.max_rows < 1:
         raise OptionError(f"The 'max-rows' option must be an int >= 1. Got {args.max_rows} instead.")
     out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
-    write_report(load_run(args.run_dir), out, max_rows=args.max_rows)
+    result = load_run(args.run_dir)
+    write_report(result, out, max_rows=args.max_rows, overwrite=args.overwrite,
+                 inputs=run_inputs(args.run_dir, result))
     print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -78,10 +87,10 @@ def _cmd_export(args) -> int:
     from ..annotate.formats import export_run, get_format
 
     if args.fmt == "csv":
-        path, rows = export_suspects(args.run_dir, top=args.top, out=args.out)
+        path, rows = export_suspects(args.run_dir, top=args.top, out=args.out, overwrite=args.overwrite)
         print(f"Wrote {path} ({rows:,} rows, most suspect first)")
         return 0
-    paths, rows = export_run(args.run_dir, args.fmt, top=args.top, out=args.out)
+    paths, rows = export_run(args.run_dir, args.fmt, top=args.top, out=args.out, overwrite=args.overwrite)
     print(f"Wrote {paths[0]} ({rows:,} rows, most suspect first) and {', '.join(map(str, paths[1:]))}")
     print(get_format(args.fmt).NEXT_STEPS.format(data=paths[0], config=paths[1], run_dir=args.run_dir))
     return 0
@@ -91,19 +100,23 @@ def _cmd_apply(args) -> int:
     from ..annotate.apply import apply_corrections
 
     done = apply_corrections(args.run_dir, args.corrections, out=args.out, overwrite=args.overwrite, fmt=args.fmt)
-    print(f"Applied {args.corrections}: {done['relabelled']:,} relabelled, {done['dropped']:,} dropped; "
-          f"{done['rows']:,} of {done['input_rows']:,} rows kept.")
+    print(f"Applied {args.corrections}: {done['relabelled']:,} relabelled, {done['deleted']:,} deleted, "
+          f"{done['kept']:,} kept; {done['notes']:,} note(s) in changes.csv; "
+          f"{done['rows']:,} of {done['input_rows']:,} rows in the cleaned copy.")
     print(f"Wrote {done['cleaned']} and {done['changes']}")
+    if done["id_column"]:
+        print(f"Ids are in column {done['id_column']!r}: re-audit with --id-column {done['id_column']} to keep them.")
     return 0
 
 
 def _cmd_compare(args) -> int:
-    from ..compare import compare_runs, format_comparison
+    from ..compare import compare_results, format_comparison
     from ..errors import OptionError
+    from ..result import load_run
 
     if args.out and not args.out.lower().endswith(".csv"):
         raise OptionError(f"The 'out' option must name a .csv file. Got {args.out!r} instead.")
-    comparison = compare_runs(args.run_a, args.run_b)
+    comparison = compare_results(load_run(args.run_a), load_run(args.run_b))
     print(format_comparison(comparison, args.run_a, args.run_b))
     if args.out:
         from ..runfiles import write_csv
