@@ -9,12 +9,13 @@ from pathlib import Path
 
 from .errors import OptionError
 
-__all__ = ["BACKENDS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
+__all__ = ["BACKENDS", "TASKS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
 
 BACKENDS = ("finetune", "embeddings", "tfidf", "hybrid", "nb")
 # Scorers selectable with --signals (auditor.scoring registers them); loss and label_quality always run.
 SIGNALS = ("loss", "label_quality", "duplicates", "outliers", "dynamics")
+TASKS = ("auto", "single-label", "multi-label")  # auto: multi-label when the data or options say so
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "examples" / "emotion_train.txt"
 
@@ -43,6 +44,12 @@ class DataConfig:
     text_column: str | None = None
     label_column: str | None = None
     id_column: str | None = None
+    # Multi-label input (auditor.multilabel.data): 0/1 columns or a prefix 'p_*', the separator of joined
+    # label strings, names for a headerless CSV/TSV, and a file of label names (id = line number).
+    label_columns: str | None = None
+    label_separator: str | None = None
+    column_names: str | None = None
+    label_names: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class RunConfig:
     command: str = ""
     save_model: bool = False
     push_to_hub: str | None = None
+    task: str = "auto"
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)
@@ -102,6 +110,8 @@ class RunConfig:
                 f"The 'score-method' option must be one of {', '.join(SCORE_METHODS)}. "
                 f"Got {self.score_method!r} instead."
             )
+        if self.task not in TASKS:
+            raise OptionError(f"The 'task' option must be one of {', '.join(TASKS)}. Got {self.task!r} instead.")
         parse_method(self.method)
         parse_signals(self.signals)
         _check_int("dynamics-per-epoch", self.train.dynamics_per_epoch, 0)

@@ -66,6 +66,12 @@ def default_out_dir(data_name: str, root: str = "reports") -> Path:
 def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResult, Path]:
     """Audit the data named in `config` and write the run folder; returns the result and the folder."""
     progress = progress or Progress(config.quiet)
+    from .multilabel import is_multilabel  # hook: multi-label data has its own pipeline (auditor.multilabel)
+
+    if is_multilabel(config):
+        from .multilabel.pipeline import run_multilabel
+
+        return run_multilabel(config, progress)
     timer = _Timer()
     if config.save_model or config.push_to_hub:
         from .final_model import check_model_options

@@ -173,4 +173,9 @@ def load_run(folder) -> AuditResult:
     if run.get("id_kind") == "int":
         scores["id"] = scores["id"].astype(np.int64)
     embeddings = np.load(folder / "embeddings.npy") if (folder / "embeddings.npy").is_file() else None
+    if run.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from .multilabel.result import MultiLabelResult
+
+        return MultiLabelResult(scores=scores, metrics=metrics, run=run, class_names=tuple(metrics["classes"]),
+                                embeddings=embeddings)
     return AuditResult(scores=scores, metrics=metrics, run=run, class_names=tuple(metrics["classes"]), embeddings=embeddings)

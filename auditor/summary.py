@@ -12,6 +12,10 @@ def _clip(text: str, width: int) -> str:
 
 def format_summary(result, out: Path | None = None, top: int = 10) -> str:
     m = result.metrics
+    if m.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from .multilabel.report import format_summary as multilabel_summary
+
+        return multilabel_summary(result, out, top)
     lines = [
         f"Audited {m['n']} examples, {len(m['classes'])} classes, method {m['method']}"
         + (f", {m['folds']}-fold" if m.get("folds") else ""),

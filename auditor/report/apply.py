@@ -73,6 +73,10 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
 
     run_dir = Path(run_dir)
     result = load_run(run_dir)
+    if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from ..multilabel.apply import apply_multilabel_corrections
+
+        return apply_multilabel_corrections(result, run_dir, corrections_path, out, overwrite)
     corrections = read_corrections(corrections_path, result)
     data = _reload_input(result, run_dir)
     out = Path(out) if out is not None else run_dir

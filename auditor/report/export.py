@@ -68,11 +68,15 @@ def export_suspects(run_dir, top: int | None = None, out=None) -> tuple[Path, in
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
     result = load_run(run_dir)
-    frame = suspects_frame(result.scores, top)
+    if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from ..multilabel.result import suspects_frame as frame_of, write_suspects as write
+    else:
+        frame_of, write = suspects_frame, write_suspects
+    frame = frame_of(result.scores, top)
     path = Path(out) if out is not None else Path(run_dir) / "suspects.csv"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        write_suspects(frame, tmp)
+        write(frame, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -99,6 +99,10 @@ def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
     """The report of `result` as one HTML string."""
     if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
         raise ValueError(f"The 'max_rows' parameter must be an int >= 1. Got {max_rows!r} instead.")
+    if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from ..multilabel.report import render_report as render_multilabel
+
+        return render_multilabel(result, max_rows=max_rows)
     env = _environment()
     js = env.get_template("report.js.j2").render()
     css = env.get_template("report.css.j2").render()
