@@ -30,7 +30,7 @@ def load_tokenizer(model: str):
         raise OptionError(f"--model {model!r}: cannot load its tokenizer: {_first_line(exc)}") from None
 
 
-def load_classifier(model: str, n_classes: int, class_names=None):
+def load_classifier(model: str, n_classes: int, class_names=None, **options):
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -44,6 +44,7 @@ def load_classifier(model: str, n_classes: int, class_names=None):
             dtype=torch.float32,
             id2label=dict(enumerate(names)),
             label2id={n: i for i, n in enumerate(names)},
+            **options,  # e.g. problem_type="multi_label_classification" (auditor.multilabel.finetune)
         )
     except Exception as exc:
         raise OptionError(f"--model {model!r}: cannot load it as a classifier: {_first_line(exc)}") from None
@@ -214,7 +215,7 @@ class FinetuneBackend:
     def _trainer(self, train_idx, labels):
         from transformers import DataCollatorWithPadding, Trainer, set_seed
 
-        train = self.encoded.select(train_idx).add_column("labels", [int(x) for x in labels[train_idx]])
+        train = self.encoded.select(train_idx).add_column("labels", self._label_values(labels[train_idx]))
         self._tmp = tempfile.TemporaryDirectory(prefix="auditor-trainer-")
         args = training_arguments(self.cfg, self.seed, self._tmp.name, self.show_progress)
         # The new classification head is drawn from torch's generator, which earlier folds have moved:
@@ -222,14 +223,14 @@ class FinetuneBackend:
         # (a resumed run then equals an uninterrupted one).
         set_seed(self.seed)
         trainer = Trainer(
-            model=load_classifier(self.cfg.model, self.n_classes, self.class_names),
+            model=self._classifier(),
             args=args,
             train_dataset=train,
             processing_class=self.tokenizer,
             # Lengths rounded up to a multiple of 8 keep bf16 matmuls (attention's inner dimension is the
             # sequence length) aligned for tensor cores; on CPU it would only add padding.
             data_collator=DataCollatorWithPadding(self.tokenizer, pad_to_multiple_of=8 if args.bf16 else None),
-            compute_metrics=compute_metrics,
+            compute_metrics=self.compute_metrics,
             callbacks=list(self.callbacks),
         )
         if not self.show_progress:
@@ -250,16 +251,28 @@ class FinetuneBackend:
         trainer.args.train_sampling_strategy = "random"
         order = np.argsort(self.lengths[test_idx], kind="stable")
         rows = np.asarray(test_idx)[order]
-        held_out = self.encoded.select(rows).add_column("labels", [int(x) for x in labels[rows]])
+        held_out = self.encoded.select(rows).add_column("labels", self._label_values(labels[rows]))
         output = trainer.predict(held_out)
         self.fold_metrics.append({k: float(v) for k, v in output.metrics.items() if np.isscalar(v)})
         logits = np.asarray(output.predictions, dtype=np.float64)
         probs = np.empty_like(logits)
-        probs[order] = _softmax(logits)
+        probs[order] = self._probabilities(logits)
         self.last_model = trainer.model
         self._tmp.cleanup()
         self.timings["predict"] += time.perf_counter() - started
         return probs
+
+    # Hooks a multi-label subclass (auditor.multilabel.finetune) replaces: labels, head, outputs, metrics.
+    compute_metrics = staticmethod(compute_metrics)
+
+    def _label_values(self, labels) -> list:
+        return [int(x) for x in labels]
+
+    def _classifier(self):
+        return load_classifier(self.cfg.model, self.n_classes, self.class_names)
+
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return _softmax(logits)
 
     def details(self):
         cfg = self.cfg

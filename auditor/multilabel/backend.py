@@ -4,7 +4,10 @@
 character n-grams (`auditor.backends.tfidf.make_vectorizer`), fitted by SGD. On GoEmotions train
 (43,410 rows, 326,206 features) liblinear took 13 s per label and fold (28 labels × 5 folds ≈ 30 min on
 the shared 2 cores) for a held-out per-label AP of 0.505 (4 labels); SGD with the same log loss took
-~1 s per label at 5 epochs for 0.497, so the audit fits in minutes.
+~1 s per label at 5 epochs for 0.497, so the audit fits in minutes. On 4,000 rows with 10% planted
+changes (benchmarks/multilabel_goemotions.py, seed 0) the example-ranking AP was 0.261 for alpha 1e-5 and
+5 epochs, 0.283 for 1e-4/10, 0.288 for 3e-5/10 (the default), 0.291 for 3e-5/20, and 0.299 for
+liblinear at C=4 (about 10x slower).
 
 `finetune`: the single-label `FinetuneBackend` with a multi-label head (`problem_type=
 "multi_label_classification"`: BCE on sigmoid outputs), the same k-fold `Trainer` path.
@@ -43,7 +46,7 @@ def multilabel_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
 class TfidfOneVsRest:
     """One SGD-fitted logistic regression per label on shared TF-IDF features."""
 
-    def __init__(self, n_classes: int, seed: int, alpha: float = 1e-5, epochs: int = 5):
+    def __init__(self, n_classes: int, seed: int, alpha: float = 3e-5, epochs: int = 10):
         self.n_classes, self.seed, self.alpha, self.epochs = n_classes, seed, alpha, epochs
         self.features = None
 

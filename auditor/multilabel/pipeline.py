@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..config import RunConfig, parse_method, parse_signals
-from ..errors import OptionError
+from ..errors import DataError, OptionError
 from .backend import ML_METHODS, out_of_sample_multilabel
 from .data import MultiLabelData, load_multilabel
 from .metrics import multilabel_metrics
@@ -20,12 +20,17 @@ _DEFAULT_SIGNALS = ("duplicates", "outliers")
 
 def resolve_multilabel_method(config: RunConfig) -> tuple[str, ...]:
     """'auto': `tfidf` on CPU, `finetune+tfidf` on a CUDA GPU (as single-label); else backends joined by '+'."""
-    methods = parse_method(config.method)
+    methods = _check_method(config)
     if methods == ("auto",):
         import torch
 
         return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf",)
-    bad = [m for m in methods if m not in ML_METHODS]
+    return methods
+
+
+def _check_method(config: RunConfig) -> tuple[str, ...]:
+    methods = parse_method(config.method)
+    bad = [m for m in methods if m not in ML_METHODS and m != "auto"]
     if bad:
         raise OptionError(f"The 'method' option for multi-label data must be auto or from {', '.join(ML_METHODS)} "
                           f"joined by '+'. Got {config.method!r} instead.")
@@ -40,6 +45,7 @@ def check_multilabel_options(config: RunConfig) -> None:
         if getattr(config, attr):
             raise OptionError(f"The '{option.lstrip('-')}' option is not available for multi-label data yet; "
                               "run without it.")
+    _check_method(config)
     chosen = parse_signals(config.signals)
     if chosen is not None and "dynamics" in chosen and config.signals != "all":
         raise OptionError("The 'signals' option 'dynamics' is not available for multi-label data; "
@@ -70,6 +76,9 @@ def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, loa
     from ..pipeline import Progress, _run_info
 
     check_multilabel_options(config)
+    if len(data) < 2 * config.folds:
+        raise DataError(f"{data.source}: {len(data)} rows; a {config.folds}-fold audit needs at least "
+                        f"{2 * config.folds} (lower --folds or add rows).")
     progress = progress or Progress(config.quiet)
     methods = resolve_multilabel_method(config)
     chosen = parse_signals(config.signals)

@@ -1,11 +1,16 @@
 """Multi-label scores: cleanlab's label quality and issue flag per example, which label is probably missing
 or spurious and why, a suggested set, duplicates and outliers; one row per example, in input order.
 
-Per label j and row i, the model's evidence against the given value is `p_ij` where j is not labelled
-(probably missing) and `1 − p_ij` where it is (probably spurious). The "which label" guess is the label
-with the most evidence, measured against the label's own scale: each probability is divided by the mean
-probability the model gives that label where it *is* labelled (cleanlab's per-class threshold), because a
-one-vs-rest model gives a rare label low probabilities even where it belongs.
+Per label j and row i the model's evidence against the given value is the gap |y_ij − p_ij|: p_ij where
+j is not labelled (probably missing), 1 − p_ij where it is (probably spurious). The example's
+`label_issue_score` (its rank) is its largest gap and the "which label" guess (`suspect_label`, '+name'
+missing or '−name' spurious) is the label with that gap. Measured on 4,000 GoEmotions rows with 10%
+planted changes (drop / add / confusable swap, seed 0; benchmarks/multilabel_goemotions.py), on the same
+probabilities: AP 0.288 for the largest gap against 0.253 for 1 − cleanlab's label quality (its default
+exponential-moving-average aggregation) and 0.227 for its softmin; the guess was right for 0.86 of the
+planted rows found in the top k, against 0.29 when each probability was first divided by the label's
+mean probability where labelled (rare labels then dominated). cleanlab's quality score and its
+`find_label_issues` flag are kept as columns; the flag sets `is_label_issue`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import pandas as pd
 
 from .data import format_set
 
-__all__ = ["score_multilabel", "label_thresholds", "which_label", "suggest_sets", "ranking_score"]
+__all__ = ["score_multilabel", "label_thresholds", "which_label", "suggest_sets"]
 
 
 def label_thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
@@ -27,39 +32,29 @@ def label_thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, sums / np.maximum(counts, 1), 0.5)
 
 
-def which_label(labels: np.ndarray, pred_probs: np.ndarray, thresholds=None):
-    """(missing label, its strength, spurious label, its strength) per row; -1 where there is no candidate.
-
-    Strength of a missing j: p_ij / t_j; of a spurious j: (1 − p_ij) / (1 − t_j) (t_j: label_thresholds).
-    """
-    t = label_thresholds(labels, pred_probs) if thresholds is None else thresholds
-    t = np.clip(t, 1e-3, 1 - 1e-3)
+def which_label(labels: np.ndarray, pred_probs: np.ndarray):
+    """Per row: the most probable label not given (-1 if all are), the least probable label given (-1 if
+    none is), and the signed guess: +j where j's gap is largest and j is not given, −(j+1) where given."""
     given = labels.astype(bool)
-    missing_strength = np.where(given, -np.inf, pred_probs / t)
-    spurious_strength = np.where(given, (1 - pred_probs) / (1 - t), -np.inf)
-    missing = missing_strength.argmax(axis=1)
-    spurious = spurious_strength.argmax(axis=1)
-    rows = np.arange(len(labels))
-    m_strength, s_strength = missing_strength[rows, missing], spurious_strength[rows, spurious]
-    missing = np.where(np.isfinite(m_strength), missing, -1)
-    spurious = np.where(np.isfinite(s_strength), spurious, -1)
-    return missing, np.where(missing >= 0, m_strength, 0.0), spurious, np.where(spurious >= 0, s_strength, 0.0)
+    missing = np.where(given, -np.inf, pred_probs).argmax(axis=1)
+    spurious = np.where(given, pred_probs, np.inf).argmin(axis=1)
+    missing = np.where((~given).any(axis=1), missing, -1)
+    spurious = np.where(given.any(axis=1), spurious, -1)
+    gap = np.abs(labels - pred_probs)
+    return missing, spurious, gap.argmax(axis=1), gap.max(axis=1)
 
 
-def suggest_sets(labels: np.ndarray, pred_probs: np.ndarray, thresholds=None) -> np.ndarray:
-    """The set the model supports: labels at or above their threshold t_j; a row left empty keeps its most
-    likely label relative to the thresholds (every GoEmotions row has one)."""
-    t = label_thresholds(labels, pred_probs) if thresholds is None else thresholds
-    suggested = (pred_probs >= t[None, :]).astype(np.int8)
-    empty = ~suggested.any(axis=1) & labels.any(axis=1)
-    best = (pred_probs / np.clip(t, 1e-3, None)).argmax(axis=1)
-    suggested[np.flatnonzero(empty), best[empty]] = 1
+def suggest_sets(labels: np.ndarray, pred_probs: np.ndarray, flagged: np.ndarray) -> np.ndarray:
+    """For flagged rows, the given set with every label the model contradicts (gap > 0.5) changed; a set
+    that would be left empty keeps the most probable label. Other rows keep their set."""
+    suggested = np.array(labels, dtype=np.int8, copy=True)
+    rows = np.flatnonzero(flagged)
+    suggested[rows] = (pred_probs[rows] > 0.5).astype(np.int8)
+    guess = np.abs(labels - pred_probs).argmax(axis=1)
+    suggested[rows, guess[rows]] = 1 - labels[rows, guess[rows]]  # the guessed change, whatever its size
+    empty = rows[~suggested[rows].any(axis=1) & labels[rows].any(axis=1)]
+    suggested[empty, pred_probs[empty].argmax(axis=1)] = 1
     return suggested
-
-
-def ranking_score(quality: np.ndarray) -> np.ndarray:
-    """Higher = more suspect: 1 − cleanlab's multi-label label quality."""
-    return 1.0 - quality
 
 
 def score_multilabel(data, pred_probs: np.ndarray, signals=("duplicates", "outliers"), embeddings=None,
@@ -74,40 +69,28 @@ def score_multilabel(data, pred_probs: np.ndarray, signals=("duplicates", "outli
         warnings.simplefilter("ignore")
         quality = get_label_quality_scores(sets, pred_probs)
         flag = ml_filter.find_label_issues(sets, pred_probs, n_jobs=1)
-    t = label_thresholds(labels, pred_probs)
-    missing, m_strength, spurious, s_strength = which_label(labels, pred_probs, t)
-    suggested = suggest_sets(labels, pred_probs, t)
+    missing, spurious, guess, gap = which_label(labels, pred_probs)
     rows = np.arange(len(labels))
     table = pd.DataFrame({
         "id": data.ids,
         "text": list(data.texts),
         "given_labels": [format_set(np.flatnonzero(r), names, sep) for r in labels],
-        "suggested_labels": [format_set(np.flatnonzero(r), names, sep) for r in suggested],
+        "suggested_labels": "",
         "missing_label": [names[j] if j >= 0 else "" for j in missing],
         "missing_label_probability": np.where(missing >= 0, pred_probs[rows, np.maximum(missing, 0)], np.nan),
         "spurious_label": [names[j] if j >= 0 else "" for j in spurious],
         "spurious_label_probability": np.where(spurious >= 0, pred_probs[rows, np.maximum(spurious, 0)], np.nan),
-        "suspect_label": _suspect(missing, m_strength, spurious, s_strength, names),
+        "suspect_label": [("-" if labels[i, j] else "+") + names[j] for i, j in enumerate(guess)],
         "label_quality_score": quality,
         "is_label_quality_issue": flag,
     })
     probs = pd.DataFrame(pred_probs, columns=[f"prob_{c}" for c in names])
     parts = [table, probs, *_extra_signals(data, table, signals, embeddings, duplicate_threshold, seed)]
     table = pd.concat(parts, axis=1)
-    return _rank(table, missing, m_strength, spurious, s_strength)
-
-
-def _suspect(missing, m_strength, spurious, s_strength, names) -> list[str]:
-    """The single most likely change, '+name' (missing) or '-name' (spurious)."""
-    out = []
-    for m, ms, s, ss in zip(missing, m_strength, spurious, s_strength):
-        if m >= 0 and (s < 0 or ms >= ss):
-            out.append("+" + names[m])
-        elif s >= 0:
-            out.append("-" + names[s])
-        else:
-            out.append("")
-    return out
+    table = _rank(table, gap)
+    suggested = suggest_sets(labels, pred_probs, table["is_label_issue"].to_numpy(dtype=bool))
+    table["suggested_labels"] = [format_set(np.flatnonzero(r), names, sep) for r in suggested]
+    return table
 
 
 def _extra_signals(data, table, signals, embeddings, duplicate_threshold, seed) -> list[pd.DataFrame]:
@@ -129,14 +112,15 @@ def _extra_signals(data, table, signals, embeddings, duplicate_threshold, seed) 
     return parts
 
 
-def _rank(table: pd.DataFrame, missing, m_strength, spurious, s_strength) -> pd.DataFrame:
-    score = ranking_score(table["label_quality_score"].to_numpy(dtype=float))
+def _rank(table: pd.DataFrame, gap: np.ndarray) -> pd.DataFrame:
+    score = np.asarray(gap, dtype=float)
     flag = table["is_label_quality_issue"].to_numpy(dtype=bool)
     if "is_conflicting_duplicate_issue" in table:
         flag = flag | table["is_conflicting_duplicate_issue"].to_numpy(dtype=bool)
     table["label_issue_score"] = score
     table["is_label_issue"] = flag
-    order = np.lexsort((np.arange(len(table)), -score))
+    # Ties break on cleanlab's quality (lower first), then on input order: a stable permutation.
+    order = np.lexsort((np.arange(len(table)), table["label_quality_score"].to_numpy(dtype=float), -score))
     rank = np.empty(len(table), dtype=np.int64)
     rank[order] = np.arange(1, len(table) + 1)
     table["rank"] = rank
@@ -156,6 +140,10 @@ def _reasons(table: pd.DataFrame) -> list[str]:
         missing_words = f"model gives {m} {pm:.2f}, not labelled" if m else ""
         spurious_words = f"labelled {s} {ps:.2f}" if s else ""
         pair = [missing_words, spurious_words] if guess.startswith("+") else [spurious_words, missing_words]
+        if guess.startswith("-") and pm < 0.5:  # nothing missing worth saying
+            pair = [spurious_words]
+        elif guess.startswith("+") and ps >= 0.5:
+            pair = [missing_words]
         words.append("; ".join(w for w in pair if w))
         if duplicate is not None and isinstance(duplicate[i], str) and duplicate[i]:
             words.append(duplicate[i])
