@@ -214,3 +214,14 @@ def test_single_label_unchanged_by_default(tmp_path):
     small.write_text("\n".join(lines) + "\n")
     result = audit(str(small), method="tfidf", folds=3, verbose=False, signals="none")
     assert "given_label" in result.scores and result.metrics.get("task") is None
+
+
+@pytest.mark.slow
+def test_finetune_multilabel_head(tmp_path):
+    """`--method finetune`: the packaged MiniLM with a BCE/sigmoid head through the k-fold Trainer path."""
+    frame = _slice(60)[["text", "names"]].rename(columns={"names": "labels"})
+    result = audit(frame, task="multi-label", method="finetune", folds=2, epochs=1, batch_size=16, verbose=False)
+    probs = result.pred_probs
+    assert probs.shape == (60, len(result.class_names))
+    assert ((probs > 0) & (probs < 1)).all() and not np.allclose(probs.sum(axis=1), 1.0)  # sigmoid, not softmax
+    assert result.metrics["method"] == "finetune"
