@@ -225,3 +225,31 @@ def test_finetune_multilabel_head(tmp_path):
     assert probs.shape == (60, len(result.class_names))
     assert ((probs > 0) & (probs < 1)).all() and not np.allclose(probs.sum(axis=1), 1.0)  # sigmoid, not softmax
     assert result.metrics["method"] == "finetune"
+
+
+def test_report_in_headless_chromium(tmp_path):
+    """The multi-label report loads with no script error or request; a hostile text stays text."""
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("browser tests need Debian's chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    frame = _slice(200)[["text", "names"]].rename(columns={"names": "labels"})
+    frame.loc[0, "text"] = "<img src=x onerror=alert(1)> I am so grateful, thank you"
+    frame.loc[0, "labels"] = ["anger"]
+    out = audit(frame, task="multi-label", folds=3, verbose=False).save(tmp_path / "run")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page()
+        errors, requests = [], []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("dialog", lambda d: (errors.append("dialog"), d.dismiss()))
+        page.goto((out / "report.html").resolve().as_uri())
+        page.wait_for_selector("html[data-ready=true]")
+        page.fill("#table-suspects input[data-search]", "grateful")
+        cells = page.eval_on_selector_all("#table-suspects tbody tr td", "tds => tds.map(t => t.textContent)")
+        browser.close()
+    assert errors == [] and all(u.startswith(("file:", "data:")) for u in requests)
+    assert any("<img src=x" in c for c in cells) and "anger" in " ".join(cells)
