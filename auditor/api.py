@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DataConfig, RunConfig, TrainConfig
-from .data import AuditData, from_frame, load_data
+from .data import AuditData, class_label_names, from_frame, load_data
 from .errors import OptionError
 from .pipeline import Progress, audit_data
 from .result import AuditResult
@@ -62,7 +62,8 @@ def audit(
       (`label_columns`: a list or "a,b,c" or a prefix "emo_*"); `label_names` maps integer ids to names
       (a file, one name per line, or a list). Returns a `MultiLabelResult` (docs/multilabel.md).
 
-    Errors in the input raise `auditor.AuditorError` with the same message the CLI prints.
+    Errors in the input raise `auditor.AuditorError` (its `param`: the parameter at fault) with the CLI's
+    message, worded for Python: `text_column=` where the CLI says `--text-column`.
     """
     if task == "multi-label" or (task == "auto" and _multilabel_args(data, label_column, label_columns,
                                                                      label_separator, label_names)):
@@ -142,12 +143,6 @@ def _load(data, columns: dict, min_per_class: int, role: str = "") -> AuditData:
 
 
 def _from_dataset(ds, columns: dict, min_per_class: int, role: str = "") -> AuditData:
-    import datasets
-
-    from .data import LABEL_CANDIDATES
-
-    label = columns["label_column"] or next((c for c in LABEL_CANDIDATES if c in ds.column_names), None)
-    feature = ds.features.get(label) if label else None
-    names = list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
+    names = class_label_names(ds, columns["label_column"])
     cfg = DataConfig(source=f"<{role}Dataset>", **columns)
     return from_frame(ds.to_pandas(), cfg, fmt="dataset", class_names=names, min_per_class=min_per_class)

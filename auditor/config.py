@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import OptionError
+from .scoring import CORE_SIGNALS
+from .scoring import SIGNALS as _REGISTRY
 
 __all__ = ["BACKENDS", "TASKS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
 
 BACKENDS = ("finetune", "embeddings", "tfidf", "hybrid", "nb")
-# Scorers selectable with --signals (auditor.scoring registers them); loss and label_quality always run.
-SIGNALS = ("loss", "label_quality", "duplicates", "outliers", "dynamics")
+# Scorers selectable with --signals, from the signal registry; the core ones (loss, label_quality) always run.
+SIGNALS = tuple(_REGISTRY)
 TASKS = ("auto", "single-label", "multi-label")  # auto: multi-label when the data or options say so
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "examples" / "emotion_train.txt"
@@ -66,6 +68,7 @@ class TrainConfig:
     group_by_length: bool = True
     torch_compile: bool = False
     dynamics_per_epoch: int = 0  # training-dynamics checkpoints per epoch; 0 = not recorded
+    parallel_folds: bool = False  # with several visible GPUs, one process per GPU trains its share of the folds
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,12 @@ class RunConfig:
     out: str | None = None
     overwrite: bool = False
     resume: bool = False
-    top: int = 20
+    top: int = 10  # suspects shown in the console summary
     quiet: bool = False
     command: str = ""
     save_model: bool = False
     push_to_hub: str | None = None
+    previous: str | None = None  # an earlier run folder: the report compares this run with it
     task: str = "auto"
 
     def __post_init__(self):
@@ -166,7 +170,7 @@ def parse_signals(signals: str | None) -> tuple[str, ...] | None:
             f"The 'signals' option must be 'all', 'none' or a comma list from {', '.join(SIGNALS)}. "
             f"Got {signals!r} instead."
         )
-    return tuple(s for s in SIGNALS if s in parts or s in ("loss", "label_quality"))
+    return tuple(s for s in SIGNALS if s in parts or s in CORE_SIGNALS)
 
 
 def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> None:

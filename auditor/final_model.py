@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import OptionError
+from .errors import HubError, OptionError, first_line
 from .rundir import read_json, write_json
 
 __all__ = ["check_model_options", "save_final_model", "model_card", "push_to_hub", "MODEL_DIR"]
@@ -80,33 +80,17 @@ def save_final_model(data, config, result, out, progress=None) -> Path:
 
 
 def _train_on_all(data, config, progress):
-    import datasets
-    from transformers import DataCollatorWithPadding, Trainer
-    from transformers.trainer_callback import PrinterCallback
+    """The k-fold's own training path (device defaults, tokenisation, sampler, collator) on every row."""
+    import dataclasses
 
-    from .backends.finetune import load_classifier, load_tokenizer, training_arguments
+    import numpy as np
 
-    show = progress is not None and getattr(progress, "bars", False)
-    if not show:
-        datasets.disable_progress_bars()
-    cfg = config.train
-    tokenizer = load_tokenizer(cfg.model)
-    encoded = datasets.Dataset.from_dict({"text": list(data.texts), "labels": [int(x) for x in data.labels]}).map(
-        lambda b: tokenizer(b["text"], truncation=True, max_length=cfg.max_length),
-        batched=True, remove_columns=["text"], desc="tokenise",
-    )
-    with tempfile.TemporaryDirectory(prefix="auditor-final-") as scratch:
-        trainer = Trainer(
-            model=load_classifier(cfg.model, len(data.class_names), data.class_names),
-            args=training_arguments(cfg, config.seed, scratch, show),
-            train_dataset=encoded,
-            processing_class=tokenizer,
-            data_collator=DataCollatorWithPadding(tokenizer),
-        )
-        if not show:
-            trainer.remove_callback(PrinterCallback)  # it prints a metrics dict to stdout
-        trainer.train()
-    return trainer
+    from .backends.finetune import FinetuneBackend
+
+    cfg = dataclasses.replace(config.train, dynamics_per_epoch=0)  # no fold to record dynamics for
+    backend = FinetuneBackend(len(data.class_names), config.seed, cfg, progress, class_names=data.class_names)
+    backend.prepare(data.texts)
+    return backend.train(np.arange(len(data)), np.asarray(data.labels))
 
 
 def _note_in_run_json(out: Path, facts: dict) -> None:
@@ -185,7 +169,7 @@ def _base_model_name(model: str) -> str:
 
 
 def push_to_hub(run_dir, repo_id: str) -> str:
-    """Create `repo_id` (if needed) and upload RUN_DIR/model; one clear OptionError on any failure."""
+    """Create `repo_id` (if needed) and upload RUN_DIR/model; one clear HubError on any failure."""
     from huggingface_hub import HfApi, constants, get_token
 
     folder = Path(run_dir) / MODEL_DIR
@@ -194,16 +178,16 @@ def push_to_hub(run_dir, repo_id: str) -> str:
     if not (folder / "config.json").is_file():
         raise OptionError(f"{where}: {folder} holds no saved model{after}")
     if constants.HF_HUB_OFFLINE:
-        raise OptionError(f"{where}: HF_HUB_OFFLINE is set, so the Hub cannot be reached{after}")
+        raise HubError(f"{where}: HF_HUB_OFFLINE is set, so the Hub cannot be reached{after}")
     token = get_token()
     if not token:
-        raise OptionError(f"{where}: no Hugging Face token (set HF_TOKEN or run 'hf auth login'){after}")
+        raise HubError(f"{where}: no Hugging Face token (set HF_TOKEN or run 'hf auth login'){after}")
     try:
         api = HfApi(token=token)
         api.create_repo(repo_id, exist_ok=True)
         commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id,
                                    commit_message="Upload model audited and trained by auditor")
     except Exception as exc:  # network down, bad token, no rights: the Hub client raises many types
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OptionError(f"{where}: {detail}{after}") from None
+        detail = first_line(exc)
+        raise HubError(f"{where}: {detail}{after}") from None
     return getattr(commit, "commit_url", None) or f"https://huggingface.co/{repo_id}"

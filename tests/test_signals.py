@@ -223,7 +223,7 @@ def test_parse_signals():
     assert parse_signals("outliers") == ("loss", "label_quality", "outliers")
     assert parse_signals("none") == ("loss", "label_quality")
     assert "dynamics" in parse_signals("all")
-    with pytest.raises(OptionError, match="The 'signals' option must be"):
+    with pytest.raises(OptionError, match="The 'signals' parameter must be"):
         parse_signals("duplicates,bogus")
 
 
@@ -331,13 +331,16 @@ def test_plot_cartography_returns_its_axes():
     import matplotlib
 
     matplotlib.use("Agg")
-    from auditor.report.plots_signals import plot_cartography
+    from auditor.plots import plot_cartography
+    from auditor.scoring.dynamics import SIGNAL
 
-    ax = plot_cartography([0.9, 0.1, np.nan], [0.05, 0.02, np.nan], [1.0, 0.0, np.nan])
+    ax = plot_cartography([0.9, 0.1, np.nan], [0.05, 0.02, np.nan], [1.0, 0.0, np.nan], ambiguous=0.2, hard=0.5)
+    assert SIGNAL.section.plot is not None
     assert ax.get_xlabel() == "variability" and len(ax.collections[0].get_offsets()) == 2
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_dynamics_signal_end_to_end_on_the_cli(tmp_path):
     path = tmp_path / "e60.txt"
     path.write_text("\n".join(EMOTION_TRAIN.read_text(encoding="utf-8").splitlines()[:60]) + "\n", encoding="utf-8")

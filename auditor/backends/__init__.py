@@ -113,6 +113,8 @@ def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, t
         _prepare(backend, name, texts, fold_cache)
         result = np.zeros((len(texts), n_classes))
         cached = []
+        if hasattr(backend, "plan"):  # a backend that can train several folds at once (finetune across GPUs)
+            backend.plan(splits)
         for fold, (train_idx, test_idx) in enumerate(splits):
             saved = fold_cache.get(name, f"fold-{fold}") if fold_cache is not None else None
             if saved is not None and saved["probs"].shape == (len(test_idx), n_classes):

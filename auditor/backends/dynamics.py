@@ -2,10 +2,15 @@
 
 At `per_epoch` evenly spaced points of each epoch (always including the epoch's end, and the end
 of training), the callback runs the trainer's model over the fold's training rows (eval mode, no
-gradients, rows sorted by length so batches pad little) and records, per row, the probability of
+gradients) and records, per row, the probability of
 its given label, the margin (given-label logit − largest other logit, as in "area under the
 margin") and whether the model predicts the given label. Rows are identified by their index in the
 full dataset, never by the order a sampler produced. `auditor.scoring.dynamics` aggregates them.
+
+The fold's rows are sorted by length and padded into batches once, when the fold begins (rounded up to
+a multiple of 8 on a GPU, like the training batches): each pass then only copies tensors to the device,
+instead of slicing Arrow and padding in the main process while the GPU waits. Under DDP each process
+runs every `world`-th batch and the logits are gathered, so no pass is repeated on every process.
 """
 
 from __future__ import annotations
@@ -29,14 +34,13 @@ class DynamicsRecorder(TrainerCallback):
         self.fold = -1
         self._records: list[pd.DataFrame] = []
 
-    def begin_fold(self, encoded, lengths, train_idx, labels, tokenizer) -> None:
+    def begin_fold(self, encoded, lengths, train_idx, labels, tokenizer, pad_to_multiple_of=None) -> None:
         """The fold's rows (indices into `encoded`, the tokenised full dataset) and all rows' labels."""
         order = np.argsort(np.asarray(lengths)[train_idx], kind="stable")
         self.fold += 1
         self._rows = np.asarray(train_idx, dtype=np.int64)[order]
         self._labels = np.asarray(labels, dtype=np.int64)[self._rows]
-        self._data = encoded.select(self._rows)
-        self._tokenizer = tokenizer
+        self.batches = padded_batches(encoded.select(self._rows), tokenizer, self.batch_size, pad_to_multiple_of)
         self._last_mark, self._last_step = 0, -1
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
@@ -48,6 +52,7 @@ class DynamicsRecorder(TrainerCallback):
     def on_train_end(self, args, state, control, model=None, **kwargs):
         if self._last_step != state.global_step:  # a fractional last epoch ended between marks
             self._record(model, args, state)
+        self.batches = None  # the fold's padded copy of its rows
 
     def fold_arrays(self, fold: int) -> dict:
         """One fold's records as arrays, cached with the fold so that a resumed run keeps them."""
@@ -91,17 +96,50 @@ class DynamicsRecorder(TrainerCallback):
     def _logits(self, model, args) -> np.ndarray:
         import torch
 
+        from ..distributed import rank, world_size
+
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
+        half = torch.bfloat16 if args.bf16 else torch.float16
+        autocast = torch.autocast(device.type, dtype=half, enabled=bool(args.bf16 or args.fp16))
+        mine = range(rank(), len(self.batches), world_size())
         chunks = []
-        autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(args.bf16))
         try:
             with torch.no_grad(), autocast:
-                for start in range(0, len(self._rows), self.batch_size):
-                    batch = self._tokenizer.pad(self._data[start : start + self.batch_size], return_tensors="pt")
-                    output = model(**{k: v.to(device) for k, v in batch.items()})
-                    chunks.append(output.logits.float().cpu().numpy())
+                for i in mine:
+                    batch = {k: v.to(device, non_blocking=True) for k, v in self.batches[i].items()}
+                    chunks.append(model(**batch).logits.float())
+            # One copy back (and one sync) per pass instead of one per batch.
+            chunks = [c.cpu().numpy() for c in chunks]
         finally:
             model.train(was_training)
-        return np.concatenate(chunks).astype(np.float64)
+        return np.concatenate(_gather_in_order(list(mine), chunks, len(self.batches))).astype(np.float64)
+
+
+def padded_batches(rows, tokenizer, batch_size: int, pad_to_multiple_of=None) -> list[dict]:
+    """`rows` (a tokenised Dataset, already in the order wanted) as padded tensor batches, read once."""
+    import torch
+
+    columns = {k: rows[k] for k in rows.column_names}  # one read of each column, not one per batch
+    pin = torch.cuda.is_available()  # page-locked, so the copies to the GPU can be asynchronous
+    batches = []
+    for start in range(0, len(rows), batch_size):
+        features = {k: v[start : start + batch_size] for k, v in columns.items()}
+        batch = tokenizer.pad(features, pad_to_multiple_of=pad_to_multiple_of, return_tensors="pt")
+        batches.append({k: v.pin_memory() if pin else v for k, v in batch.items()})
+    return batches
+
+
+def _gather_in_order(mine: list[int], chunks: list, n_batches: int) -> list:
+    """Every process's logits, in batch order, on every process (under DDP each computed every world-th batch)."""
+    from ..distributed import world_size
+
+    if world_size() == 1:
+        return chunks
+    import torch.distributed as dist
+
+    shares = [None] * world_size()
+    dist.all_gather_object(shares, (mine, chunks))
+    by_batch = {i: c for indices, cs in shares for i, c in zip(indices, cs)}
+    return [by_batch[i] for i in range(n_batches)]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tempfile
 import time
 
 import numpy as np
 
-from ..distributed import world_size
+from ..distributed import fold_shares, world_size
 from ..errors import OptionError
 
 
@@ -89,17 +90,91 @@ def per_device_batch_size(batch_size: int, processes: int) -> int:
     return batch_size // processes
 
 
-def training_arguments(cfg, seed: int, output_dir: str, show_progress: bool):
+@dataclasses.dataclass(frozen=True)
+class Device:
+    """What the training settings depend on, so that they are chosen (and tested) without the hardware."""
+
+    type: str = "cpu"  # "cpu" or "cuda"
+    capability: tuple[int, int] = (0, 0)  # CUDA compute capability
+    name: str = "cpu"
+    processes: int = 1  # under torchrun
+    cpus: int = 1  # CPU cores for this process
+
+
+def current_device() -> Device:
+    import os
+
+    from ..device import device as device_type
+
+    processes = world_size()
+    cpus = max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    if device_type() != "cuda":
+        return Device("cpu", processes=processes, cpus=cpus)
     import torch
+
+    return Device("cuda", tuple(torch.cuda.get_device_capability()), torch.cuda.get_device_name(), processes, cpus)
+
+
+def device_options(device: Device) -> dict:
+    """The `TrainingArguments` that depend on the device.
+
+    bf16 autocast only from compute capability 8 (Ampere) on: `torch.cuda.is_bf16_supported()` also says yes
+    on a T4 or V100, where bf16 is emulated and slower than fp32; those get fp16 (with loss scaling).
+    TF32 is not passed here: see `set_tf32`.
+    """
+    if device.type != "cuda":
+        # Under torchrun on a machine without CUDA, accelerate only builds the gloo process group when told
+        # to use the CPU; otherwise each process would train alone. Loader workers would only compete with
+        # training for the same cores.
+        return {"use_cpu": device.processes > 1, "dataloader_num_workers": 0, "dataloader_pin_memory": False}
+    bf16 = device.capability >= (8, 0)
+    # Reading rows from Arrow and padding them costs tens of ms per 256-row batch on one CPU core, more
+    # than a GPU step of a small model: worker processes prepare batches in parallel, kept alive across epochs.
+    workers = max(0, min(4, device.cpus - 1))
+    return {
+        "bf16": bf16,
+        "fp16": not bf16,
+        # One fused kernel per optimiser step instead of one per parameter tensor.
+        "optim": "adamw_torch_fused",
+        "dataloader_num_workers": workers,
+        "dataloader_persistent_workers": workers > 0,
+        # accelerate copies batches with non_blocking=False unless told otherwise, which makes the host wait
+        # for every copy; an asynchronous copy also needs page-locked (pinned) batches.
+        "dataloader_pin_memory": True,
+        "accelerator_config": {"non_blocking": True},
+    }
+
+
+def set_tf32(device: Device) -> None:
+    """TF32 tensor cores for the matmuls autocast leaves in fp32 (free on Ampere and newer), set through
+    torch's legacy setters only.
+
+    torch 2.13's inductor reads both `torch.get_float32_matmul_precision()` (legacy) and
+    `torch.backends.cuda.matmul.fp32_precision` (new). The legacy setter keeps both readable; the new
+    `torch.backends.fp32_precision`, which `TrainingArguments(tf32=...)` sets (and sets by itself whenever
+    `torch_compile` and bf16 are on), makes the legacy getters raise "mix of the legacy and new APIs", so
+    `--torch-compile` would fail. Called after `TrainingArguments` is built, it also repairs that state:
+    the generic new-API switch goes back to "none" (defer to the per-backend flags), which the legacy
+    setters then set consistently for both APIs (checked against torch 2.13 in tests/test_finetune.py).
+    """
+    if device.type != "cuda":
+        return
+    import torch
+
+    enable = device.capability >= (8, 0)
+    if hasattr(torch.backends, "fp32_precision"):  # torch >= 2.9
+        torch.backends.fp32_precision = "none"
+    torch.set_float32_matmul_precision("high" if enable else "highest")
+    torch.backends.cudnn.allow_tf32 = enable
+
+
+def training_arguments(cfg, seed: int, output_dir: str, show_progress: bool, device: Device | None = None):
+    """The Trainer's settings for `device` (default: this process's); no side effects, so any device's
+    arguments can be built and checked anywhere. The caller sets TF32 afterwards (`set_tf32`)."""
     from transformers import TrainingArguments
 
-    cuda = torch.cuda.is_available()
-    processes = world_size()
-    batch = per_device_batch_size(cfg.batch_size, processes)
-    workers = _loader_workers() if cuda else 0
-    # One fused kernel per optimiser step instead of one per parameter tensor; the default only from
-    # transformers 5, so it is named here for the 4.x versions we also support.
-    gpu_only = {"optim": "adamw_torch_fused"} if cuda else {}
+    device = device or current_device()
+    batch = per_device_batch_size(cfg.batch_size, device.processes)
     return TrainingArguments(
         output_dir=output_dir,
         num_train_epochs=cfg.epochs,
@@ -112,23 +187,13 @@ def training_arguments(cfg, seed: int, output_dir: str, show_progress: bool):
         eval_strategy="no",
         save_strategy="no",
         logging_strategy="no",
+        # On by default: it tests each step's loss with isnan/isinf, a host-device sync per step that leaves
+        # the GPU idle for a launch-bound model; we log no loss for it to filter.
+        logging_nan_inf_filter=False,
         report_to="none",
         seed=seed,
-        # bf16 autocast halves activation memory and uses tensor cores; Ampere and newer support it.
-        bf16=cuda and torch.cuda.is_bf16_supported(),
-        # TF32 tensor cores for whatever matmuls autocast leaves in fp32; free on Ampere and newer.
-        tf32=True if cuda and torch.cuda.get_device_capability()[0] >= 8 else None,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         disable_tqdm=not show_progress,
-        # Reading rows from Arrow and padding them costs tens of ms per 256-row batch on one CPU core,
-        # more than a GPU step of a small model: on CUDA, worker processes prepare batches in parallel,
-        # kept alive across epochs. On CPU they would only compete with training for the same cores.
-        dataloader_num_workers=workers,
-        dataloader_persistent_workers=workers > 0,
-        dataloader_pin_memory=cuda,  # page-locked batches copy to the GPU asynchronously
-        # Under torchrun on a machine without CUDA, accelerate only builds the gloo process group when
-        # told to use the CPU; otherwise each process would train alone.
-        use_cpu=processes > 1 and not cuda,
         # Sequence classifiers use every parameter in each forward pass, so DDP need not walk the autograd
         # graph each step looking for unused ones (torch warns about that cost on every rank); a model
         # that leaves some unused makes DDP stop with an error that says so.
@@ -137,29 +202,41 @@ def training_arguments(cfg, seed: int, output_dir: str, show_progress: bool):
         # Off by default: compiling costs tens of seconds per fold (each fold is a fresh model, and
         # dynamic padding changes the shapes), more than a whole fold of MiniLM takes on a GPU.
         torch_compile=cfg.torch_compile,
-        **gpu_only,
+        **device_options(device),
     )
 
 
-def _loader_workers() -> int:
-    import os
+def length_grouped_sampler(lengths, batch_size: int, seed: int):
+    """Batches of similar lengths in a seeded random order: the same in every process under DDP (each takes
+    its share of the same order) without relying on the global RNG, and the same for the same seed."""
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    per_process = (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    return max(0, min(4, per_process - 1))
+    return LengthGroupedSampler(batch_size, lengths=[int(x) for x in lengths],
+                                generator=torch.Generator().manual_seed(seed))
 
 
 class FinetuneBackend:
     """Tokenises once for all folds; each fold fine-tunes a fresh model and predicts only its held-out rows."""
 
     def __init__(self, n_classes: int, seed: int, cfg, progress=None, class_names=None):
-        self.n_classes, self.seed, self.cfg = n_classes, seed, resolve_train_config(cfg)
-        per_device_batch_size(self.cfg.batch_size, world_size())  # fail before any work, not at fold 1
+        self.device = current_device()
+        self.n_classes, self.seed = n_classes, seed
+        self.cfg = resolve_train_config(cfg, cuda=self.device.type == "cuda")
+        per_device_batch_size(self.cfg.batch_size, self.device.processes)  # fail before any work, not at fold 1
         self.class_names = class_names
         self.show_progress = progress is not None and getattr(progress, "bars", False)
         self.fold_metrics: list[dict] = []
         self.callbacks: list = []
         self.tokenizer = None
         self.encoded = None
+        self._scratch = None
+        self.last_model = None
+        # Under --parallel-folds with 2+ visible GPUs: one CUDA_VISIBLE_DEVICES value per worker process.
+        self.fold_devices = _parallel_devices() if self.cfg.parallel_folds else []
+        if self.fold_devices and self.device.processes > 1:
+            raise OptionError("--parallel-folds runs one process per GPU itself; launch it without torchrun.")
+        self._splits, self._done = None, {}
         self.timings = {"tokenise": 0.0, "train": 0.0, "predict": 0.0}
         self.throughput = {"train_samples": 0.0, "train_tokens": 0.0}
         self.dynamics = None
@@ -175,8 +252,9 @@ class FinetuneBackend:
         if not self.show_progress:
             datasets.disable_progress_bars()
         started = time.perf_counter()
+        self.texts = list(texts)  # for --parallel-folds workers, which tokenise them again
         self.tokenizer = load_tokenizer(self.cfg.model)
-        ds = datasets.Dataset.from_dict({"text": list(texts)})
+        ds = datasets.Dataset.from_dict({"text": self.texts})
         # Truncate only: padding happens per batch in DataCollatorWithPadding, not to the longest text.
         self.encoded = ds.map(
             lambda b: self.tokenizer(b["text"], truncation=True, max_length=self.cfg.max_length),
@@ -184,12 +262,23 @@ class FinetuneBackend:
             remove_columns=["text"],
             desc="tokenise",
         )
+        # Counted once for all folds: the length-grouped sampler and the dynamics passes take them from here.
         self.lengths = np.array([len(x) for x in self.encoded["input_ids"]])
         self.timings["tokenise"] += time.perf_counter() - started
 
+    def plan(self, splits) -> None:
+        """All folds' (train rows, held-out rows), before the first is asked for: needed to run them in parallel."""
+        self._splits = [(np.asarray(a), np.asarray(b)) for a, b in splits]
+
     def fit_predict(self, train_idx, labels, test_idx):
+        if len(self.fold_devices) > 1 and self._splits is not None:
+            return self._from_parallel_folds(test_idx, labels)
         trainer = self.train(train_idx, labels)
-        return self.predict(trainer, test_idx, labels)
+        try:
+            return self.predict(trainer, test_idx, labels)
+        finally:
+            self.last_model = trainer.model  # until the next fold starts, for a look at the fold's model
+            release(trainer)
 
     def fold_arrays(self, fold: int) -> dict:
         """What a resumed run needs from a finished fold besides its probabilities: its training dynamics."""
@@ -202,9 +291,12 @@ class FinetuneBackend:
     def train(self, train_idx, labels):
         """A Trainer whose fresh model has been fine-tuned on `train_idx` (DDP under torchrun)."""
         started = time.perf_counter()
+        self.last_model = None
+        _free_memory()  # the previous fold's model, before this fold loads its own
         trainer = self._trainer(train_idx, labels)
         if self.dynamics is not None:
-            self.dynamics.begin_fold(self.encoded, self.lengths, train_idx, labels, self.tokenizer)
+            self.dynamics.begin_fold(self.encoded, self.lengths, train_idx, labels, self.tokenizer,
+                                     pad_to_multiple_of=trainer.data_collator.pad_to_multiple_of)
         trainer.train()
         _synchronize()
         self.timings["train"] += time.perf_counter() - started
@@ -213,26 +305,30 @@ class FinetuneBackend:
         return trainer
 
     def _trainer(self, train_idx, labels):
-        from transformers import DataCollatorWithPadding, Trainer, set_seed
+        from transformers import DataCollatorWithPadding, set_seed
 
         train = self.encoded.select(train_idx).add_column("labels", self._label_values(labels[train_idx]))
-        self._tmp = tempfile.TemporaryDirectory(prefix="auditor-trainer-")
-        args = training_arguments(self.cfg, self.seed, self._tmp.name, self.show_progress)
+        if self._scratch is None:  # the Trainer's output_dir; it saves nothing there (save_strategy "no")
+            self._scratch = tempfile.TemporaryDirectory(prefix="auditor-trainer-")
+        args = training_arguments(self.cfg, self.seed, self._scratch.name, self.show_progress, self.device)
+        set_tf32(self.device)
         # The new classification head is drawn from torch's generator, which earlier folds have moved:
         # seed it here so each fold starts the same whether or not earlier folds ran in this process
         # (a resumed run then equals an uninterrupted one).
         set_seed(self.seed)
-        trainer = Trainer(
+        trainer = _trainer_class()(
             model=self._classifier(),
             args=args,
             train_dataset=train,
             processing_class=self.tokenizer,
-            # Lengths rounded up to a multiple of 8 keep bf16 matmuls (attention's inner dimension is the
-            # sequence length) aligned for tensor cores; on CPU it would only add padding.
-            data_collator=DataCollatorWithPadding(self.tokenizer, pad_to_multiple_of=8 if args.bf16 else None),
+            # Lengths rounded up to a multiple of 8 keep half-precision matmuls (attention's inner dimension
+            # is the sequence length) aligned for tensor cores; on CPU it would only add padding.
+            data_collator=DataCollatorWithPadding(
+                self.tokenizer, pad_to_multiple_of=8 if self.device.type == "cuda" else None),
             compute_metrics=self.compute_metrics,
             callbacks=list(self.callbacks),
         )
+        trainer.lengths = self.lengths[train_idx]
         if not self.show_progress:
             from transformers.trainer_callback import PrinterCallback
 
@@ -257,10 +353,25 @@ class FinetuneBackend:
         logits = np.asarray(output.predictions, dtype=np.float64)
         probs = np.empty_like(logits)
         probs[order] = self._probabilities(logits)
-        self.last_model = trainer.model
-        self._tmp.cleanup()
         self.timings["predict"] += time.perf_counter() - started
         return probs
+
+    def _from_parallel_folds(self, test_idx, labels):
+        """The asked fold's probabilities; on the first ask, this fold and all later ones are trained at once,
+        one worker process per device (earlier folds were finished, or taken from an interrupted run)."""
+        fold = next(f for f, (_, held_out) in enumerate(self._splits) if np.array_equal(held_out, test_idx))
+        if fold not in self._done:
+            started = time.perf_counter()
+            todo = list(range(fold, len(self._splits)))
+            self._done.update(run_folds_in_processes(self, todo, labels))
+            self.timings["train"] += time.perf_counter() - started
+        found = self._done.pop(fold)
+        self.fold_metrics.append(found["metrics"])
+        train_idx = self._splits[fold][0]
+        self.throughput["train_samples"] += len(train_idx) * self.cfg.epochs
+        self.throughput["train_tokens"] += float(self.lengths[train_idx].sum()) * self.cfg.epochs
+        self.restore_fold(fold, found["arrays"])  # its training dynamics, numbered as this fold
+        return found["probs"]
 
     # Hooks a multi-label subclass (auditor.multilabel.finetune) replaces: labels, head, outputs, metrics.
     compute_metrics = staticmethod(compute_metrics)
@@ -284,6 +395,117 @@ class FinetuneBackend:
             "train_samples_per_second": round(self.throughput["train_samples"] / train_s, 2) if train_s else None,
             "train_tokens_per_second": round(self.throughput["train_tokens"] / train_s, 1) if train_s else None,
         }
+
+
+def _parallel_devices() -> list[str]:
+    import torch
+
+    count = torch.cuda.device_count()
+    return [str(i) for i in range(count)] if count > 1 else []
+
+
+_LAUNCHER_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def run_folds_in_processes(backend, folds, labels) -> dict[int, dict]:
+    """Train `folds` of `backend`'s plan in one process per `backend.fold_devices` entry (its
+    CUDA_VISIBLE_DEVICES; "" for the CPU), each taking the share `fold_shares` gives it; returns
+    {fold: {"probs", "arrays", "metrics"}}. Fold k gives the same result wherever it runs."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shares = fold_shares(folds, len(backend.fold_devices))
+    root = str(Path(__file__).resolve().parents[2])
+    with tempfile.TemporaryDirectory(prefix="auditor-folds-") as tmp:
+        running = []
+        for worker, (device, share) in enumerate(zip(backend.fold_devices, shares)):
+            spec = Path(tmp) / f"worker-{worker}.pkl"
+            with open(spec, "wb") as handle:
+                pickle.dump({"texts": backend.texts, "labels": np.asarray(labels), "n_classes": backend.n_classes,
+                             "seed": backend.seed, "cfg": dataclasses.replace(backend.cfg, parallel_folds=False),
+                             "class_names": backend.class_names, "splits": {f: backend._splits[f] for f in share},
+                             "out": str(spec.with_suffix(".out.pkl"))}, handle)
+            # A plain single process (no launcher variables) that sees only its own device.
+            env = {k: v for k, v in os.environ.items() if k not in _LAUNCHER_VARIABLES}
+            env.update(CUDA_VISIBLE_DEVICES=device,
+                       PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+            command = [sys.executable, "-c", "import sys; from auditor.backends.finetune import _fold_worker; "
+                       "_fold_worker(sys.argv[1])", str(spec)]
+            running.append((subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True), spec, share))
+        results = {}
+        for process, spec, share in running:
+            _, err = process.communicate()
+            if process.returncode != 0:
+                tail = err.strip().splitlines()[-1] if err.strip() else f"exit status {process.returncode}"
+                raise RuntimeError(f"--parallel-folds: the worker training folds {share} failed: {tail}")
+            with open(spec.with_suffix(".out.pkl"), "rb") as handle:
+                results.update(pickle.load(handle))
+    return results
+
+
+def _fold_worker(spec_path: str) -> None:
+    """One --parallel-folds worker: its share of the folds, in a fresh process that sees one device."""
+    import pickle
+
+    from ..distributed import silence_libraries
+
+    silence_libraries()
+    with open(spec_path, "rb") as handle:
+        spec = pickle.load(handle)
+    backend = FinetuneBackend(spec["n_classes"], spec["seed"], spec["cfg"], class_names=spec["class_names"])
+    backend.prepare(spec["texts"])
+    results = {}
+    for fold, (train_idx, test_idx) in sorted(spec["splits"].items()):
+        backend.restore_fold(fold - 1, {})  # number its training dynamics as this fold
+        probs = backend.fit_predict(train_idx, spec["labels"], test_idx)
+        results[fold] = {"probs": probs, "arrays": backend.fold_arrays(fold), "metrics": backend.fold_metrics[-1]}
+    with open(spec["out"], "wb") as handle:
+        pickle.dump(results, handle)
+
+
+@functools.cache
+def _trainer_class():
+    """A Trainer subclass, defined on first use so that importing this module does not import transformers."""
+    from transformers import Trainer
+
+    class _LengthsTrainer(Trainer):
+        """Trains with the backend's length-grouped sampler: lengths counted once for all folds (the
+        Trainer's own sampler reads every row's input_ids again each fold) and a seeded generator."""
+
+        lengths = None
+
+        def _get_train_sampler(self, train_dataset=None):
+            if self.args.train_sampling_strategy != "group_by_length" or self.lengths is None:
+                return super()._get_train_sampler(train_dataset)
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            return length_grouped_sampler(self.lengths, batch, seed)
+
+    return _LengthsTrainer
+
+
+def release(trainer) -> None:
+    """Drop a finished fold's references to its model, optimiser and loaders (with their worker processes),
+    so they are freed before the next fold starts, not whenever the garbage collector meets the Trainer's
+    reference cycles (on a GPU: two models, two optimisers' state at once)."""
+    trainer.accelerator.free_memory()
+    trainer.model = trainer.model_wrapped = trainer.optimizer = trainer.lr_scheduler = None
+    handler = trainer.callback_handler
+    handler.model = handler.optimizer = handler.lr_scheduler = handler.train_dataloader = None
+    _free_memory()
+
+
+def _free_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _synchronize() -> None:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from ..config import DataConfig
 from ..errors import DataError, RunDirError
-from ..report import apply as _apply
+from ..annotate import apply as _apply
+from ..safeio import neutralise, safe_write, unneutralise
 from .data import format_set, load_multilabel, parse_set_text
 
 __all__ = ["read_multilabel_corrections", "apply_multilabel_corrections"]
@@ -36,7 +37,7 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
     for i, (raw_id, raw) in enumerate(zip(frame["id"].tolist(), frame["corrected_labels"].tolist())):
         row = i + 2
         try:
-            position = _apply._resolve_id(raw_id, ids, row)
+            position = _apply._resolve_id(raw_id, ids, result.run.get("id_kind") == "int", row)
             if position in first_row:
                 raise DataError(f"row {row}: id {str(raw_id).strip()!r} appears again (first at row "
                                 f"{first_row[position]}); give each id once")
@@ -54,7 +55,7 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
 
 
 def _parse(raw, index: dict, sep: str, row: int):
-    value = _apply._unneutralise(str(raw).strip())
+    value = unneutralise(str(raw).strip())
     if value == "":
         return ""
     if value.upper() == _apply.DELETE and value not in index:
@@ -76,17 +77,22 @@ def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, ov
     out = Path(out) if out is not None else run_dir
     cleaned_path = out / f"cleaned.{_apply.CLEANED_EXTENSIONS[data.format]}"
     changes_path = out / "changes.csv"
-    for target in (cleaned_path, changes_path):
-        if target.exists() and not overwrite:
-            raise RunDirError(f"{target}: already exists; pass --overwrite to replace it or choose --out.")
+    inputs = [Path(data.source), Path(corrections_path)]
+    if out.is_dir():
+        for target in (cleaned_path, changes_path):
+            if target.exists() and not overwrite:
+                raise RunDirError(f"{target}: already exists; pass --overwrite to replace it or choose --out.")
     changes = _changes(result, data, corrections)
     cleaned = _cleaned(data, changes)
     out.mkdir(parents=True, exist_ok=True)
-    _apply._write_together({cleaned_path: lambda p: _write(cleaned, data, result, p),
-                            changes_path: lambda p: _write_changes(changes, p)})
+    safe_write({cleaned_path: lambda h: _write(cleaned, data, result, h),
+                changes_path: lambda h: _write_changes(changes, h)}, inputs=inputs, overwrite=overwrite)
     relabelled = int((changes["change"] == "relabelled").sum())
-    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled,
-            "dropped": len(changes) - relabelled, "rows": len(cleaned), "input_rows": len(data)}
+    deleted = len(changes) - relabelled
+    listed = len(corrections)
+    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
+            "dropped": deleted, "kept": listed - len(changes), "rows": len(cleaned), "input_rows": len(data),
+            "notes": 0, "id_column": None, "listed": listed}
 
 
 def _reload(result, run_dir: Path):
@@ -149,19 +155,26 @@ def _set_row(frame: pd.DataFrame, data, position: int, indices: list[int]) -> No
     frame[data.label_column] = column
 
 
-def _write(frame: pd.DataFrame, data, result, path: Path) -> None:
+def _write(frame: pd.DataFrame, data, result, handle) -> None:
+    """The cleaned rows in the input's file format (a headerless CSV/TSV stays headerless)."""
+    import io
+
     column_names = (result.run.get("data") or {}).get("column_names")
-    if column_names and data.format in ("csv", "tsv"):  # headerless in, headerless out
-        if data.format == "tsv":
-            frame.to_csv(path, sep="\t", header=False, index=False, quoting=csv.QUOTE_NONE, encoding="utf-8")
-        else:
-            frame.to_csv(path, header=False, index=False, encoding="utf-8")
-        return
-    _apply._write_data(frame, data, path)
+    fmt = data.format
+    if fmt in ("csv", "tsv"):
+        text = io.StringIO()
+        quoting = csv.QUOTE_NONE if fmt == "tsv" and column_names else csv.QUOTE_MINIMAL
+        frame.to_csv(text, sep="\t" if fmt == "tsv" else ",", header=not column_names, index=False, quoting=quoting)
+        handle.write(text.getvalue().encode("utf-8"))
+    elif fmt in ("json", "jsonl"):
+        lines = fmt == "jsonl" or not Path(data.source).read_text(encoding="utf-8").lstrip().startswith("[")
+        handle.write(frame.to_json(orient="records", lines=lines, force_ascii=False).encode("utf-8"))
+    else:  # parquet and Hub datasets: parquet keeps the column types (lists stay lists)
+        frame.to_parquet(handle, index=False)
 
 
-def _write_changes(changes: pd.DataFrame, path: Path) -> None:
+def _write_changes(changes: pd.DataFrame, handle) -> None:
     table = changes.drop(columns=["position", "new"]).copy()
     for column in ("id", "old_labels", "new_labels"):
-        table[column] = table[column].map(_apply.neutralise_formula)
-    table.to_csv(path, index=False, encoding="utf-8-sig")
+        table[column] = table[column].map(neutralise)
+    handle.write(table.to_csv(index=False).encode("utf-8-sig"))

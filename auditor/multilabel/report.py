@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import html as _html
-from ..report import plots
+from .. import plots
 
 __all__ = ["render_report", "write_report", "format_summary"]
 

@@ -7,12 +7,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..result import AuditResult, write_csv, _to_parquet
-from ..rundir import atomic_run_dir, write_json
+from ..result import AuditResult
+from ..rundir import atomic_run_dir
+from ..runfiles import write_run_files
 from .data import DEFAULT_SEPARATOR, parse_set_text
 
-__all__ = ["MultiLabelResult", "SUSPECT_COLUMNS", "suspects_frame", "write_suspects"]
+__all__ = ["MultiLabelResult", "SCORE_COLUMNS", "SUSPECT_COLUMNS", "suspects_frame", "write_suspects"]
 
+# What a multi-label run folder's scores must hold (checked by runfiles.read_run).
+SCORE_COLUMNS = ("id", "text", "given_labels", "suggested_labels", "missing_label", "spurious_label", "suspect_label",
+                 "label_quality_score", "label_issue_score", "is_label_issue", "rank", "reasons")
 SUSPECT_COLUMNS = ["id", "text", "given_labels", "suggested_labels", "missing_label", "spurious_label",
                    "label_quality", "reasons", "corrected_labels", "note"]
 
@@ -61,8 +65,11 @@ class MultiLabelResult(AuditResult):
 
         return write_report(self, Path(path))
 
-    def export_suspects(self, path, top: int | None = None) -> Path:
-        write_suspects(suspects_frame(self.scores, top), Path(path))
+    def export_suspects(self, path, top: int | None = None, overwrite: bool = False) -> Path:
+        from ..safeio import safe_write
+
+        frame = suspects_frame(self.scores, top)
+        safe_write({Path(path): lambda handle: write_suspects(frame, handle)}, overwrite=overwrite)
         return Path(path)
 
     def _repr_html_(self) -> str:
@@ -81,13 +88,9 @@ class MultiLabelResult(AuditResult):
     def save(self, out, overwrite: bool = False) -> Path:
         out = Path(out)
         with atomic_run_dir(out, overwrite) as tmp:
-            write_csv(self.scores, tmp / "scores.csv")
-            _to_parquet(self.scores, tmp / "scores.parquet")
-            write_json(tmp / "metrics.json", self.metrics)
-            write_json(tmp / "run.json", self.run)
-            write_suspects(suspects_frame(self.scores), tmp / "suspects.csv")
-            if self.embeddings is not None:
-                np.save(tmp / "embeddings.npy", self.embeddings)
+            write_run_files(self, tmp)
+            with open(tmp / "suspects.csv", "xb") as handle:
+                write_suspects(suspects_frame(self.scores), handle)
             self.to_html(tmp / "report.html")
         return out
 
@@ -111,10 +114,11 @@ def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame
     }, columns=SUSPECT_COLUMNS)
 
 
-def write_suspects(frame: pd.DataFrame, path: Path) -> None:
-    from ..report.export import neutralise_formula
+def write_suspects(frame: pd.DataFrame, handle) -> None:
+    """The annotators' CSV into a binary handle: spreadsheet-safe cells, a BOM so Excel reads UTF-8."""
+    from ..safeio import neutralise
 
     safe = frame.copy()
     for column in ("id", "text", "given_labels", "suggested_labels", "missing_label", "spurious_label", "reasons"):
-        safe[column] = safe[column].map(neutralise_formula)
-    safe.to_csv(path, index=False, encoding="utf-8-sig")
+        safe[column] = safe[column].map(neutralise)
+    handle.write(safe.to_csv(index=False).encode("utf-8-sig"))

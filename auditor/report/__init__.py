@@ -1,1 +1,1 @@
-"""Everything people read or hand on: the HTML report, plots, and the annotators' CSV."""
+"""Rendering a finished run: the HTML report and its plots."""

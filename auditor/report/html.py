@@ -5,8 +5,16 @@ which is escaped so that no `<`, `>` or `&` appears in it; the Content-Security-
 the page's own inline script and style (by hash) and `data:` images, so even a missed escape could
 not load or run anything.
 
-Other signals add sections with `register_section(SignalSection(...))`: a section is rendered only
-when the scores table has its column.
+Each signal declares its own section (`auditor.scoring.registry.Section`); a section is rendered only
+when the scores table has its column. The report computes nothing about the data: it renders the
+scores, metrics and run facts of a finished result.
+
+The suspects table is also where annotators relabel (report.js.j2): decisions are keyed by id, sent to
+the page as strings (JavaScript numbers lose integers above 2**53), kept in the browser's localStorage
+under a key derived from the run, and downloaded as a CSV with suspects.csv's columns
+(`annotate.export.SUSPECT_COLUMNS`, formula-like cells neutralised as `write_suspects` does) for
+`auditor apply`. Each embedded row also carries its evidence: the nearest texts from the scores'
+neighbour columns (scoring/neighbours.py) and the other copies of a duplicated text.
 """
 
 from __future__ import annotations
@@ -15,88 +23,48 @@ import base64
 import hashlib
 import json
 import math
-import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import plots
+from .. import plots
+from ..scoring.registry import Section, sections as signal_sections
 
-__all__ = ["render_report", "write_report", "SignalSection", "register_section", "SIGNAL_SECTIONS",
-           "DEFAULT_MAX_ROWS", "MAX_TEXT_CHARS"]
+__all__ = ["render_report", "write_report", "DEFAULT_MAX_ROWS", "CELL_TEXT_CHARS"]
 
 DEFAULT_MAX_ROWS = 2000  # rows embedded per table; 3 tables of 2,000 rows keep 100,000-row runs ~3 MB
-MAX_TEXT_CHARS = 1000  # longer texts are cut in the page (scores.csv keeps them whole)
-_TOP_CONFUSIONS = 10
+CELL_TEXT_CHARS = 1000  # longer texts are cut in the page (scores.csv keeps them whole)
 
 
-@dataclass(frozen=True)
-class SignalSection:
-    """An optional report section, shown only when the scores table has `column`.
+def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS, sections=None, overwrite: bool = False,
+                 inputs=()) -> Path:
+    """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all.
 
-    kind "score": the `max_rows` rows with the highest (or lowest, `descending=False`) value of `column`;
-    kind "group": rows with a non-empty `column`, grouped by its value, most suspect group member first.
-    `plot`, if given, takes the scores table and returns a matplotlib Axes shown above the table.
+    An existing file is replaced only when it is a report this tool wrote, or with `overwrite`;
+    never when it is one of `inputs`.
     """
+    from ..safeio import check_target, safe_write
 
-    column: str
-    title: str
-    description: str
-    kind: str = "score"
-    descending: bool = True
-    extra_columns: tuple[str, ...] = ()
-    plot: Callable | None = field(default=None, compare=False)
-
-    @property
-    def key(self) -> str:
-        return "signal-" + "".join(ch if ch.isalnum() else "-" for ch in self.column)
-
-
-# Display hooks for the signals of other modules; the signals themselves are computed elsewhere.
-SIGNAL_SECTIONS: list[SignalSection] = [
-    SignalSection("outlier_score", "Outliers",
-                  "Examples far from the rest of the data (higher = more unusual). An outlier is often not a "
-                  "mislabel but still worth a look."),
-    SignalSection("duplicate_group", "Duplicates and conflicting labels",
-                  "Groups of identical or near-identical texts; groups whose labels differ are label issues.",
-                  kind="group", extra_columns=("is_conflicting_duplicate_issue", "duplicate_reason")),
-    SignalSection("cartography_region", "Dataset cartography",
-                  "Training dynamics per example: easy, ambiguous or hard to learn.", kind="group",
-                  extra_columns=("confidence_score", "variability_score", "aum_score"),
-                  plot=lambda s: _cartography(s)),
-]
-
-
-def _cartography(scores: pd.DataFrame):
-    from .plots_signals import plot_cartography
-
-    return plot_cartography(scores["confidence_score"], scores["variability_score"], scores["correctness_score"])
-
-
-def register_section(section: SignalSection) -> None:
-    """Add (or replace, by column) an optional section of the report."""
-    SIGNAL_SECTIONS[:] = [s for s in SIGNAL_SECTIONS if s.column != section.column] + [section]
-
-
-def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS) -> Path:
-    """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all."""
     path = Path(path)
-    html = render_report(result, max_rows=max_rows)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    own = [path] if _is_report(path) else []
+    check_target(path, inputs=inputs, overwrite=overwrite, own=bool(own))
+    html = render_report(result, max_rows=max_rows, sections=sections)
+    safe_write({path: lambda handle: handle.write(html.encode("utf-8"))}, inputs=inputs, overwrite=overwrite,
+               own=own)
     return path
 
 
-def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
-    """The report of `result` as one HTML string."""
+def _is_report(path: Path) -> bool:
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return b"<title>Label audit:" in handle.read(8192)
+
+
+def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS, sections=None) -> str:
+    """The report of `result` as one HTML string; `sections`: the signals' sections (default: the registry's)."""
     if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
         raise ValueError(f"The 'max_rows' parameter must be an int >= 1. Got {max_rows!r} instead.")
     if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
@@ -106,7 +74,7 @@ def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
     env = _environment()
     js = env.get_template("report.js.j2").render()
     css = env.get_template("report.css.j2").render()
-    context = _context(result, max_rows)
+    context = _context(result, max_rows, signal_sections() if sections is None else tuple(sections))
     return env.get_template("report.html.j2").render(
         **context, js=js, css=css, csp=_content_security_policy(js, css),
     )
@@ -144,28 +112,45 @@ def _sha256(code: str) -> str:
 # ---------------------------------------------------------------------------------------------- context
 
 
-def _context(result, max_rows: int) -> dict:
+def _context(result, max_rows: int, signal_sections) -> dict:
     scores = result.scores
     names = [str(c) for c in result.class_names]
     issues = _issue_counts(scores, names)
     noise = _noise(result, names)
-    tables, store, sections = _tables(scores, names, max_rows)
+    tables, store, sections = _tables(scores, names, max_rows, signal_sections)
+    suspects_shown = tables[0]["spec"]["rows"]
     return {
         "summary": _summary(result, scores),
         "classes": names,
         "per_class": _per_class(result.metrics, names, issues),
         "noise": noise,
+        "reliability": _reliability(result),
+        "previous": _previous(result),
         "images": _images(result, names, issues, noise),
         "tables": tables,
         "sections": sections,
         "max_rows": max_rows,
-        "max_text_chars": MAX_TEXT_CHARS,
+        "max_text_chars": CELL_TEXT_CHARS,
         "texts_cut": store["texts_cut"],
+        "relabel": {"shown": len(suspects_shown), "total": tables[0]["total"]},
         "data_json": _json_for_script({"classes": names, "fields": store["fields"], "rows": store["rows"],
+                                       "refs": store["refs"],
+                                       "relabel": _relabel_config(result, store, suspects_shown, tables[0]["positions"]),
                                        "tables": {t["key"]: t["spec"] for t in
                                                   tables + [s["table"] for s in sections]}}),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _reliability(result) -> str | None:
+    from ..summary import result_reliability
+
+    return result_reliability(result)
+
+
+def _previous(result) -> dict | None:
+    """The comparison with the run given as --previous, recorded in run.json by the pipeline."""
+    return result.run.get("previous") or None
 
 
 def _summary(result, scores: pd.DataFrame) -> dict:
@@ -217,28 +202,13 @@ def _per_class(metrics: dict, names: list[str], issues: dict[str, int]) -> list[
 
 
 def _noise(result, names: list[str]) -> dict | None:
-    """cleanlab's estimate of the joint P(given label, true label) and the largest off-diagonal cells."""
-    from cleanlab.count import estimate_joint
+    """The noise estimate the run recorded (`metrics.noise_estimate`); computed here for older run folders."""
+    noise = result.metrics.get("noise")
+    if noise is None:
+        from ..metrics import noise_estimate
 
-    labels, probs = result.labels, result.pred_probs
-    try:
-        joint = estimate_joint(labels, probs)
-    except Exception as exc:  # cleanlab refuses some degenerate inputs (e.g. a class never predicted)
-        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
-    if not np.isfinite(joint).all():
-        return {"error": "the estimate is not finite for these probabilities"}
-    n = len(labels)
-    given_totals = joint.sum(axis=1)
-    pairs = []
-    for i, j in zip(*np.nonzero(~np.eye(len(names), dtype=bool))):
-        count = joint[i, j] * n
-        if count >= 0.5:
-            pairs.append({"given": names[i], "true": names[j], "count": int(round(count)),
-                          "share": float(joint[i, j] / given_totals[i]) if given_totals[i] else 0.0})
-    pairs.sort(key=lambda p: -p["count"])
-    off_diagonal = float(joint.sum() - np.trace(joint))
-    return {"joint": joint, "top": pairs[:_TOP_CONFUSIONS], "noise_rate": off_diagonal,
-            "estimated_true": {name: float(joint[:, j].sum() * n) for j, name in enumerate(names)}}
+        noise = noise_estimate(result.labels, result.pred_probs, names)
+    return noise
 
 
 def _images(result, names, issues, noise) -> dict[str, str]:
@@ -278,10 +248,15 @@ _BASE_FIELDS = {
     "quality": ("label_quality_score", "Label quality", "float"),
     "flagged": ("is_label_issue", "Flagged", "bool"),
     "reasons": ("reasons", "Reasons", "text"),
+    # Not table columns: the corrections download and the expandable evidence read them.
+    "neighbours": ("neighbours", "Nearest texts", "text"),
+    "evidence": ("neighbour_ids", "Evidence", "evidence"),
 }
+_NEIGHBOUR_TEXT_CHARS = 200  # neighbours' and copies' texts are cut shorter than a row's own text
+_MAX_COPIES = 10
 
 
-def _tables(scores: pd.DataFrame, names: list[str], max_rows: int):
+def _tables(scores: pd.DataFrame, names: list[str], max_rows: int, signal_sections):
     """Pick each table's rows (positions in `scores`), then store every picked row once for all tables."""
     order_rank = np.argsort(scores["rank"].to_numpy(), kind="stable")
     flagged = scores["is_label_issue"].astype(bool).to_numpy()
@@ -302,7 +277,7 @@ def _tables(scores: pd.DataFrame, names: list[str], max_rows: int):
                "(the same words always meaning one class)."),
     ]
     extra_fields, sections = {}, []
-    for section in SIGNAL_SECTIONS:
+    for section in signal_sections:
         if section.column not in scores.columns:
             continue
         table, fields = _signal_table(section, scores, order_rank, max_rows)
@@ -318,7 +293,7 @@ def _table(key, title, columns, filters, positions, max_rows, description) -> di
             "positions": positions[:max_rows], "total": len(positions)}
 
 
-def _signal_table(section: SignalSection, scores: pd.DataFrame, order_rank, max_rows: int):
+def _signal_table(section: Section, scores: pd.DataFrame, order_rank, max_rows: int):
     column = scores[section.column]
     extras = [c for c in section.extra_columns if c in scores.columns]
     fields = {c: (c, c.replace("_", " ").capitalize(), _field_type(scores[c])) for c in [section.column, *extras]}
@@ -341,7 +316,7 @@ def _signal_table(section: SignalSection, scores: pd.DataFrame, order_rank, max_
     return table, fields
 
 
-def _section_image(section: SignalSection, scores: pd.DataFrame) -> str | None:
+def _section_image(section: Section, scores: pd.DataFrame) -> str | None:
     return _uri(section.plot(scores)) if section.plot is not None else None
 
 
@@ -362,15 +337,20 @@ def _row_store(scores, names, tables, extra_fields) -> dict:
     class_index = {n: i for i, n in enumerate(names)}
     sub = scores.iloc[picked]
     columns, texts_cut = [], 0
+    refs: list = []
     for key, (source, _, kind) in fields.items():
         values = sub[source] if source in sub.columns else pd.Series([None] * len(sub))
-        if kind == "label":
+        if kind == "id":  # a string: JavaScript numbers lose integers above 2**53
+            columns.append([_id_text(v) for v in values.tolist()])
+        elif kind == "evidence":
+            columns.append(_evidence(scores, picked, names, refs))
+        elif kind == "label":
             columns.append([class_index.get(str(v)) for v in values.tolist()])
         elif kind == "text":
             raw = values.tolist()
             columns.append([_cut(v) for v in raw])
             if key == "text":
-                texts_cut = sum(isinstance(v, str) and len(v) > MAX_TEXT_CHARS for v in raw)
+                texts_cut = sum(isinstance(v, str) and len(v) > CELL_TEXT_CHARS for v in raw)
         elif kind == "float":
             columns.append([_finite(v) for v in values.tolist()])
         elif kind == "bool":
@@ -385,14 +365,107 @@ def _row_store(scores, names, tables, extra_fields) -> dict:
     field_list = [{"key": k, "label": heading, "type": kind} for k, (_, heading, kind) in fields.items()]
     for table in tables:
         table["headings"] = [(c, fields[c][1]) for c in table["columns"]]
-    return {"fields": field_list, "rows": rows, "texts_cut": texts_cut}
+    return {"fields": field_list, "rows": rows, "texts_cut": texts_cut, "refs": refs}
 
 
-def _cut(value):
+def _id_text(value) -> str:
+    return str(_plain_value(value))
+
+
+def _evidence(scores: pd.DataFrame, picked: np.ndarray, names: list[str], refs: list) -> list:
+    """Per picked row: {"n": [[ref, cosine], ...] nearest texts, "c": [ref, ...] other copies} or None.
+
+    A ref indexes `refs`, one [id, class index, text] per row mentioned, so a text named by many
+    rows is embedded once.
+    """
+    ids = pd.Index(scores["id"])
+    near = _neighbour_positions(scores, picked, ids)
+    copies = _copies(scores, picked)
+    ref_of: dict[int, int] = {}
+    class_index = {n: i for i, n in enumerate(names)}
+    given, texts = scores["given_label"].astype(str).to_numpy(), scores["text"].to_numpy()
+
+    def ref(position: int) -> int:
+        if position not in ref_of:
+            ref_of[position] = len(refs)
+            refs.append([_id_text(scores["id"].iat[position]), class_index.get(given[position]),
+                         _cut(texts[position], _NEIGHBOUR_TEXT_CHARS)])
+        return ref_of[position]
+
+    out = []
+    for i in range(len(picked)):
+        item = {}
+        if near[i]:
+            item["n"] = [[ref(p), s] for p, s in near[i]]
+        if copies[i]:
+            item["c"] = [ref(p) for p in copies[i]]
+        out.append(item or None)
+    return out
+
+
+def _neighbour_positions(scores: pd.DataFrame, picked: np.ndarray, ids: pd.Index) -> list[list]:
+    """The scores' neighbour ids (JSON lists) of the picked rows, as (position, cosine) pairs."""
+    if "neighbour_ids" not in scores.columns or "neighbour_similarities" not in scores.columns:
+        return [[] for _ in picked]
+    raw_ids = scores["neighbour_ids"].to_numpy()[picked]
+    raw_sims = scores["neighbour_similarities"].to_numpy()[picked]
+    parsed = [(json.loads(a), json.loads(b)) if isinstance(a, str) and a.startswith("[") else ([], [])
+              for a, b in zip(raw_ids, raw_sims)]
+    flat = [v for near_ids, _ in parsed for v in near_ids]
+    positions = iter(ids.get_indexer(flat).tolist() if flat else [])
+    out = []
+    for near_ids, sims in parsed:
+        pairs = [(p, _finite(s)) for p, s in zip((next(positions) for _ in near_ids), sims)]
+        out.append([(p, s) for p, s in pairs if p >= 0])
+    return out
+
+
+def _copies(scores: pd.DataFrame, picked: np.ndarray) -> list[list[int]]:
+    """Other members of each picked row's duplicate group (at most `_MAX_COPIES`, by rank)."""
+    if "duplicate_group" not in scores.columns:
+        return [[] for _ in picked]
+    group = pd.to_numeric(scores["duplicate_group"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    wanted = np.unique(group[picked][group[picked] >= 0])
+    members = np.flatnonzero(np.isin(group, wanted))
+    members = members[np.argsort(scores["rank"].to_numpy()[members], kind="stable")]
+    by_group: dict[int, list[int]] = {}
+    for m in members.tolist():
+        by_group.setdefault(int(group[m]), []).append(m)
+    return [[m for m in by_group.get(int(group[p]), []) if m != p][:_MAX_COPIES] if group[p] >= 0 else []
+            for p in picked.tolist()]
+
+
+def _relabel_config(result, store: dict, suspects_shown: list[int], positions) -> dict:
+    """What the page's relabelling needs: a storage key for this run, and how to write suspects.csv.
+
+    `columns` pairs each suspects.csv column with the page field holding it; a column no field holds
+    (such as what_to_check) comes from `suspects_frame` itself, one value per shown suspect, in `extra`.
+    """
+    from ..annotate.export import ANNOTATION_COLUMNS, SUSPECT_COLUMNS, suspects_frame
+
+    fields = [f["key"] for f in store["fields"]]
+    id_at, given_at = fields.index("id"), fields.index("given")
+    source_key = {source: key for key, (source, _, _) in _BASE_FIELDS.items()}
+    digest = hashlib.sha256()
+    for part in (result.run.get("fingerprint") or "", (result.run.get("data") or {}).get("source") or "",
+                 len(result.scores), *result.class_names):
+        digest.update(f"{part}\x00".encode("utf-8"))
+    for row in suspects_shown:
+        digest.update(f"{store['rows'][row][id_at]}\x00{store['rows'][row][given_at]}\x00".encode("utf-8"))
+    columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
+    unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
+    frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None
+    extra = {c: [_plain_value(v) for v in frame[c].tolist()] for c in unmapped} if frame is not None else {}
+    return {"key": digest.hexdigest()[:24], "columns": columns, "extra": extra,
+            # suspects.csv neutralises formula-like ids only when they are strings; so does the page.
+            "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
+
+
+def _cut(value, limit: int = CELL_TEXT_CHARS):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = str(value)
-    return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + f"… [{len(text) - MAX_TEXT_CHARS:,} more characters]"
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit:,} more characters]"
 
 
 def _finite(value):
@@ -405,7 +478,9 @@ def _finite(value):
 
 def _plain_value(value):
     if isinstance(value, (np.integer,)):
-        return int(value)
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)  # a JavaScript number would round it: 9007199254741137 would show as ...136
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         return value
     if value is None or (isinstance(value, float) and math.isnan(value)):

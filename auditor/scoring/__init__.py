@@ -1,57 +1,50 @@
 """Scorers: pure functions of arrays (labels, pred_probs, ...) that return one column group per signal.
 
-Each scorer returns a DataFrame with one row per example (in input order) and columns
-`<signal>_score` (higher = more suspect, unless its docstring says otherwise) and `is_<signal>_issue`.
-`score_all` runs the selected scorers and joins their columns; `combine.combine` ranks the result.
+Each module here that defines `SIGNAL` (an `auditor.scoring.registry.Signal`) is found and registered
+on import: adding a signal is adding one module. Its scorer returns a DataFrame with one row per example
+(in input order). `score_all` runs the selected scorers and joins their columns; `combine.combine` ranks
+the result.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import numpy as np
 import pandas as pd
 
-from .duplicates import score_duplicates
-from .dynamics import score_dynamics
-from .label_quality import score_label_quality
-from .loss import score_loss
-from .outliers import score_outliers
+from .registry import SIGNALS, Signal, default_signals, register
 
-__all__ = ["SCORERS", "CORE_SIGNALS", "OPTIONAL_SIGNALS", "DEFAULT_SIGNALS", "score_all", "register"]
+__all__ = ["SIGNALS", "CORE_SIGNALS", "DEFAULT_SIGNALS", "Signal", "score_all", "register"]
 
-SCORERS: dict = {}
-# The ranking needs loss and label quality, so they always run; the others are chosen with --signals.
-CORE_SIGNALS = ("loss", "label_quality")
-OPTIONAL_SIGNALS = ("duplicates", "outliers", "dynamics")
-DEFAULT_SIGNALS = (*CORE_SIGNALS, "duplicates", "outliers")
+for _module in pkgutil.iter_modules(__path__):
+    _signal = getattr(importlib.import_module(f"{__name__}.{_module.name}"), "SIGNAL", None)
+    if isinstance(_signal, Signal):
+        register(_signal)
 
-
-def register(name: str, func=None):
-    """Register a scorer under `name` (usable as a decorator)."""
-
-    def add(f):
-        SCORERS[name] = f
-        return f
-
-    return add(func) if func is not None else add
-
-
-register("loss", score_loss)
-register("label_quality", score_label_quality)
-register("duplicates", score_duplicates)
-register("outliers", score_outliers)
-register("dynamics", score_dynamics)
+# The ranking needs the core signals (loss, label quality), so they always run; the others are chosen
+# with --signals, and the default ones run without it.
+CORE_SIGNALS = tuple(s.name for s in SIGNALS.values() if s.core)
+DEFAULT_SIGNALS = default_signals()
 
 
 def score_all(labels, pred_probs, signals=DEFAULT_SIGNALS, **inputs) -> pd.DataFrame:
     """Run each named scorer and join its columns, one row per example in input order.
 
-    `inputs` go to every scorer, which takes what it needs: texts, ids, class_names, embeddings
-    (n × d, optional), dynamics (training-dynamics records, finetune only), score_method,
-    duplicate_threshold, seed.
+    Each scorer gets the `inputs` it declares (texts, ids, class_names, embeddings, dynamics,
+    score_method, duplicate_threshold, seed); an input no registered scorer declares is an error.
     """
+    known = {name for s in SIGNALS.values() for name in s.inputs}
+    unknown = sorted(set(inputs) - known)
+    if unknown:
+        raise TypeError(f"score_all() got inputs no scorer takes: {', '.join(unknown)}")
     labels = np.asarray(labels)
     pred_probs = np.asarray(pred_probs)
-    parts = [SCORERS[name](labels, pred_probs, **inputs) for name in signals]
+    parts = []
+    for name in signals:
+        signal = SIGNALS[name]
+        parts.append(signal.scorer(labels, pred_probs, **{k: inputs[k] for k in signal.inputs if k in inputs}))
     table = pd.concat(parts, axis=1)
     assert len(table) == len(labels)
     return table

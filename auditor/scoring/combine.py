@@ -18,13 +18,16 @@ Training dynamics (recorded only by a k-fold fine-tune with `--signals dynamics`
 emotion rows with 10% uniform flips (MiniLM, 5-fold, 2 epochs, seed 0; `benchmarks/signals_ap.py`)
 label quality alone gave AP 0.726, dynamics confidence 0.776 and their average 0.796, so `RANKING`
 averages them in wherever they were recorded (a run without dynamics ranks by label quality alone).
-`signal_scores` exposes every signal alone on the same higher-is-more-suspect scale.
+`signal_scores` exposes every signal alone on the same higher-is-more-suspect scale (each signal
+declares its columns' direction and which flags set `is_label_issue`: `auditor.scoring.registry`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .registry import SIGNALS, scores_of
 
 __all__ = ["RANKING", "combine", "combined_score", "signal_scores", "suggest", "reasons"]
 
@@ -39,18 +42,7 @@ def suggest(labels, pred_probs):
 
 def signal_scores(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """Each available signal alone, higher = more suspect (NaN where a signal says nothing about a row)."""
-    out = {
-        "label_quality": 1.0 - table["label_quality_score"].to_numpy(dtype=float),
-        "loss": table["loss_score"].to_numpy(dtype=float),
-    }
-    if "conflicting_duplicate_score" in table:
-        out["conflicting_duplicate"] = table["conflicting_duplicate_score"].to_numpy(dtype=float)
-    if "confidence_score" in table:
-        out["dynamics_confidence"] = 1.0 - table["confidence_score"].to_numpy(dtype=float)
-        out["aum"] = -table["aum_score"].to_numpy(dtype=float)
-    if "outlier_score" in table:
-        out["outlier"] = table["outlier_score"].to_numpy(dtype=float)
-    return out
+    return scores_of(table)
 
 
 def combined_score(table: pd.DataFrame, parts=RANKING) -> np.ndarray:
@@ -68,15 +60,16 @@ def combined_score(table: pd.DataFrame, parts=RANKING) -> np.ndarray:
 def combine(table: pd.DataFrame, labels, pred_probs, class_names) -> pd.DataFrame:
     """Add `label_issue_score`, `is_label_issue`, `rank` and `reasons`.
 
-    An example is flagged when cleanlab's per-class thresholds flag it (`is_label_quality_issue`)
-    or when it has a conflicting duplicate. Hard-to-learn rows and outliers are reported in
+    An example is flagged when a signal declared `flags_label_issue` flags it: cleanlab's per-class
+    thresholds (`is_label_quality_issue`) or a conflicting duplicate. Hard-to-learn rows and outliers are reported in
     `reasons` and their own columns but do not set the flag.
     """
     out = table.copy()
     score = combined_score(out)
-    flag = out["is_label_quality_issue"].to_numpy(dtype=bool)
-    if "is_conflicting_duplicate_issue" in out:
-        flag = flag | out["is_conflicting_duplicate_issue"].to_numpy(dtype=bool)
+    flag = np.zeros(len(out), dtype=bool)
+    for signal in SIGNALS.values():
+        if signal.flags_label_issue and signal.flag in out:
+            flag = flag | out[signal.flag].to_numpy(dtype=bool)
     out["label_issue_score"] = score
     out["is_label_issue"] = flag
     # Ties (common with saturated probabilities) break on loss, then on input order: a stable permutation.
@@ -88,39 +81,20 @@ def combine(table: pd.DataFrame, labels, pred_probs, class_names) -> pd.DataFram
     return out
 
 
-_REASON_COLUMNS = ("duplicate_reason", "dynamics_reason")
-
-
 def reasons(table: pd.DataFrame, labels, pred_probs, class_names) -> list[str]:
     """Words for every signal that fires on a row, most telling first ("" when none does).
 
-    Only the rows with something to say are formatted: a per-row loop took 15 s on a million rows
-    (benchmarks/scale.py).
+    Only the rows with something to say beyond the first signal are joined: a per-row loop took 15 s on
+    a million rows (benchmarks/scale.py).
     """
-    n = len(labels)
-    suggested, p_suggested = suggest(labels, pred_probs)
-    p_given = pred_probs[np.arange(n), labels]
-    flag = table["is_label_quality_issue"].to_numpy(dtype=bool)
-    first = np.full(n, "", dtype=object)
-    differ = np.flatnonzero(suggested != labels)
-    first[differ] = [
-        f"model gives {class_names[s]} {ps:.2f}, labelled {class_names[g]} ({pg:.2f})"
-        for s, ps, g, pg in zip(suggested[differ], p_suggested[differ], labels[differ], p_given[differ])
-    ]
-    low = np.flatnonzero((suggested == labels) & flag)
-    first[low] = [f"low confidence in {class_names[g]} ({pg:.2f})" for g, pg in zip(labels[low], p_given[low])]
-    others = [_words(table[c].to_numpy(dtype=object)) for c in _REASON_COLUMNS if c in table]
-    if "is_outlier_issue" in table:
-        outlier = table["is_outlier_issue"].to_numpy(dtype=bool)
-        others.append(np.where(outlier, "outlier: far from other texts", "").astype(object))
-    if not others:
+    said = [(s.reason_order, s.reasons(table, labels, pred_probs, class_names)) for s in SIGNALS.values()]
+    parts = [words for _, words in sorted((p for p in said if p[1] is not None), key=lambda p: p[0])]
+    if not parts:
+        return [""] * len(labels)
+    first = parts[0].copy()
+    if len(parts) == 1:
         return first.tolist()
-    parts = np.stack([first, *others], axis=1)
-    rows = np.flatnonzero((parts[:, 1:] != "").any(axis=1))
-    first[rows] = ["; ".join(p for p in parts[i] if p) for i in rows]
+    stacked = np.stack(parts, axis=1)
+    rows = np.flatnonzero((stacked[:, 1:] != "").any(axis=1))
+    first[rows] = ["; ".join(p for p in stacked[i] if p) for i in rows]
     return first.tolist()
-
-
-def _words(column: np.ndarray) -> np.ndarray:
-    """A reason column with every non-string (None, NaN) as ""."""
-    return np.array([v if isinstance(v, str) else "" for v in column], dtype=object)

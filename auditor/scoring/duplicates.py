@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .registry import Score, Section, Signal
+
 __all__ = ["DEFAULT_THRESHOLD", "NEAR_SEARCH_MAX_UNITS", "normalize_text", "score_duplicates"]
 
 DEFAULT_THRESHOLD = 0.95
@@ -45,7 +47,6 @@ def score_duplicates(
     ids=None,
     class_names=None,
     duplicate_threshold: float | None = DEFAULT_THRESHOLD,
-    **_,
 ) -> pd.DataFrame:
     """Duplicate groups and conflicting-label duplicates.
 
@@ -247,3 +248,17 @@ def _mentions(pairs, labels, ids, names) -> list[str]:
     return [
         f"{kind} labelled {label} at id{'s' * (len(at) > 1)} {', '.join(at)}" for (kind, label), at in grouped.items()
     ]
+
+
+SIGNAL = Signal(
+    "duplicates", score_duplicates,
+    columns=("duplicate_group", "is_conflicting_duplicate_issue", "conflicting_duplicate_score", "duplicate_reason"),
+    scores=(Score("conflicting_duplicate", "conflicting_duplicate_score"),),
+    flag="is_conflicting_duplicate_issue", flags_label_issue=True,
+    reason="duplicate_reason", reason_order=10,
+    section=Section("duplicate_group", "Duplicates and conflicting labels",
+                    "Groups of identical or near-identical texts; groups whose labels differ are label issues.",
+                    kind="group", extra_columns=("is_conflicting_duplicate_issue", "duplicate_reason")),
+    benchmark=(("conflicting_duplicate", "conflicting_duplicate", "self_confidence"),),
+    default=True, order=2,
+)

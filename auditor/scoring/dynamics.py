@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .registry import Score, Section, Signal
+
 __all__ = ["AMBIGUOUS_VARIABILITY", "HARD_CONFIDENCE", "aggregate_dynamics", "score_dynamics"]
 
 AMBIGUOUS_VARIABILITY = 0.2
@@ -43,7 +45,7 @@ def aggregate_dynamics(records: pd.DataFrame, n: int) -> pd.DataFrame:
     return table
 
 
-def score_dynamics(labels, pred_probs, dynamics=None, class_names=None, **_) -> pd.DataFrame:
+def score_dynamics(labels, pred_probs, dynamics=None, class_names=None) -> pd.DataFrame:
     """`confidence_score`, `variability_score`, `correctness_score`, `aum_score`, `cartography_region`,
     `is_hard_to_learn_issue` and `dynamics_reason` (words, for hard-to-learn rows)."""
     if dynamics is None:
@@ -86,3 +88,24 @@ def _reasons(hard, agg, labels, names) -> np.ndarray:
                 f"(mean confidence {row['confidence']:.2f})"
             )
     return reasons
+
+
+def _cartography(scores: pd.DataFrame):
+    from ..plots import plot_cartography
+
+    return plot_cartography(scores["confidence_score"], scores["variability_score"], scores["correctness_score"],
+                            ambiguous=AMBIGUOUS_VARIABILITY, hard=HARD_CONFIDENCE)
+
+
+SIGNAL = Signal(
+    "dynamics", score_dynamics,
+    columns=("confidence_score", "variability_score", "correctness_score", "aum_score", "cartography_region",
+             "is_hard_to_learn_issue", "dynamics_reason"),
+    scores=(Score("dynamics_confidence", "confidence_score", "lower"), Score("aum", "aum_score", "lower", unit=False)),
+    flag="is_hard_to_learn_issue", reason="dynamics_reason", reason_order=20,
+    section=Section("cartography_region", "Dataset cartography",
+                    "Training dynamics per example: easy, ambiguous or hard to learn.", kind="group",
+                    extra_columns=("confidence_score", "variability_score", "aum_score"), plot=_cartography),
+    benchmark=(("dynamics_confidence", "dynamics_confidence", "self_confidence"),),
+    order=4,
+)

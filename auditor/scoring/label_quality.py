@@ -7,11 +7,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .registry import Score, Signal
+
 # Above this many rows cleanlab's batched search keeps memory flat.
 BATCHED_ABOVE = 200_000
 
 
-def score_label_quality(labels, pred_probs, score_method: str = "self_confidence", **_) -> pd.DataFrame:
+def score_label_quality(labels, pred_probs, score_method: str = "self_confidence") -> pd.DataFrame:
     """`label_quality_score`: cleanlab's quality in [0, 1], **lower** = more suspect (cleanlab's convention).
 
     `is_label_quality_issue`: cleanlab's `find_label_issues` with per-class thresholds
@@ -56,3 +58,31 @@ def _batched(labels, pred_probs):
     mask = np.zeros(len(labels), dtype=bool)
     mask[np.asarray(idx, dtype=np.int64)] = True
     return mask
+
+
+def _reason(table: pd.DataFrame, labels, pred_probs, class_names) -> np.ndarray:
+    """The model's own view: the class it prefers, or its low confidence in a flagged label."""
+    n = len(labels)
+    suggested = pred_probs.argmax(axis=1)
+    p_suggested = pred_probs[np.arange(n), suggested]
+    p_given = pred_probs[np.arange(n), labels]
+    flag = table["is_label_quality_issue"].to_numpy(dtype=bool)
+    words = np.full(n, "", dtype=object)
+    differ = np.flatnonzero(suggested != labels)
+    words[differ] = [
+        f"model gives {class_names[s]} {ps:.2f}, labelled {class_names[g]} ({pg:.2f})"
+        for s, ps, g, pg in zip(suggested[differ], p_suggested[differ], labels[differ], p_given[differ])
+    ]
+    low = np.flatnonzero((suggested == labels) & flag)
+    words[low] = [f"low confidence in {class_names[g]} ({pg:.2f})" for g, pg in zip(labels[low], p_given[low])]
+    return words
+
+
+SIGNAL = Signal(
+    "label_quality", score_label_quality, columns=("label_quality_score", "is_label_quality_issue"),
+    scores=(Score("label_quality", "label_quality_score", "lower"),), flag="is_label_quality_issue",
+    flags_label_issue=True, reason=_reason, reason_order=0,
+    benchmark=tuple((m, "label_quality", m) for m in ("self_confidence", "normalized_margin",
+                                                     "confidence_weighted_entropy")),
+    core=True, order=1,
+)

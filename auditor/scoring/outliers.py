@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .registry import Score, Section, Signal
+
 __all__ = ["DEFAULT_K", "DEFAULT_SHARE", "score_outliers", "knn_distance"]
 
 DEFAULT_K = 10
@@ -21,7 +23,7 @@ _LSA_DIMS = 100
 
 def score_outliers(
     labels, pred_probs, texts=None, embeddings=None, seed: int = 0, k: int = DEFAULT_K,
-    outlier_share: float = DEFAULT_SHARE, **_,
+    outlier_share: float = DEFAULT_SHARE,
 ) -> pd.DataFrame:
     """`outlier_score` (higher = more atypical) and `is_outlier_issue` (the `outlier_share` highest scores)."""
     features = _features(texts, embeddings, seed)
@@ -63,3 +65,17 @@ def _features(texts, embeddings, seed):
     if dims < 2:
         return tfidf.toarray()
     return TruncatedSVD(n_components=dims, random_state=seed).fit_transform(tfidf)
+
+
+SIGNAL = Signal(
+    "outliers", score_outliers, columns=("outlier_score", "is_outlier_issue"),
+    scores=(Score("outlier", "outlier_score"),), flag="is_outlier_issue",
+    reason=lambda table, *_: np.where(table["is_outlier_issue"].to_numpy(dtype=bool),
+                                      "outlier: far from other texts", "").astype(object),
+    reason_order=30,
+    section=Section("outlier_score", "Outliers",
+                    "Examples far from the rest of the data (higher = more unusual). An outlier is often not a "
+                    "mislabel but still worth a look."),
+    benchmark=(("outlier", "outlier", "self_confidence"),),
+    default=True, order=3,
+)

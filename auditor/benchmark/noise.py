@@ -1,6 +1,6 @@
 """Planted label noise with known answers, and how well a ranking finds it.
 
-Both are pure functions of arrays, so the detection benchmark (`auditor.benchmark`) and the tests
+Both are pure functions of arrays, so the detection benchmark (`auditor.benchmark.runner`) and the tests
 share them: `flip_labels` plants the noise, `detection_metrics` scores a suspicion ranking against it.
 """
 
@@ -11,7 +11,7 @@ import math
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from .errors import OptionError
+from ..errors import OptionError
 
 __all__ = ["NOISE_MODES", "flip_labels", "detection_metrics"]
 

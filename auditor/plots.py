@@ -1,4 +1,5 @@
-"""Plots for the report and the console commands. Each takes an optional `ax` and returns it.
+"""Plots for the report, the console commands and the signals' report sections. Each takes an optional
+`ax` and returns it. They know matplotlib, not the package: callers pass what a plot needs.
 
 Figures are plain `matplotlib.figure.Figure` objects (rendered by Agg / the SVG backend), never pyplot
 figures, so nothing here opens a window or changes the caller's pyplot backend.
@@ -18,6 +19,7 @@ __all__ = [
     "plot_class_distribution",
     "plot_per_class",
     "plot_class_probabilities",
+    "plot_cartography",
     "new_axes",
     "figure_to_svg",
     "figure_to_png_base64",
@@ -123,6 +125,29 @@ def plot_class_probabilities(probabilities: Mapping[str, float], ax=None, *, tit
     ax.set_xlabel("Class probability (%)")
     if title:
         ax.set_title(_shorten(title, 70), fontsize="medium")
+    return ax
+
+
+def plot_cartography(confidence, variability, correctness, ax=None, *, ambiguous: float, hard: float):
+    """Dataset cartography: mean confidence in the given label against its variability, coloured by
+    how often the model predicted the given label. Rows without training dynamics (NaN) are left out;
+    dashed lines mark the region thresholds (`ambiguous` variability, `hard` confidence: those of
+    `auditor.scoring.dynamics`, which passes them)."""
+    ax = ax if ax is not None else new_axes((6.0, 5.0))
+    confidence, variability, correctness = (np.asarray(a, dtype=float) for a in (confidence, variability, correctness))
+    seen = ~(np.isnan(confidence) | np.isnan(variability) | np.isnan(correctness))
+    points = ax.scatter(
+        variability[seen], confidence[seen], c=correctness[seen], cmap="viridis", vmin=0, vmax=1, s=6, alpha=0.7,
+        linewidths=0,
+    )
+    ax.figure.colorbar(points, ax=ax, label="correctness")
+    ax.axvline(ambiguous, color="grey", linestyle="--", linewidth=0.8)
+    ax.axhline(hard, color="grey", linestyle="--", linewidth=0.8)
+    ax.text(0.01, 0.99, "easy", transform=ax.transAxes, va="top", fontsize=9)
+    ax.text(0.01, 0.01, "hard-to-learn", transform=ax.transAxes, va="bottom", fontsize=9)
+    ax.text(0.99, 0.5, "ambiguous", transform=ax.transAxes, ha="right", fontsize=9)
+    ax.set(xlabel="variability", ylabel="confidence (mean p(given label))", ylim=(-0.02, 1.02),
+           title=f"Dataset cartography ({int(seen.sum())} examples)")
     return ax
 
 

@@ -5,7 +5,7 @@ Three registries keep the comparison open-ended:
   baseline, and candidate variants). Each is computed once per (data, noise, seed) and cached on disk.
 - `SIGNALS`: columns of the auditor's scores table to rank by (a new scorer is one entry here).
 - `METHODS`: what is compared: probabilities (one source or a weighted average) × a ranking rule.
-`run_benchmark` returns one row per (noise setting, seed, method) with `auditor.bench.detection_metrics`.
+`run_benchmark` returns one row per (noise setting, seed, method) with `auditor.benchmark.noise.detection_metrics`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import backends
-from .bench import detection_metrics, flip_labels
-from .errors import OptionError
+from .. import backends
+from .noise import detection_metrics, flip_labels
+from .tables import summarize, write_results
+from ..errors import OptionError
+from ..scoring.duplicates import normalize_text
+from ..scoring.registry import SIGNALS as REGISTRY
 
 __all__ = ["NOISE_SETTINGS", "SOURCES", "SIGNALS", "METHODS", "Method", "run_benchmark", "summarize",
-           "duplicate_conflicts"]
+           "duplicate_conflicts", "bench"]
 
 # name → (mode, fraction)
 NOISE_SETTINGS = {
@@ -36,24 +39,21 @@ NOISE_SETTINGS = {
     "oneclass10": ("one_class", 0.10),
 }
 
-# Signal name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
-# cleanlab score method the table is built with). A new scorer is one entry here.
+# Ranking name → (key in `scoring.combine.signal_scores`, or parts for `combined_score`; flag column;
+# cleanlab score method the table is built with). Each signal declares its own rankings
+# (`Signal.benchmark`); the audit's order and the combinations are the benchmark's.
 SIGNALS = {
     "audit": (None, "is_label_issue", "self_confidence"),
-    "loss": ("loss", "is_loss_issue", "self_confidence"),
-    "self_confidence": ("label_quality", "is_label_quality_issue", "self_confidence"),
-    "normalized_margin": ("label_quality", "is_label_quality_issue", "normalized_margin"),
-    "confidence_weighted_entropy": ("label_quality", "is_label_quality_issue", "confidence_weighted_entropy"),
-    "conflicting_duplicate": ("conflicting_duplicate", "is_conflicting_duplicate_issue", "self_confidence"),
-    "outlier": ("outlier", "is_outlier_issue", "self_confidence"),
-    "dynamics_confidence": ("dynamics_confidence", "is_hard_to_learn_issue", "self_confidence"),
+    **{name: (key, signal.flag, score_method) for signal in REGISTRY.values()
+       for name, key, score_method in signal.benchmark},
     "combined (label quality + conflicting duplicates)": (
         ("label_quality", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
     "combined (label quality + dynamics + conflicting duplicates)": (
         ("label_quality", "dynamics_confidence", "conflicting_duplicate"), "is_label_issue", "self_confidence"),
 }
-# Scorers the benchmark's tables run (the audit's defaults plus these).
-EXTRA_SCORERS = ("outliers",)
+# Scorers the benchmark's tables run besides the audit's defaults: every signal with a benchmark name
+# that needs no training dynamics (those come only from a fine-tune's own run).
+EXTRA_SCORERS = tuple(name for name, signal in REGISTRY.items() if signal.benchmark and "dynamics" not in signal.inputs)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class _Sources:
         return self._prepared[key]
 
     def tfidf_features(self, **kwargs):
-        from .backends.tfidf import make_vectorizer
+        from ..backends.tfidf import make_vectorizer
 
         key = "tfidf-features" + json.dumps(kwargs, sort_keys=True)
         return self.prepared(key, lambda: make_vectorizer(**kwargs).fit_transform(self.texts).tocsr())
@@ -171,7 +171,7 @@ class _Sources:
             path = self._path("embeddings.npy")
             if path is not None and path.exists():
                 return np.load(path)
-            from .backends.embeddings import encode
+            from ..backends.embeddings import encode
 
             self.progress("embeddings: encoding (once per dataset)")
             emb = encode(self.train_cfg.model, self.texts)
@@ -306,7 +306,7 @@ def _blend(sources: _Sources, method: Method, labels, noise_key, seed) -> np.nda
 
 def _ranking(method: Method, data, probs, seed, tables: dict, embeddings=None):
     """(score, flag) of one method; higher score = more suspect. None when its signal is not available."""
-    from .scoring.combine import combined_score, signal_scores
+    from ..scoring.combine import combined_score, signal_scores
 
     labels = data.labels
     if method.rule == "random":
@@ -333,8 +333,8 @@ def _ranking(method: Method, data, probs, seed, tables: dict, embeddings=None):
 
 
 def _table(tables, method, data, probs, score_method, embeddings):
-    from .pipeline import build_scores
-    from .scoring import DEFAULT_SIGNALS
+    from ..pipeline import build_scores
+    from ..scoring import DEFAULT_SIGNALS
 
     key = (tuple(sorted(method.probs.items())), score_method)
     if key not in tables:
@@ -361,8 +361,9 @@ def _cleanlab_baseline(labels, probs):
 
 
 def duplicate_conflicts(texts, labels) -> np.ndarray:
-    """True where another row has the same normalised text (case, spacing) and a different label."""
-    keys = pd.Series([" ".join(str(t).lower().split()) for t in texts])
+    """True where another row has the same text (`scoring.duplicates.normalize_text`: case, punctuation,
+    spacing) and a different label."""
+    keys = pd.Series([normalize_text(t) for t in texts])
     n_labels = pd.Series(labels).groupby(keys).transform("nunique").to_numpy()
     return n_labels > 1
 
@@ -418,7 +419,7 @@ def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds
 
     Returns {"rows": DataFrame, "suspects": DataFrame, "seconds": {source: mean seconds}}.
     """
-    from .config import TrainConfig
+    from ..config import TrainConfig
 
     progress = progress or (lambda message: None)
     methods = methods if methods is not None else select_methods()
@@ -454,96 +455,40 @@ def _check_noise(noise) -> None:
         raise OptionError(f"The 'noise' option must be among {', '.join(NOISE_SETTINGS)}. Got {bad[0]!r} instead.")
 
 
-METRIC_COLUMNS = [
-    ("average_precision", "AP"), ("precision_at_k", "P@k"), ("recall_at_k", "R@k"),
-    ("recall_at_2pct", "R@2%"), ("recall_at_5pct", "R@5%"), ("auroc", "AUROC"),
-    ("flag_precision", "flag P"), ("flag_recall", "flag R"), ("flag_f1", "flag F1"),
-]
+def bench(*, data: str | None = None, text_column: str | None = None, label_column: str | None = None,
+          limit: int | None = None, noise=("uniform10", "classcond10"), seeds=(0,), methods=None, folds: int = 5,
+          epochs: float | None = None, max_length: int = 128, cache_dir: str | None = "reports/.bench-cache",
+          out: str | None = None, quiet: bool = False, command: str = "") -> str:
+    """The `auditor bench` command: load, subset, run, write; returns the Markdown summary.
 
-
-def summarize(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation over seeds per (noise, method), in the order the methods ran."""
-    order = {name: i for i, name in enumerate(dict.fromkeys(rows["method"]))}
-    noise_order = {name: i for i, name in enumerate(dict.fromkeys(rows["noise"]))}
-    metrics = [c for c, _ in METRIC_COLUMNS if c in rows] + ["seconds"]
-    grouped = rows.groupby(["noise", "method"], sort=False)[metrics]
-    table = grouped.mean().join(grouped.std(ddof=0).add_suffix("_std")).join(grouped.size().rename("seeds"))
-    table = table.reset_index()
-    table["_noise"], table["_order"] = table["noise"].map(noise_order), table["method"].map(order)
-    table = table.sort_values(["_noise", "_order"], kind="stable").drop(columns=["_noise", "_order"])
-    return table.reset_index(drop=True)
-
-
-def markdown_table(summary: pd.DataFrame, noise: str) -> str:
-    """One noise setting's results as a Markdown table (AP as mean ± std over seeds)."""
-    part = summary[summary["noise"] == noise]
-    header = ["method", *[label for _, label in METRIC_COLUMNS], "s / run"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, row in part.iterrows():
-        cells = [row["method"]]
-        for column, _ in METRIC_COLUMNS:
-            value = row.get(column, np.nan)
-            if pd.isna(value):
-                cells.append("–")
-            elif column == "average_precision":
-                cells.append(f"{value:.3f} ± {row['average_precision_std']:.3f}")
-            else:
-                cells.append(f"{value:.3f}")
-        cells.append("–" if pd.isna(row["seconds"]) else f"{row['seconds']:.0f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def write_results(out: Path, result: dict, info: dict) -> str:
-    """results.csv (per seed), summary.csv, summary.md, suspects.csv and bench.json; returns the Markdown."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = summarize(result["rows"])
-    text = [f"# Detection benchmark ({info.get('rows')} rows, seeds {info.get('seeds')}, {info.get('folds')}-fold)"]
-    for setting in dict.fromkeys(summary["noise"]):
-        text += ["", f"## {setting}", "", markdown_table(summary, setting)]
-    if len(result["suspects"]):
-        text += ["", "Top 50 unplanted suspects with a conflicting exact duplicate (mean over seeds):", ""]
-        agg = result["suspects"].groupby(["noise", "method"], sort=False)["with_conflicting_duplicate"].mean()
-        text += [f"- {noise}, {method}: {value:.1f} / 50" for (noise, method), value in agg.items()]
-    markdown = "\n".join(text) + "\n"
-    result["rows"].to_csv(out / "results.csv", index=False)
-    summary.to_csv(out / "summary.csv", index=False)
-    result["suspects"].to_csv(out / "suspects.csv", index=False)
-    (out / "summary.md").write_text(markdown, encoding="utf-8")
-    (out / "bench.json").write_text(json.dumps({**info, "source_seconds": result["seconds"]}, indent=2),
-                                    encoding="utf-8")
-    return markdown
-
-
-def bench_from_args(args, command: str) -> str:
-    """The `auditor bench` command: load, subset, run, write; returns the Markdown summary."""
+    `data` as for `auditor run` (default: the shipped emotion split), its labels taken as clean;
+    `methods`: groups or names (`select_methods`); `cache_dir` None: no cache; `out`: the results folder.
+    """
     import platform
     from datetime import datetime
 
-    _check_noise(args.noise)
-    import torch
+    _check_noise(noise)
+    from ..config import DataConfig, TrainConfig
+    from ..device import device
+    from ..data import load_data
+    from ..pipeline import Progress
 
-    from .config import DataConfig, TrainConfig
-    from .data import load_data
-    from .pipeline import Progress
-
-    if args.limit is not None and args.limit < 10 * args.folds:
-        raise OptionError(f"The 'limit' option must be an int >= {10 * args.folds}. Got {args.limit} instead.")
-    cfg = DataConfig(text_column=args.text_column, label_column=args.label_column,
-                     **({"source": args.data} if args.data else {}))
-    data = stratified_subset(load_data(cfg, min_per_class=args.folds), args.limit)
-    methods = select_methods(args.methods, finetune=torch.cuda.is_available())
-    train_cfg = TrainConfig(epochs=args.epochs, max_length=args.max_length)
+    if limit is not None and limit < 10 * folds:
+        raise OptionError(f"The 'limit' option must be an int >= {10 * folds}. Got {limit} instead.")
+    cfg = DataConfig(text_column=text_column, label_column=label_column,
+                     **({"source": data} if data else {}))
+    data = stratified_subset(load_data(cfg, min_per_class=folds), limit)
+    methods = select_methods(methods, finetune=device() == "cuda")
+    train_cfg = TrainConfig(epochs=epochs, max_length=max_length)
     started = time.perf_counter()
-    result = run_benchmark(data, noise=tuple(args.noise), seeds=tuple(args.seeds), methods=methods,
-                           folds=args.folds, train_cfg=train_cfg, cache_dir=None if args.no_cache else args.cache_dir,
-                           progress=Progress(args.quiet))
-    info = {"command": command, "data": data.source, "rows": len(data), "noise": list(args.noise),
-            "seeds": list(args.seeds), "folds": args.folds, "methods": [m.name for m in methods],
+    result = run_benchmark(data, noise=tuple(noise), seeds=tuple(seeds), methods=methods,
+                           folds=folds, train_cfg=train_cfg, cache_dir=cache_dir,
+                           progress=Progress(quiet))
+    info = {"command": command, "data": data.source, "rows": len(data), "noise": list(noise),
+            "seeds": list(seeds), "folds": folds, "methods": [m.name for m in methods],
             "date": datetime.now().isoformat(timespec="seconds"), "platform": platform.platform(),
-            "cpus": __import__("os").cpu_count(), "cuda": torch.cuda.is_available(),
+            "cpus": __import__("os").cpu_count(), "cuda": device() == "cuda",
             "wall_seconds": round(time.perf_counter() - started, 1)}
-    out = Path(args.out) if args.out else Path("reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
+    out = Path(out) if out else Path("reports") / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
     markdown = write_results(out, result, info)
     return markdown + f"\nWritten to {out}/ (results.csv, summary.csv, summary.md, suspects.csv, bench.json)\n"

@@ -1,0 +1,1 @@
+"""Files for annotators: export the suspects for review, apply their corrections."""
