@@ -124,7 +124,7 @@ def _read_scores(folder: Path, run: dict) -> pd.DataFrame:
                           "a damaged run folder.") from None
     required = SCORE_COLUMNS
     if run.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
-        from .multilabel.result import SCORE_COLUMNS as required
+        from .multilabel.scoring import SCORE_COLUMNS as required
     missing = [c for c in required if c not in scores.columns]
     if missing:
         raise RunDirError(f"{folder}: the scores lack column(s) {', '.join(missing)}; a damaged run folder.")

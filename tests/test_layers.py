@@ -15,17 +15,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "auditor"
 
 # Bottom to top. A module belongs to the first entry that names it or a package above it.
 LAYERS = [
-    ("base", ["auditor.errors", "auditor.plots", "auditor.device"]),
+    ("base", ["auditor.errors", "auditor.plots", "auditor.device", "auditor.safeio"]),
     ("signals and figures", ["auditor.scoring", "auditor.metrics", "auditor.rundir", "auditor.distributed",
                              "auditor.compare"]),
     ("configuration", ["auditor.config"]),
-    ("inputs and models", ["auditor.data", "auditor.backends", "auditor.resume", "auditor.provenance"]),
+    ("inputs and models", ["auditor.data", "auditor.backends", "auditor.resume", "auditor.provenance",
+                           "auditor.multilabel.data", "auditor.multilabel.backend", "auditor.multilabel.finetune",
+                           "auditor.multilabel.scoring", "auditor.multilabel.metrics", "auditor.multilabel.bench"]),
     ("saved models", ["auditor.final_model", "auditor.predict"]),
     ("run files and rendering", ["auditor.runfiles", "auditor.report", "auditor.annotate.export",
-                                 "auditor.summary"]),
-    ("result", ["auditor.result"]),
-    ("audit", ["auditor.pipeline", "auditor.annotate"]),
-    ("API", ["auditor.api", "auditor.benchmark"]),
+                                 "auditor.summary", "auditor.multilabel.report", "auditor.multilabel.export"]),
+    ("result", ["auditor.result", "auditor.multilabel.result"]),
+    ("audit", ["auditor.pipeline", "auditor.annotate", "auditor.multilabel"]),
+    ("API", ["auditor.api", "auditor.benchmark", "auditor.multilabel.api", "auditor.multilabel.plugin"]),
     ("command line", ["auditor.cli", "auditor.__main__", "auditor"]),
 ]
 

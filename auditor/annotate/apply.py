@@ -82,6 +82,10 @@ def _read_checked(path, result, fmt: str | None) -> tuple[list[Correction], int]
     return corrections, len(frame)
 
 
+# Hook: `apply` for tasks other than single-label, registered by their package (auditor.multilabel.apply).
+TASK_APPLIERS: dict = {}
+
+
 def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False, fmt: str | None = None) -> dict:
     """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`.
 
@@ -95,10 +99,9 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out}: is a file; expected a folder for cleaned.<ext> and changes.csv.")
     result = load_run(run_dir)
-    if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
-        from ..multilabel.apply import apply_multilabel_corrections
-
-        return apply_multilabel_corrections(result, run_dir, corrections_path, out, overwrite)
+    task_apply = TASK_APPLIERS.get(result.metrics.get("task"))  # hook: label sets (auditor.multilabel.apply)
+    if task_apply is not None:
+        return task_apply(result, run_dir, corrections_path, out, overwrite)
     corrections, listed = _read_checked(corrections_path, result, fmt)
     data = _reload_input(result, run_dir)
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"

@@ -123,7 +123,7 @@ def export_suspects(run_dir, top: int | None = None, out=None, overwrite: bool =
                           "pass --overwrite to replace it, or --out NEW.csv to write elsewhere.")
     frame_of, write = suspects_frame, write_suspects
     if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
-        from ..multilabel.result import suspects_frame as frame_of, write_suspects as write
+        from ..multilabel.export import suspects_frame as frame_of, write_suspects as write
     frame = frame_of(result.scores, top)
     safe_write({path: lambda handle: write(frame, handle)}, inputs=run_inputs(run_dir, result),
                overwrite=overwrite, own=[path] if annotated == 0 else [])

@@ -11,15 +11,10 @@ from ..result import AuditResult
 from ..rundir import atomic_run_dir
 from ..runfiles import write_run_files
 from .data import DEFAULT_SEPARATOR, parse_set_text
+from .export import suspects_frame, write_suspects
+from .report import format_summary, render_report
 
-__all__ = ["MultiLabelResult", "SCORE_COLUMNS", "SUSPECT_COLUMNS", "suspects_frame", "write_suspects"]
-
-# What a multi-label run folder's scores must hold (checked by runfiles.read_run).
-SCORE_COLUMNS = ("id", "text", "given_labels", "suggested_labels", "missing_label", "spurious_label", "suspect_label",
-                 "label_quality_score", "label_issue_score", "is_label_issue", "rank", "reasons")
-SUSPECT_COLUMNS = ["id", "text", "given_labels", "suggested_labels", "missing_label", "spurious_label",
-                   "label_quality", "reasons", "corrected_labels", "note"]
-
+__all__ = ["MultiLabelResult"]
 
 class MultiLabelResult(AuditResult):
     """`scores` has `given_labels` and `suggested_labels` (sets joined by the input's separator),
@@ -65,6 +60,14 @@ class MultiLabelResult(AuditResult):
 
         return write_report(self, Path(path))
 
+    def render_report(self, max_rows: int = 2000) -> str:
+        """The multi-label report page (report.html.render_report hands a MultiLabelResult here)."""
+        return render_report(self, max_rows=max_rows)
+
+    def format_summary(self, out=None, top: int = 10) -> str:
+        """The console summary (summary.format_summary hands a MultiLabelResult here)."""
+        return format_summary(self, out, top)
+
     def export_suspects(self, path, top: int | None = None, overwrite: bool = False) -> Path:
         from ..safeio import safe_write
 
@@ -93,32 +96,3 @@ class MultiLabelResult(AuditResult):
                 write_suspects(suspects_frame(self.scores), handle)
             self.to_html(tmp / "report.html")
         return out
-
-
-def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
-    """Flagged rows by rank (or the `top` most suspect); `corrected_labels` left for annotators: a set
-    in the input's separator, blank = keep, DELETE = drop the example."""
-    ranked = scores.sort_values("rank", kind="stable")
-    chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"]]
-    return pd.DataFrame({
-        "id": chosen["id"].to_numpy(),
-        "text": chosen["text"].to_numpy(),
-        "given_labels": chosen["given_labels"].to_numpy(),
-        "suggested_labels": chosen["suggested_labels"].to_numpy(),
-        "missing_label": chosen["missing_label"].to_numpy(),
-        "spurious_label": chosen["spurious_label"].to_numpy(),
-        "label_quality": chosen["label_quality_score"].round(4).to_numpy(),
-        "reasons": chosen["reasons"].to_numpy(),
-        "corrected_labels": "",
-        "note": "",
-    }, columns=SUSPECT_COLUMNS)
-
-
-def write_suspects(frame: pd.DataFrame, handle) -> None:
-    """The annotators' CSV into a binary handle: spreadsheet-safe cells, a BOM so Excel reads UTF-8."""
-    from ..safeio import neutralise
-
-    safe = frame.copy()
-    for column in ("id", "text", "given_labels", "suggested_labels", "missing_label", "spurious_label", "reasons"):
-        safe[column] = safe[column].map(neutralise)
-    handle.write(safe.to_csv(index=False).encode("utf-8-sig"))

@@ -22,7 +22,11 @@ import pandas as pd
 
 from .data import format_set
 
-__all__ = ["score_multilabel", "label_thresholds", "which_label", "suggest_sets"]
+# What a multi-label run folder's scores must hold (checked by runfiles.read_run).
+SCORE_COLUMNS = ("id", "text", "given_labels", "suggested_labels", "missing_label", "spurious_label", "suspect_label",
+                 "label_quality_score", "label_issue_score", "is_label_issue", "rank", "reasons")
+
+__all__ = ["SCORE_COLUMNS", "score_multilabel", "label_thresholds", "which_label", "suggest_sets"]
 
 
 def label_thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
