@@ -52,10 +52,26 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            values = out[column].to_numpy(dtype=object)
-            out[column] = np.array([neutralise(v) for v in values], dtype=object) if len(values) else values
+            values = out[column].astype(object)
+            risky = _risky(values)
+            if risky.any():
+                values = values.copy()
+                values[risky] = "'" + values[risky]
+                out[column] = values
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
+
+
+def _risky(values: pd.Series) -> np.ndarray:
+    """Which cells `neutralise` changes; arrow's regex engine runs ~10x faster than Python's on a million."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: one cell at a time
+        return values.str.match(_NEEDS_PREFIX.pattern, na=False).to_numpy(dtype=bool)
+    return pc.fill_null(pc.match_substring_regex(array, _NEEDS_PREFIX.pattern), False).to_numpy(zero_copy_only=False)
 
 
 def write_csv(frame: pd.DataFrame, handle, *, neutralise: bool = True, sep: str = ",", bom: bool = False) -> None:

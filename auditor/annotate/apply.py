@@ -73,7 +73,7 @@ def _read_checked(path, result, fmt: str | None) -> tuple[list[Correction], int]
         except DataError as exc:
             errors.append(str(exc))
             continue
-        note = str(note).strip()
+        note = unneutralise(str(note).strip()).strip()
         if new_label != "" or note:
             corrections.append(Correction(position, row, new_label, note))
     if errors:

@@ -90,7 +90,7 @@ def _cmd_export(args) -> int:
         path, rows = export_suspects(args.run_dir, top=args.top, out=args.out, overwrite=args.overwrite)
         print(f"Wrote {path} ({rows:,} rows, most suspect first)")
         return 0
-    paths, rows = export_run(args.run_dir, args.fmt, top=args.top, out=args.out)
+    paths, rows = export_run(args.run_dir, args.fmt, top=args.top, out=args.out, overwrite=args.overwrite)
     print(f"Wrote {paths[0]} ({rows:,} rows, most suspect first) and {', '.join(map(str, paths[1:]))}")
     print(get_format(args.fmt).NEXT_STEPS.format(data=paths[0], config=paths[1], run_dir=args.run_dir))
     return 0

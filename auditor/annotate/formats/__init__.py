@@ -57,26 +57,47 @@ def read_table(path, fmt: str | None = None):
     return name, table
 
 
-def export_run(run_dir, fmt: str, top: int | None = None, out=None) -> tuple[list[Path], int]:
-    """Write the run's suspects in a tool's format; returns (files written, rows)."""
+def export_run(run_dir, fmt: str, top: int | None = None, out=None, overwrite: bool = False) -> tuple[list[Path], int]:
+    """Write the run's suspects in a tool's format; returns (files written, rows).
+
+    As every output (auditor.safeio): never over an input, nor over a file holding annotations or
+    another existing file that is not this export without `overwrite`.
+    """
     from ...result import load_run
-    from ..export import suspects_frame
+    from ...safeio import check_target
+    from ..export import run_inputs, suspects_frame
 
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
     module = get_format(fmt)
     result = load_run(run_dir)
     path = Path(out) if out is not None else Path(run_dir) / module.DEFAULT_NAME
-    _refuse_annotated(path, module)
+    if not overwrite:
+        _refuse_annotated(path, module)
+    inputs = run_inputs(run_dir, result)
+    own = _is_export(path, module)
+    check_target(path, inputs=inputs, overwrite=overwrite, own=own)
     frame = suspects_frame(result.scores, top)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Every file is written in a temporary sibling folder, then moved: no half-written export.
+    # Every file is written in a temporary sibling folder (a random name), then moved: no half-written export.
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.tmp-", dir=path.parent) as tmp:
         written = module.write(frame, Path(tmp) / path.name, run_info(result, run_dir))
         targets = [path.parent / f.name for f in written]
+        for target in targets[1:]:  # the companions of an earlier export of ours are ours too
+            check_target(target, inputs=inputs, overwrite=overwrite, own=own or not path.exists())
         for source, target in zip(written, targets):
             os.replace(source, target)
     return targets, len(frame)
+
+
+def _is_export(path: Path, module) -> bool:
+    """An existing file that reads as this format's export (without answers: those were refused)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        module.read(path)
+    except Exception:  # not this tool's file, whatever the reader's complaint
+        return False
+    return True
 
 
 def run_info(result, run_dir) -> dict:
@@ -93,8 +114,8 @@ def _refuse_annotated(path: Path, module) -> None:
     except DataError:
         answered = False
     if answered:
-        raise RunDirError(f"{path}: already holds annotations; choose another --out or move it away; "
-                          "nothing was written.")
+        raise RunDirError(f"{path}: already holds annotations; pass --overwrite to replace it, choose another "
+                          "--out or move it away; nothing was written.")
 
 
 def _json_document(path: Path):
