@@ -86,6 +86,7 @@ class RunConfig:
     command: str = ""
     save_model: bool = False
     push_to_hub: str | None = None
+    previous: str | None = None  # an earlier run folder: the report compares this run with it
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)

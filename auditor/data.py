@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from .config import DataConfig
-from .errors import DataError, HubError, first_line
+from .errors import DataError, DataWarning, HubError, first_line
 
-__all__ = ["AuditData", "load_data", "from_frame", "FILE_FORMATS", "class_label_names"]
+__all__ = ["AuditData", "load_data", "from_frame", "FILE_FORMATS", "class_label_names", "parse_ids", "id_text",
+           "split_lines", "read_lines"]
 
 FILE_FORMATS = {
     ".csv": "csv",
@@ -27,6 +30,7 @@ FILE_FORMATS = {
     ".pq": "parquet",
     ".txt": "text",
 }
+TEXTUAL_FORMATS = ("csv", "tsv", "text")  # every value is text as written
 TEXT_CANDIDATES = ("text", "sentence", "content", "review", "tweet", "document", "body", "utterance", "question")
 LABEL_CANDIDATES = ("label", "labels", "target", "class", "category", "emotion", "sentiment", "y", "intent")
 MAX_CLASSES = 1000
@@ -68,6 +72,9 @@ def load_data(cfg: DataConfig, min_per_class: int = 1) -> AuditData:
     if path.exists():
         if path.is_dir():
             # A dataset repository on disk (e.g. a clone of a Hub dataset): the Hub loader reads it.
+            if not _holds_dataset(path):
+                raise DataError(f"{cfg.source}: is a folder without data files; expected a data file "
+                                f"({_format_list()}) or a dataset folder.")
             frame, class_names = _read_hub(cfg)
             return from_frame(frame, cfg, fmt="hub", class_names=class_names, min_per_class=min_per_class)
         fmt = FILE_FORMATS.get(path.suffix.lower())
@@ -98,7 +105,7 @@ def from_frame(
     label_col = _pick_column(frame, cfg.label_column, LABEL_CANDIDATES, "label", where, exclude=(text_col,))
     texts, truncated = _check_texts(frame[text_col], text_col, where)
     labels, names = _encode_labels(frame[label_col], label_col, where, class_names)
-    ids = _ids(frame, cfg.id_column, where)
+    ids = _ids(frame, cfg.id_column, where, textual=fmt in TEXTUAL_FORMATS)
     _check_classes(labels, names, label_col, where, min_per_class)
     return AuditData(
         ids=ids,
@@ -113,6 +120,14 @@ def from_frame(
         frame=frame,
         truncated=truncated,
     )
+
+
+def _holds_dataset(folder: Path) -> bool:
+    """A folder the Hub loader can read: saved with `save_to_disk`, or data files at most two levels down."""
+    if any((folder / name).is_file() for name in ("dataset_info.json", "dataset_dict.json", "state.json")):
+        return True
+    suffixes = set(FILE_FORMATS) | {".arrow"}
+    return any(p.suffix.lower() in suffixes for p in [*folder.glob("*"), *folder.glob("*/*")] if p.is_file())
 
 
 def _format_list() -> str:
@@ -141,9 +156,13 @@ def _read_file(path: Path, fmt: str) -> pd.DataFrame:
 
 
 def check_utf8(raw: bytes, path: Path, expected: str = "UTF-8 text", save_as: str = "UTF-8") -> None:
-    """A binary file or bytes that are not UTF-8 get one line naming the line and the byte."""
+    """A binary file, a NUL byte anywhere, or bytes that are not UTF-8 get one line naming the line and byte."""
     if b"\x00" in raw[:8192]:
         raise DataError(f"{path}: looks like a binary file (NUL bytes); expected {expected}.")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw[:nul].count(b"\n") + 1
+        raise DataError(f"{path}: line {line}: holds a NUL byte (0x00); expected {expected} without NUL bytes.")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -153,12 +172,37 @@ def check_utf8(raw: bytes, path: Path, expected: str = "UTF-8 text", save_as: st
         ) from None
 
 
+def split_lines(text: str) -> list[str]:
+    """`text` cut after every '\\n' only, each piece keeping its line end.
+
+    Not `str.splitlines`: that also cuts at U+2028, U+0085, form feeds and lone CRs, which may sit
+    inside a text (or a JSON string), turning one example into two and shifting every later id.
+    """
+    pieces = text.split("\n")
+    lines = [p + "\n" for p in pieces[:-1]]
+    return lines + ([pieces[-1]] if pieces[-1] else [])
+
+
+def read_lines(path: Path) -> tuple[bool, list[str]]:
+    """(whether the file starts with a UTF-8 BOM, its lines with their line ends); the BOM is not in them."""
+    text = Path(path).read_bytes().decode("utf-8")
+    bom = text.startswith("\ufeff")
+    return bom, split_lines(text[1:] if bom else text)
+
+
+def _content_lines(path: Path):
+    """(line number, line without its '\\n' or '\\r\\n') for every line that is not blank."""
+    for number, line in enumerate(read_lines(path)[1], start=1):
+        line = line[:-1] if line.endswith("\n") else line
+        line = line[:-1] if line.endswith("\r") else line
+        if line.strip():
+            yield number, line
+
+
 def _read_text_lines(path: Path) -> pd.DataFrame:
     """`text;label` lines: split on the last ';' so texts may contain semicolons."""
     texts, labels = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in _content_lines(path):
         text, sep, label = line.rpartition(";")
         if not sep:
             raise DataError(f"{path}: line {number}: no ';' found in {line[:60]!r}; expected 'text;label'.")
@@ -191,9 +235,7 @@ def _read_json(path: Path) -> pd.DataFrame:
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
     records, numbers = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in _content_lines(path):
         numbers.append(number)
         try:
             records.append(json.loads(line))
@@ -319,10 +361,13 @@ def _check_unicode(value: str, row: int, name: str, where: str) -> None:
             f"{where}: row {row}: column {name!r} holds invalid Unicode ({value[exc.start]!r} at character "
             f"{exc.start + 1}, an unpaired surrogate); expected valid text."
         ) from None
+    if "\x00" in value:
+        raise DataError(f"{where}: row {row}: column {name!r} holds a NUL character (at character "
+                        f"{value.index(chr(0)) + 1}); expected text without NUL characters.")
 
 
 def _encode_labels(column: pd.Series, name: str, where: str, class_names):
-    values = column.tolist()
+    values = raw = column.tolist()
     for row, value in enumerate(values, start=1):
         if value is None or (isinstance(value, float) and np.isnan(value)) or (
             isinstance(value, str) and not value.strip()
@@ -352,9 +397,35 @@ def _encode_labels(column: pd.Series, name: str, where: str, class_names):
     if kinds != {"int"}:
         for row, key in enumerate(keys, start=1):
             _check_unicode(key, row, name, where)
+    _warn_label_variants(raw, keys, name, where)
     names = sorted(set(keys))
     index = {k: i for i, k in enumerate(names)}
     return np.array([index[k] for k in keys], dtype=np.int64), [str(n) for n in names]
+
+
+def _warn_label_variants(raw: list, keys: list, name: str, where: str) -> None:
+    """Say which spellings became one class, and which classes only look alike (README: labels).
+
+    Labels are compared after trimming outer spaces, numbers by value ('1', '01' and 1.0 are class 1)
+    and JSON true as the text 'True'; case and Unicode form are kept ('Joy' and 'joy' stay two classes).
+    """
+    spellings: dict = {}
+    for value, key in zip(raw, keys):
+        spellings.setdefault(key, {}).setdefault(repr(value), None)
+    merged = [(k, list(v)) for k, v in spellings.items() if len(v) > 1]
+    if merged:
+        key, seen = merged[0]
+        more = f" (and {len(merged) - 1} more class(es) like it)" if len(merged) > 1 else ""
+        warnings.warn(DataWarning(f"{where}: column {name!r}: labels {', '.join(seen[:4])} are read as one class "
+                                  f"{str(key)!r}{more}."), stacklevel=3)
+    looks: dict = {}
+    for key in spellings:
+        if isinstance(key, str):
+            looks.setdefault(unicodedata.normalize("NFKC", key).casefold(), []).append(key)
+    alike = [v for v in looks.values() if len(v) > 1]
+    if alike:
+        warnings.warn(DataWarning(f"{where}: column {name!r}: classes {', '.join(map(repr, sorted(alike[0])))} differ "
+                                  "only in case or Unicode form; they stay separate classes."), stacklevel=3)
 
 
 def _numbers_from_text(values: list) -> list:
@@ -393,7 +464,11 @@ def _encode_class_label(values, class_names, name, where):
     return np.asarray(values, dtype=np.int64), list(class_names)
 
 
-def _ids(frame: pd.DataFrame, id_column: str | None, where: str) -> np.ndarray:
+_CANONICAL_INT = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
+INT64_RANGE = (-(2**63), 2**63)
+
+
+def _ids(frame: pd.DataFrame, id_column: str | None, where: str, textual: bool = False) -> np.ndarray:
     if id_column is None:
         return np.arange(len(frame), dtype=np.int64)
     if id_column not in frame.columns:
@@ -401,24 +476,60 @@ def _ids(frame: pd.DataFrame, id_column: str | None, where: str) -> np.ndarray:
             f"{where}: column {id_column!r} not found; columns are {[str(c) for c in frame.columns]}. "
             "Use --id-column."
         )
-    column = frame[id_column]
-    if column.isna().any():
-        row = int(np.flatnonzero(column.isna().to_numpy())[0]) + 1
-        raise DataError(f"{where}: row {row}: column {id_column!r} has no id; every row needs one.")
-    duplicated = column.duplicated(keep="first").to_numpy()
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated)[0]) + 1
-        raise DataError(
-            f"{where}: row {row}: id {column.iloc[row - 1]!r} in column {id_column!r} repeats; ids must be unique."
-        )
-    values = column.to_numpy()
-    try:
-        as_int = pd.to_numeric(column, errors="raise")
-        if (as_int == as_int.round()).all():
-            return as_int.to_numpy().astype(np.int64)
-    except (ValueError, TypeError):
-        pass
-    return values.astype(str).astype(object)
+    return parse_ids(frame[id_column].tolist(), id_column, where, textual)
+
+
+def parse_ids(values: list, name: str, where: str, textual: bool = False) -> np.ndarray:
+    """The one reading of an id column, shared by validation, the scores and `apply`.
+
+    Ids are text exactly as written ('01', '1.0' and ' 7' are three ids, none of them 1) unless every
+    id is an integer in its source: an integer value in JSON or Parquet, or, in CSV/TSV where every
+    value is text, a plain decimal integer (no sign but '-', no leading zero, no spaces). Then they are
+    64-bit integers; one outside that range is an error. Duplicates are checked on these values, which
+    are exactly what `apply` matches a corrections file against.
+    """
+    for row, value in enumerate(values, start=1):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            raise DataError(f"{where}: row {row}: column {name!r} has no id; every row needs one.")
+        if isinstance(value, (list, dict, np.ndarray, bytes)):
+            raise DataError(f"{where}: row {row}: column {name!r} holds a {type(value).__name__}; expected an id.")
+    if textual:
+        integral = all(isinstance(v, str) and _CANONICAL_INT.match(v) for v in values)
+    else:
+        integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values)
+    if integral:
+        ints = [int(v) for v in values]
+        for row, value in enumerate(ints, start=1):
+            if not INT64_RANGE[0] <= value < INT64_RANGE[1]:
+                raise DataError(f"{where}: row {row}: id {value} in column {name!r} is outside the 64-bit integer "
+                                "range (-2^63 .. 2^63-1); use shorter ids, or text ids (e.g. with a prefix).")
+        ids = np.array(ints, dtype=np.int64)
+    else:
+        ids = np.array([id_text(v) for v in values], dtype=object)
+        for row, value in enumerate(ids, start=1):
+            _check_unicode(value, row, name, where)
+    _check_unique(ids, values, name, where)
+    return ids
+
+
+def id_text(value) -> str:
+    """The text of an id, as `apply` matches it: what was written (an integer's decimal digits)."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def _check_unique(ids: np.ndarray, values: list, name: str, where: str) -> None:
+    first: dict = {}
+    for row, key in enumerate(ids.tolist(), start=1):
+        if key in first:
+            was, now = values[first[key] - 1], values[row - 1]
+            same = "" if id_text(was) == id_text(now) and type(was) is type(now) else (
+                f" (as {id_text(now)!r}, the same id as row {first[key]}'s {was!r}: ids are compared as text)")
+            raise DataError(f"{where}: row {row}: id {now!r} in column {name!r} repeats{same}; ids must be unique.")
+        first[key] = row
 
 
 def _check_classes(labels, names, label_col, where, min_per_class) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["AuditorError", "DataError", "OptionError", "RunDirError", "HubError", "first_line"]
+__all__ = ["AuditorError", "DataError", "OptionError", "RunDirError", "HubError", "DataWarning", "first_line"]
 
 # "--text-column" where it stands as an option: at the start, after a space or "(" (not inside a quoted value).
 _FLAG = re.compile(r"(?<![^\s(])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)\b( (?=\S))?")
@@ -54,6 +54,10 @@ class RunDirError(AuditorError):
 
 class HubError(AuditorError):
     """The Hugging Face Hub (or the network) refused or could not be reached."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data the user should know (labels merged or look-alike); the CLI prints one line."""
 
 
 def first_line(exc: BaseException) -> str:

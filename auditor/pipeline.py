@@ -25,6 +25,7 @@ from .result import AuditResult, prob_column
 from .rundir import check_out_dir
 from .scoring import score_all
 from .scoring.combine import combine, suggest
+from .scoring.neighbours import neighbour_columns
 
 __all__ = ["run", "audit_data", "build_scores", "resolve_signals", "default_out_dir", "Progress"]
 
@@ -151,7 +152,14 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
     run_info = _run_info(config, data, methods)
-    return AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+    result = AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
+    if config.previous:  # kept in run.json, so the report shows it even after the earlier run is gone
+        from .compare import compare_results, comparison_summary
+        from .result import load_run
+
+        result.run["previous"] = comparison_summary(compare_results(load_run(config.previous), result),
+                                                    config.previous)
+    return result
 
 
 def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
@@ -255,7 +263,9 @@ def build_scores(
     table = pd.concat([base, probs, signals], axis=1)
     table = combine(table, labels, pred_probs, names)
     table["fold"] = folds if folds is not None else -1
-    return table
+    evidence = neighbour_columns(data.ids, labels, names, table["rank"], table["is_label_issue"],
+                                 texts=data.texts, embeddings=inputs.get("embeddings"))
+    return pd.concat([table, evidence], axis=1)
 
 
 def _run_info(config: RunConfig, data: AuditData, methods) -> dict:

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .annotate.export import suspects_frame, write_suspects
+from .annotate.export import annotated_rows, suspects_frame, write_suspects
 from .plots import plot_confusion_matrix
 from .report.html import write_report
 from .rundir import atomic_run_dir
 from .runfiles import read_run, write_run_files
+from .safeio import safe_write
 
 __all__ = ["AuditResult", "load_run"]
 
@@ -56,10 +57,17 @@ class AuditResult:
         """Write the self-contained HTML report (the run folder's report.html) to `path`."""
         return write_report(self, Path(path))
 
-    def export_suspects(self, path, top: int | None = None) -> Path:
-        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row."""
-        write_suspects(suspects_frame(self.scores, top), Path(path))
-        return Path(path)
+    def export_suspects(self, path, top: int | None = None, overwrite: bool = False) -> Path:
+        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row.
+
+        An existing file is replaced only with `overwrite` (and never one holding annotations without it).
+        """
+        path = Path(path)
+        own = path.is_file() and not path.is_symlink() and annotated_rows(path) == 0
+        frame = suspects_frame(self.scores, top)
+        safe_write({path: lambda handle: write_suspects(frame, handle)}, overwrite=overwrite,
+                   own=[path] if own else [], option="path")
+        return path
 
     def _repr_html_(self) -> str:
         """A compact summary and the top suspects, for Jupyter; every dataset string is escaped."""
@@ -89,7 +97,8 @@ class AuditResult:
         out = Path(out)
         with atomic_run_dir(out, overwrite) as tmp:
             write_run_files(self, tmp)
-            write_suspects(suspects_frame(self.scores), tmp / "suspects.csv")
+            with open(tmp / "suspects.csv", "xb") as handle:  # a fresh private folder: created, never replaced
+                write_suspects(suspects_frame(self.scores), handle)
             write_report(self, tmp / "report.html")
         return out
 

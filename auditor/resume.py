@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RunDirError
-from .rundir import check_out_dir, read_json, write_json
+from .rundir import RUN_MARKER, RUN_SCHEMA, check_out_dir, is_run_folder, read_json, write_json
 
 __all__ = ["FoldCache", "resumable_run", "MARKER", "PARTIAL", "incomplete_reason"]
 
@@ -94,38 +94,44 @@ def incomplete_reason(folder: Path) -> str | None:
     folder = Path(folder)
     marker = folder / MARKER
     if marker.is_file():
-        return marker.read_text(encoding="utf-8").strip() or "the run did not finish"
+        return marker.read_text(encoding="utf-8", errors="replace").strip()[:300] or "the run did not finish"
     run_file = folder / "run.json"
     if run_file.is_file():
         try:
-            complete = read_json(run_file).get("complete", True)
-        except ValueError:
+            run = read_json(run_file)
+        except (ValueError, OSError):
             return "run.json cannot be read"
+        if not isinstance(run, dict):
+            return f"run.json holds a JSON {type(run).__name__}, not the tool's record"
+        complete = run.get("complete", True)
         if complete is False:
             return "run.json says the run did not finish"
     return None
 
 
-def _open(out: Path, state: dict, *, overwrite: bool, resume: bool) -> bool:
-    """Set up `out` for a run; True when this call created the folder."""
+def _open(out: Path, state: dict, *, overwrite: bool, resume: bool) -> str | None:
+    """Set up `out` for a run; "new" when this call created the folder, "empty" when it took an empty one."""
     partial = out / PARTIAL
     if resume:
         _check_resumable(out, state)
         _clear_temporaries(partial)
-        return False
-    if out.exists() and incomplete_reason(out) and not overwrite:
+        return None
+    if out.exists() and not overwrite and is_run_folder(out) and incomplete_reason(out):
         raise RunDirError(
             f"--out {out}: holds an interrupted run; pass --resume to continue it or --overwrite to start again."
         )
-    check_out_dir(out, overwrite)
-    if out.exists() and incomplete_reason(out):
-        shutil.rmtree(out)  # an interrupted run the user asked to start again
+    check_out_dir(out, overwrite)  # every refusal happens here, before any training
+    was_empty = out.is_dir() and not any(out.iterdir())
+    if was_empty:
+        out.rmdir()  # an empty folder is taken over as a new one
+    elif out.exists() and incomplete_reason(out):
+        shutil.rmtree(out)  # an interrupted run the user asked to start again (only the tool's files: checked)
     if out.exists():
         shutil.rmtree(partial, ignore_errors=True)
         _write_state(out, state, mark=False)
-        return False
+        return None
     _write_state(out, state, mark=True)
-    return True
+    return "empty" if was_empty else "new"
 
 
 def _write_state(out: Path, state: dict, mark: bool) -> None:
@@ -141,7 +147,7 @@ def _write_state(out: Path, state: dict, mark: bool) -> None:
         if mark:
             hint = _resume_hint(state.get("command", ""), out)
             (tmp / MARKER).write_text(f"interrupted run, not a finished one: {hint}\n", encoding="utf-8")
-            write_json(tmp / "run.json", {"complete": False, "started": started, "resume_with": hint,
+            write_json(tmp / "run.json", {RUN_MARKER: RUN_SCHEMA, "complete": False, "started": started, "resume_with": hint,
                                           "command": state.get("command", ""), "config": state.get("config")})
         os.replace(tmp, out if mark else out / PARTIAL)
     except BaseException:
@@ -171,7 +177,7 @@ def _clear_temporaries(partial: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _after_failure(out: Path, cache: FoldCache, created: bool, total: int, command: str) -> str:
+def _after_failure(out: Path, cache: FoldCache, created: str | None, total: int, command: str) -> str:
     """Keep finished work, remove what this run made if it finished nothing; say what is left."""
     if not cache.folder.is_dir() and not incomplete_reason(out) and (out / "run.json").is_file():
         return f"{out} holds the finished run."  # interrupted after the final rename
@@ -180,6 +186,9 @@ def _after_failure(out: Path, cache: FoldCache, created: bool, total: int, comma
         has_work = any(cache.folder.glob("*.npz"))
         if not has_work and created:
             shutil.rmtree(out, ignore_errors=True)
+            if created == "empty":
+                out.mkdir()
+                return f"{out} was left empty, as it was."
             return "no run folder was written."
         if not has_work and not incomplete_reason(out):
             shutil.rmtree(cache.folder, ignore_errors=True)

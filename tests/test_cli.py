@@ -66,7 +66,7 @@ def test_non_utf8(tmp_path):
         (["--method", "magic"], ["'method'", "'magic'", "tfidf"]),
         (["--score-method", "vibes"], ["'score-method'", "'vibes'"]),
         (["--epochs", "0"], ["'epochs'"]),
-        (["--bogus"], ["--bogus"]),
+        (["--bogus"], ["unrecognized arguments: --bogus", "see 'auditor run --help'"]),
     ],
 )
 def test_bad_options_exit_2(args, fragments):
@@ -100,7 +100,10 @@ def test_run_writes_the_run_folder(tmp_path, easy_csv):
     out = tmp_path / "run"
     proc = run_cli("run", "--data", path, "--method", "tfidf", "--folds", "3", "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr
-    assert "Suspected label issues" in proc.stdout
+    assert "Suspected label issues" in proc.stdout and "unreliable" not in proc.stdout
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2].startswith(f"Wrote {out}/ (scores.csv, scores.parquet, suspects.csv")
+    assert lines[-1] == f"Open the report: {(out / 'report.html').resolve().as_uri()}"
     assert proc.stderr == ""  # --quiet: only the final summary, on stdout
     for name in ("scores.csv", "scores.parquet", "metrics.json", "run.json", "suspects.csv"):
         assert (out / name).is_file(), name
@@ -111,3 +114,54 @@ def test_run_writes_the_run_folder(tmp_path, easy_csv):
     assert metrics["n"] == 180 and metrics["accuracy"] > 0.9
     assert path.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]  # no temporary folder left
+
+
+def test_help_shows_every_default():
+    from auditor.backends import resolve_method
+    from auditor.scoring import DEFAULT_SIGNALS
+
+    proc = run_cli("run", "--help", env={"COLUMNS": "1000"})  # one line per option
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    for fragment in ("k-fold cross-validation that gives out-of-sample probabilities (default: 5)",
+                     "training (default: 0)", f"which on this machine is {'+'.join(resolve_method(('auto',)))}",
+                     f"default: {','.join(DEFAULT_SIGNALS)}", "(default: self_confidence)",
+                     "exact only; default: 0.95)", "console summary (default: 10)", "transformer backends (default: 128)"):
+        assert fragment in text, fragment
+
+
+@pytest.mark.parametrize(
+    "n, classes, accuracy, flagged, method, expected",
+    [
+        (300, 6, 0.46, 0.38, "tfidf+nb", ["accuracy is only 0.46", "38% of rows", "300 rows for 6 classes",
+                                          "more labelled data", "--method finetune+tfidf", "another method"]),
+        (16000, 6, 0.89, 0.09, "tfidf+nb", None),
+        (180, 3, 0.99, 0.05, "tfidf", None),  # few rows, but the classes are easy to tell apart
+        (400, 6, 0.7, 0.12, "finetune", ["400 rows for 6 classes", "more labelled data"]),
+        (16000, 6, 0.55, 0.1, "finetune+tfidf", ["accuracy is only 0.55"]),
+        (16000, 6, 0.85, 0.3, "tfidf", ["30% of rows are flagged"]),
+    ],
+)
+def test_reliability_note_says_when_flags_are_unreliable_and_what_helps(n, classes, accuracy, flagged, method,
+                                                                      expected):
+    from auditor.summary import reliability_note
+
+    note = reliability_note(n, classes, accuracy, flagged, method)
+    if expected is None:
+        assert note is None
+        return
+    assert note.startswith("The flags are unreliable here")
+    for fragment in expected:
+        assert fragment in note, fragment
+    assert ("--method finetune+tfidf" in note) == ("finetune" not in method)
+
+
+def test_a_small_low_accuracy_run_warns_in_console_and_report(tmp_path, emotion_slice):
+    small = tmp_path / "small.txt"
+    small.write_text("".join(emotion_slice.read_text(encoding="utf-8").splitlines(True)[:300]), encoding="utf-8")
+    out = tmp_path / "run"
+    proc = run_cli("run", "--data", small, "--method", "tfidf", "--folds", "3", "--out", out, "--quiet", "--top", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning: The flags are unreliable here" in proc.stdout
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="reliability"' in html and "What would help" in html

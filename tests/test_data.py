@@ -121,3 +121,59 @@ def test_non_utf8_names_the_line(tmp_path):
     path.write_bytes(b"text,label\nok,a\ncaf\xe9,b\n")
     with pytest.raises(DataError, match=r"line 3: byte 0xe9 is not valid UTF-8"):
         load_data(DataConfig(source=str(path)))
+
+
+# ------------------------------------------------------------------ issue 18: ids, lines, NUL, label spellings
+
+import re  # noqa: E402
+
+from auditor.data import from_frame, parse_ids, split_lines  # noqa: E402
+from auditor.errors import DataWarning  # noqa: E402
+
+
+@pytest.mark.parametrize("values, textual, expected", [
+    (["0", "1", "01", "1.0", " 7", "1e1"], True, ["0", "1", "01", "1.0", " 7", "1e1"]),  # text as written
+    (["-3", "0", "12"], True, [-3, 0, 12]),  # plain decimal integers in a CSV
+    ([1, 2, 2**53 + 1], False, [1, 2, 2**53 + 1]),  # exact
+    ([1.0, 2.0], False, ["1.0", "2.0"]),  # JSON floats are no integers
+    (["a", 1], False, ["a", "1"]),
+    ([float("inf"), float("-inf")], False, ["inf", "-inf"]),
+])
+def test_ids_are_text_unless_integers_in_their_source(values, textual, expected):
+    assert parse_ids(values, "id", "f", textual).tolist() == expected
+
+
+@pytest.mark.parametrize("values, textual, fragment", [
+    ([1, "1"], False, "row 2: id '1' in column 'id' repeats (as '1', the same id as row 1's 1"),
+    ([True, False, True], False, "row 3: id True in column 'id' repeats"),
+    ([2**63, 1], False, "outside the 64-bit integer range"),
+    (["9223372036854775808", "1"], True, "outside the 64-bit integer range"),
+    (["a", None], True, "row 2: column 'id' has no id"),
+])
+def test_bad_ids_are_one_line_errors(values, textual, fragment):
+    with pytest.raises(DataError, match=re.escape(fragment)):
+        parse_ids(values, "id", "f", textual)
+
+
+def test_lines_are_cut_at_newlines_only():
+    text = "a\u2028b;x\r\nc\u0085d\x0ce\rf;y\n\ng;z"
+    assert split_lines(text) == ["a\u2028b;x\r\n", "c\u0085d\x0ce\rf;y\n", "\n", "g;z"]
+
+
+def test_a_nul_byte_after_the_first_8_kb_is_refused(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"text,label\n" + b"a long text,x\n" * 1000 + b"nul\x00here,y\n")
+    with pytest.raises(DataError, match="line 1002: holds a NUL byte"):
+        load_data(DataConfig(source=str(path)))
+
+
+@pytest.mark.parametrize("labels, message", [
+    (["1", "01", "2", "2"], "labels '1', '01' are read as one class '1'"),
+    ([" joy", "joy", "sad", "sad"], "labels ' joy', 'joy' are read as one class 'joy'"),
+    (["Joy", "joy", "sad", "sad"], "classes 'Joy', 'joy' differ only in case or Unicode form"),
+    (["caf\u00e9", "cafe\u0301", "x", "x"], "differ only in case or Unicode form"),
+])
+def test_label_spellings_are_decided_and_warned_about(labels, message):
+    frame = pd.DataFrame({"text": ["a", "b", "c", "d"], "label": labels}, dtype=object)
+    with pytest.warns(DataWarning, match=re.escape(message)):
+        from_frame(frame, DataConfig(source="f"), fmt="csv")

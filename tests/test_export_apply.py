@@ -51,6 +51,14 @@ def _write_like_a_spreadsheet(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
+def in_process(*args):
+    """main() in-process (a subprocess spends seconds importing): a CompletedProcess-like result."""
+    from types import SimpleNamespace
+
+    code, out, err = cli(*args)
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -58,12 +66,12 @@ def _digest(path: Path) -> str:
 def test_export_writes_ranked_spreadsheet_safe_csv(audited, tmp_path):
     run_dir, _, _, _ = audited
     out = tmp_path / "top.csv"
-    done = run_cli("export", run_dir, "--top", 30, "--out", out)
+    done = in_process("export", run_dir, "--top", 30, "--out", out)
     assert done.returncode == 0, done.stderr
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8
     rows = _read_like_a_spreadsheet(out)
     assert list(rows[0]) == SUSPECT_COLUMNS and len(rows) == 30
-    scores = pd.read_csv(run_dir / "scores.csv", keep_default_na=False).sort_values("rank")
+    scores = pd.read_parquet(run_dir / "scores.parquet").sort_values("rank")
     expected = [k if k[0] not in "=-" else "'" + k for k in scores["id"].astype(str).head(30)]
     assert [r["id"] for r in rows] == expected
     assert all(r["corrected_label"] == "" and r["note"] == "" for r in rows)
@@ -75,9 +83,9 @@ def test_export_writes_ranked_spreadsheet_safe_csv(audited, tmp_path):
 def test_export_rewrites_suspects_csv_with_flagged_rows_by_default(audited, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(audited[0], run_dir)
-    done = run_cli("export", run_dir, "--top", 5)
+    done = in_process("export", run_dir, "--top", 5)
     assert done.returncode == 0 and len(_read_like_a_spreadsheet(run_dir / "suspects.csv")) == 5
-    done = run_cli("export", run_dir)
+    done = in_process("export", run_dir)
     flagged = json.loads((run_dir / "metrics.json").read_text())["label_issues"]
     assert done.returncode == 0 and len(_read_like_a_spreadsheet(run_dir / "suspects.csv")) == flagged
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
@@ -117,7 +125,7 @@ def test_annotator_round_trip(audited, tmp_path):
     out = tmp_path / "cleaned"
     done = run_cli("apply", run_dir, corrections, "--out", out)
     assert done.returncode == 0, done.stderr
-    assert f"{len(flipped)} relabelled, 2 dropped" in done.stdout
+    assert f"{len(flipped)} relabelled, 2 deleted, {len(rows) - len(flipped) - 2} kept" in done.stdout
     assert _digest(data_path) == before, "the original data file must never change"
     assert sorted(p.name for p in out.iterdir()) == ["changes.csv", "cleaned.csv"]
 
@@ -131,12 +139,13 @@ def test_annotator_round_trip(audited, tmp_path):
     assert cleaned[cleaned["key"].isin(untouched["key"])].reset_index(drop=True).equals(untouched)
 
     changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert list(changes.columns) == ["id", "old_label", "new_label", "change"]
+    assert list(changes.columns) == ["id", "old_label", "new_label", "change", "note"]
     changes["id"] = changes["id"].str.lstrip("'")
     dropped = changes[changes["change"] == "dropped"]
     assert sorted(dropped["id"]) == sorted(deleted) and (dropped["new_label"] == "").all()
     relabelled = changes[changes["change"] == "relabelled"]
     assert dict(zip(relabelled["id"], relabelled["new_label"].str.lstrip("'"))) == corrected
+    assert (relabelled["note"] == "fixed").all()  # the annotators' notes are kept
     assert not set(kept) & set(changes["id"])
 
 
@@ -179,7 +188,7 @@ def test_bad_corrections_file_exits_2_with_one_line_and_writes_nothing(audited, 
         r["corrected_label"] = label
     path, message = _bad_files(rows, tmp_path)[case]
     out = tmp_path / "out"
-    done = run_cli("apply", run_dir, path, "--out", out)
+    done = in_process("apply", run_dir, path, "--out", out)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("auditor: error: ") and "Traceback" not in done.stderr
@@ -192,7 +201,7 @@ def test_duplicate_id_message_names_both_rows(audited, tmp_path):
     rows = _read_like_a_spreadsheet(run_dir / "suspects.csv")[:2]
     path = tmp_path / "dup.csv"
     _write_like_a_spreadsheet(rows + [dict(rows[1])], path)
-    done = run_cli("apply", run_dir, path, "--out", tmp_path / "out")
+    done = in_process("apply", run_dir, path, "--out", tmp_path / "out")
     assert done.returncode == 2 and "row 4: id" in done.stderr and "(first at row 3)" in done.stderr
 
 
@@ -202,12 +211,12 @@ def test_apply_does_not_overwrite_without_flag(audited, tmp_path):
     rows[0]["corrected_label"] = "DELETE"
     path = tmp_path / "c.csv"
     _write_like_a_spreadsheet(rows, path)
-    assert run_cli("apply", run_dir, path, "--out", tmp_path / "o").returncode == 0
+    assert in_process("apply", run_dir, path, "--out", tmp_path / "o").returncode == 0
     first = _digest(tmp_path / "o" / "cleaned.csv")
-    done = run_cli("apply", run_dir, path, "--out", tmp_path / "o")
+    done = in_process("apply", run_dir, path, "--out", tmp_path / "o")
     assert done.returncode == 2 and "already exists" in done.stderr
     assert _digest(tmp_path / "o" / "cleaned.csv") == first
-    assert run_cli("apply", run_dir, path, "--out", tmp_path / "o", "--overwrite").returncode == 0
+    assert in_process("apply", run_dir, path, "--out", tmp_path / "o", "--overwrite").returncode == 0
 
 
 def test_apply_refuses_when_the_data_changed_since_the_run(tmp_path):
@@ -218,7 +227,7 @@ def test_apply_refuses_when_the_data_changed_since_the_run(tmp_path):
     frame.iloc[:-1].to_csv(path, index=False)
     corrections = tmp_path / "c.csv"
     corrections.write_text("id,corrected_label\n0,DELETE\n", encoding="utf-8")
-    done = run_cli("apply", run_dir, corrections)
+    done = in_process("apply", run_dir, corrections)
     assert done.returncode == 2 and "changed since the run" in done.stderr
     assert not (run_dir / "cleaned.csv").exists() and not (run_dir / "changes.csv").exists()
 
@@ -229,7 +238,7 @@ def test_apply_on_text_label_lines_keeps_the_format(emotion_slice, tmp_path):
     corrections = tmp_path / "c.csv"
     corrections.write_text("id,text,corrected_label,note\n5,whatever,love,\n0,,surprise,x\n7,,DELETE,\n9,,,\n",
                            encoding="utf-8")
-    done = run_cli("apply", run_dir, corrections)
+    done = in_process("apply", run_dir, corrections)
     assert done.returncode == 0, done.stderr
     cleaned = (run_dir / "cleaned.txt").read_text(encoding="utf-8").splitlines()
     expected = list(lines)
@@ -250,11 +259,12 @@ def test_apply_keeps_integer_labels_and_the_file_format(tmp_path, fmt):
     first = int(frame["label"].iat[3])
     corrections = tmp_path / "c.csv"
     corrections.write_text(f"id,corrected_label\n3,{(first + 1) % 3}\n4,DELETE\n", encoding="utf-8")
-    done = run_cli("apply", run_dir, corrections)
+    done = in_process("apply", run_dir, corrections)
     assert done.returncode == 0, done.stderr
     out = run_dir / f"cleaned.{fmt}"
     cleaned = pd.read_parquet(out) if fmt == "parquet" else pd.read_json(out, lines=True)
-    assert list(cleaned.columns) == ["text", "label", "extra"]
+    assert list(cleaned.columns) == ["id", "text", "label", "extra"]  # the run's ids, for a re-audit
+    assert cleaned["id"].tolist() == [i for i in range(len(frame)) if i != 4]
     assert pd.api.types.is_integer_dtype(cleaned["label"])
     assert cleaned["label"].iat[3] == (first + 1) % 3 and len(cleaned) == len(frame) - 1
     assert 4 not in set(cleaned["extra"])
@@ -272,3 +282,283 @@ def test_run_names_cannot_escape_the_reports_folder(tmp_path, source, fmt):
     root = tmp_path / "reports"
     out = default_out_dir(data.name, root=str(root)).resolve()
     assert out.parent == root.resolve() and "/" not in data.name and data.name not in ("", ".", "..")
+
+
+# ------------------------------------------------------------------ hostile cells, ids, formats (issue 18)
+
+def cli(*args) -> tuple[int, str, str]:
+    """The CLI's main() in-process (a subprocess costs seconds of imports): (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from auditor.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def one_line_error(result, *fragments) -> str:
+    code, _, err = result
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("auditor: error: "), (code, err)
+    for fragment in fragments:
+        assert str(fragment) in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+CR_FORMULA = "x\r=cmd|' /C calc'!A0"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """String ids that read as the same number, a CR-and-formula text, and two classes that differ only by
+    a leading apostrophe; every row scored so that all of them are in suspects.csv with --top."""
+    folder = tmp_path_factory.mktemp("hostile")
+    frame = easy_dataset(8)
+    frame["label"] = frame["label"].replace({"food": "'-neg", "sport": "-neg"})
+    frame.insert(0, "key", [str(i) for i in range(len(frame))])
+    frame.loc[:3, "key"] = ["0", "1", "01", "1.0"]
+    frame.at[5, "text"] = CR_FORMULA
+    path = folder / "input.csv"
+    frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)  # pandas leaves a lone CR unquoted otherwise
+    return build_run(path, folder / "run", data={"id_column": "key"}), path, frame
+
+
+def test_cr_inside_a_cell_stays_inside_its_quoted_field(hostile, tmp_path):
+    """Fault 1: a CR before a formula came out unquoted and split one row in two."""
+    run_dir, path, frame = hostile
+    sheet = tmp_path / "all.csv"
+    assert cli("export", run_dir, "--top", len(frame), "--out", sheet)[0] == 0
+    read = pd.read_csv(sheet, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    rows = _read_like_a_spreadsheet(sheet)
+    assert len(read) == len(rows) == len(frame)
+    texts = {r["id"]: r["text"] for r in rows}
+    assert texts["5"] == CR_FORMULA  # quoted: the CR stays inside its cell, so no row starts with '=cmd' 
+    flagged = int(pd.read_parquet(run_dir / "scores.parquet")["is_label_issue"].sum())
+    for name, n in (("scores.csv", len(frame)), ("suspects.csv", flagged)):
+        assert len(pd.read_csv(run_dir / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")) == n
+    # apply on the tool's own, unedited file changes nothing and loses no row
+    done = cli("apply", run_dir, sheet, "--out", tmp_path / "o")
+    assert done[0] == 0, done[2]
+    cleaned = pd.read_csv(tmp_path / "o" / "cleaned.csv", dtype=str, keep_default_na=False)
+    assert cleaned.equals(pd.read_csv(path, dtype=str, keep_default_na=False))
+
+
+def test_ids_that_read_as_one_number_stay_distinct(hostile, tmp_path):
+    """Fault 2: ids 1, 01 and 1.0 were one number; `1,DELETE` dropped the 01 row."""
+    run_dir, path, frame = hostile
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    assert scores["id"].tolist()[:4] == ["0", "1", "01", "1.0"]
+    corrections = tmp_path / "c.csv"
+    corrections.write_text("id,corrected_label\n1,DELETE\n", encoding="utf-8")
+    assert cli("apply", run_dir, corrections, "--out", tmp_path / "o")[0] == 0
+    cleaned = pd.read_csv(tmp_path / "o" / "cleaned.csv", dtype=str, keep_default_na=False)
+    assert "1" not in set(cleaned["key"]) and {"01", "1.0", "0"} <= set(cleaned["key"])
+
+
+def test_classes_differing_by_a_leading_apostrophe_stay_distinct(hostile, tmp_path):
+    """Fault 12: '-neg and -neg both became '-neg; copying the suggestion relabelled to the wrong class."""
+    run_dir, path, frame = hostile
+    sheet = tmp_path / "all.csv"
+    assert cli("export", run_dir, "--top", len(frame), "--out", sheet)[0] == 0
+    rows = _read_like_a_spreadsheet(sheet)
+    assert {"''-neg", "'-neg"} <= {r["given_label"] for r in rows}
+    for r in rows:
+        r["corrected_label"] = r["suggested_label"]  # what an annotator does to accept every suggestion
+    _write_like_a_spreadsheet(rows, sheet)
+    assert cli("apply", run_dir, sheet, "--out", tmp_path / "o")[0] == 0
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    cleaned = pd.read_csv(tmp_path / "o" / "cleaned.csv", dtype=str, keep_default_na=False)
+    assert dict(zip(cleaned["key"], cleaned["label"])) == dict(zip(scores["id"], scores["suggested_label"]))
+
+
+def test_suspects_has_rank_score_names_and_says_which_duplicate_to_check(tmp_path):
+    """Issue 14: a rank column, scores.csv's names, and words for rows flagged only as conflicting copies."""
+    frame = easy_dataset(20)
+    copy = frame.iloc[[0]].copy()
+    copy["label"] = [c for c in ("food", "sport", "tech") if c != frame.at[0, "label"]][0]
+    data = pd.concat([frame, copy], ignore_index=True)
+    path = tmp_path / "d.csv"
+    data.to_csv(path, index=False)
+    run_dir = build_run(path, tmp_path / "run")
+    rows = _read_like_a_spreadsheet(run_dir / "suspects.csv")
+    assert list(rows[0]) == SUSPECT_COLUMNS
+    assert [int(r["rank"]) for r in rows] == sorted(int(r["rank"]) for r in rows)
+    assert {"loss_score", "label_quality_score"} <= set(rows[0]) and "loss" not in rows[0]
+    original = next(r for r in rows if r["id"] == "0")
+    assert original["given_label"] == original["suggested_label"]
+    assert "check the other copies" in original["what_to_check"] and f"id {len(frame)}" in original["what_to_check"]
+
+
+def test_export_never_overwrites_annotations_without_flag(audited, tmp_path):
+    """Issue 14: `export` overwrote an annotator's filled-in suspects.csv without a word."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(audited[0], run_dir)
+    assert cli("export", run_dir, "--top", 5)[0] == 0  # an unannotated suspects.csv is the tool's own
+    rows = _read_like_a_spreadsheet(run_dir / "suspects.csv")
+    rows[2]["note"] = "looks like sport to me"
+    _write_like_a_spreadsheet(rows, run_dir / "suspects.csv")
+    before = _digest(run_dir / "suspects.csv")
+    one_line_error(cli("export", run_dir, "--top", 7), "suspects.csv", "holds annotations (1 row", "--overwrite")
+    assert _digest(run_dir / "suspects.csv") == before
+    assert cli("export", run_dir, "--top", 7, "--overwrite")[0] == 0
+    assert len(_read_like_a_spreadsheet(run_dir / "suspects.csv")) == 7
+
+
+def test_cleaned_copy_keeps_the_audit_ids_for_a_reaudit(tmp_path):
+    """Issue 14: after a DELETE the row positions of later rows shifted; the cleaned copy now holds the ids."""
+    from auditor.config import DataConfig
+    from auditor.data import load_data
+
+    path = tmp_path / "d.csv"
+    easy_dataset(10).to_csv(path, index=False)
+    run_dir = build_run(path, tmp_path / "run")
+    corrections = tmp_path / "c.csv"
+    corrections.write_text("id,corrected_label,note\n3,DELETE,spam\n7,,unsure\n", encoding="utf-8")
+    code, out, _ = cli("apply", run_dir, corrections)
+    assert code == 0 and "0 relabelled, 1 deleted, 1 kept" in out and "--id-column id" in out
+    again = load_data(DataConfig(source=str(run_dir / "cleaned.csv"), id_column="id"))
+    assert again.ids.tolist() == [i for i in range(30) if i != 3]
+    changes = pd.read_csv(run_dir / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert changes[["id", "change", "note"]].values.tolist() == [["3", "dropped", "spam"], ["7", "kept", "unsure"]]
+
+
+JSONL_ROWS = ['{"uid": 9007199254740993, "text": "goal match team", "label": "sport", "score": 0.1}',
+              '{"uid": 2, "text": "pizza oven bread", "label": "food"}',
+              '  {"uid": 3,   "text": "laptop\u2028cloud server", "label": "tech", "extra": null}']
+
+
+@pytest.mark.parametrize("form", ["jsonl", "json array", "json columns"])
+def test_apply_gives_back_uncorrected_rows_in_their_own_form(tmp_path, form):
+    """Fault 4: a large integer came back as 9007199254740992.0, a missing key as null, a JSON array as lines."""
+    lines = [JSONL_ROWS[i % 3].replace(f'"uid": {[9007199254740993, 2, 3][i % 3]}', f'"uid": {10**16 + i}')
+             for i in range(15)]
+    records = [json.loads(line) for line in lines]
+    if form == "jsonl":
+        path, text = tmp_path / "d.jsonl", "\r\n".join(lines) + "\r\n\r\n"
+    elif form == "json array":
+        path, text = tmp_path / "d.json", json.dumps(records, indent=2)
+    else:
+        columns = {k: [r.get(k) for r in records] for k in ("uid", "text", "label")}
+        path, text = tmp_path / "d.json", json.dumps(columns)
+    path.write_bytes(text.encode("utf-8"))
+    run_dir = build_run(path, tmp_path / "run", data={"id_column": "uid"})
+    corrections = tmp_path / "c.csv"
+    corrections.write_text(f"id,corrected_label\n{10**16 + 4},DELETE\n{10**16 + 5},sport\n", encoding="utf-8")
+    assert cli("apply", run_dir, corrections, "--out", tmp_path / "o")[0] == 0
+    written = (tmp_path / "o" / path.name.replace("d.", "cleaned.")).read_bytes().decode("utf-8")
+    if form == "jsonl":
+        kept = [line for i, line in enumerate(lines) if i not in (4, 5)]
+        assert [line for line in written.split("\r\n") if line and '"uid": 10000000000000005' not in line] == kept
+        return
+    value = json.loads(written)
+    if form == "json array":
+        assert isinstance(value, list) and len(value) == 14
+        expected = [r for i, r in enumerate(records) if i != 4]
+        expected[4] = {**expected[4], "label": "sport"}
+        assert value == expected
+    else:
+        assert isinstance(value, dict) and value["uid"] == [r["uid"] for i, r in enumerate(records) if i != 4]
+        assert value["label"][4] == "sport"
+
+
+@pytest.mark.parametrize("value, written", [
+    ("=1+1", "'=1+1"), ("\r=cmd", "'\r=cmd"), ("\n\t+1", "'\n\t+1"), ("  -2", "'  -2"), ("@x", "'@x"),
+    ("\tplain", "'\tplain"), ("'-neg", "''-neg"), ("-neg", "'-neg"), ("'quoted'", "''quoted'"),
+    ("plain", "plain"), ("x\r=cmd", "x\r=cmd"), ("", ""),
+])
+def test_neutralise_is_one_to_one_and_undone_exactly(value, written):
+    from auditor.safeio import neutralise, unneutralise
+
+    assert neutralise(value) == written and unneutralise(written) == value
+
+
+def _same(path: Path) -> str:
+    return _digest(path)
+
+
+def test_no_command_writes_over_its_input_or_a_foreign_file(hostile, tmp_path):
+    """Fault 6: `apply --out DIR --overwrite` replaced DIR/cleaned.csv, its input; `export`/`report --out
+    data.csv` replaced the input without a flag. Inputs are refused even with --overwrite; other existing
+    files need --overwrite; the tool's own outputs are replaced as before."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(hostile[0], run_dir)
+    data = tmp_path / "cleaned.csv"
+    shutil.copy(hostile[1], data)
+    run_json = json.loads((run_dir / "run.json").read_text())
+    run_json["data"]["source"] = str(data)
+    (run_dir / "run.json").write_text(json.dumps(run_json))
+    corrections = tmp_path / "c.csv"
+    corrections.write_text("id,corrected_label\n0,DELETE\n", encoding="utf-8")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    log = tmp_path / "sub" / "changes.csv"  # corrections kept where apply would write its change log
+    log.parent.mkdir()
+    shutil.copy(corrections, log)
+    protected = [data, corrections, notes, log, *(run_dir / n for n in ("scores.csv", "scores.parquet", "run.json"))]
+    before = {p: _same(p) for p in protected}
+    for args, fragment in [
+        (("apply", run_dir, corrections, "--out", tmp_path, "--overwrite"), "is an input"),
+        (("export", run_dir, "--out", data, "--overwrite"), "is an input"),
+        (("report", run_dir, "--out", data, "--overwrite"), "is an input"),
+        (("export", run_dir, "--out", run_dir / "scores.csv", "--overwrite"), "is an input"),
+        (("report", run_dir, "--out", run_dir / "run.json", "--overwrite"), "is an input"),
+        (("apply", run_dir, log, "--out", log.parent, "--overwrite"), "is an input"),
+        (("export", run_dir, "--out", notes), "--overwrite"),
+        (("export", run_dir, "--format", "label-studio", "--out", data, "--overwrite"), "is an input"),
+        (("export", run_dir, "--format", "label-studio", "--out", notes), "--overwrite"),
+        (("report", run_dir, "--out", notes), "--overwrite"),
+        (("run", "--data", data, "--out", notes, "--method", "tfidf", "--overwrite"), "not a folder"),
+        (("run", "--data", data, "--out", tmp_path, "--method", "tfidf", "--overwrite"), "holds the input"),
+    ]:
+        one_line_error(cli(*args), fragment)
+    assert {p: _same(p) for p in protected} == before
+    assert not [p for p in tmp_path.rglob(".*tmp*")], "no temporary file left behind"
+    # the tool's own outputs are replaced without a flag; a foreign file with one
+    assert cli("report", run_dir)[0] == 0 and cli("export", run_dir)[0] == 0
+    assert cli("export", run_dir, "--out", notes, "--overwrite")[0] == 0
+
+
+def test_outputs_are_written_through_a_random_temporary_name(hostile, tmp_path):
+    """Fault 9: a symlink planted at RUN/.suspects.csv.tmp-<pid> redirected the write to its target."""
+    import os
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(hostile[0], run_dir)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched")
+    for name in (f".suspects.csv.tmp-{os.getpid()}", f".report.html.tmp-{os.getpid()}"):
+        (run_dir / name).symlink_to(victim)
+    assert cli("export", run_dir)[0] == 0 and cli("report", run_dir)[0] == 0
+    assert victim.read_text() == "untouched"
+    link = tmp_path / "link.csv"
+    link.symlink_to(victim)
+    one_line_error(cli("export", run_dir, "--out", link), "--overwrite")
+    assert cli("export", run_dir, "--out", link, "--overwrite")[0] == 0
+    assert victim.read_text() == "untouched" and not link.is_symlink()  # the link is replaced, not followed
+
+
+def test_readme_states_the_promises_in_the_words_the_tests_check():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What auditor promises: ids, overwriting, interrupts", 1)[1].split("\n## ", 1)[0]
+    section = " ".join(section.split())
+    for words in ["ids are compared as text", "64-bit range", "above 2^53 stay exact", "--id-column id",
+                  "No command writes over a file it read from", "holds annotations", "only replaces run folders",
+                  "files auditor did not write", "An empty folder is a valid `--out`", "never followed",
+                  "exits 130 or 143", "auditor: interrupted (SIGINT)", "`''-neg`", "byte for byte",
+                  "N relabelled, M deleted, K kept"]:
+        assert words in section, words
+
+
+def test_ids_above_2_53_stay_exact_in_the_report(tmp_path):
+    """Fault 2: 9007199254741137 showed as ...136 (a JavaScript number)."""
+    import re
+
+    bad = Path(__file__).resolve().parent / "data" / "bad"
+    assert cli("run", "--data", bad / "ids_big.jsonl", "--id-column", "id", "--method", "tfidf", "--folds", "2",
+               "--out", tmp_path / "run", "--quiet")[0] == 0
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    big = str(2**53 + 1)
+    assert f'"{big}"' in html and not re.search(rf"[\[,:]{big}[,\]}}]", html)

@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "auditor"
 # Bottom to top. A module belongs to the first entry that names it or a package above it.
 LAYERS = [
     ("base", ["auditor.errors", "auditor.plots", "auditor.device"]),
-    ("signals and figures", ["auditor.scoring", "auditor.metrics", "auditor.rundir", "auditor.distributed"]),
+    ("signals and figures", ["auditor.scoring", "auditor.metrics", "auditor.rundir", "auditor.distributed",
+                             "auditor.compare"]),
     ("configuration", ["auditor.config"]),
     ("inputs and models", ["auditor.data", "auditor.backends", "auditor.resume", "auditor.provenance"]),
     ("saved models", ["auditor.final_model", "auditor.predict"]),

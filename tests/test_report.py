@@ -96,7 +96,7 @@ def test_embedded_rows_match_the_scores(hostile_run):
     flagged = result.scores[result.scores["is_label_issue"]].sort_values("rank")
     assert suspects["total"] == len(flagged)
     text_at = [f["key"] for f in data["fields"]].index("id")
-    assert [data["rows"][r][text_at] for r in suspects["rows"]] == flagged["id"].tolist()
+    assert [data["rows"][r][text_at] for r in suspects["rows"]] == [str(i) for i in flagged["id"]]
     highest = data["tables"]["highest-loss"]["rows"]
     loss_at = [f["key"] for f in data["fields"]].index("loss")
     losses = [data["rows"][r][loss_at] for r in highest]
@@ -238,8 +238,7 @@ def browser():
         yield launched
 
 
-@pytest.fixture()
-def report_page(browser, hostile_run):
+def _open(browser, run_dir: Path):
     """The report opened from disk; records console errors, dialogs and every request."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     events = {"errors": [], "dialogs": [], "requests": [], "blocked": []}
@@ -254,15 +253,21 @@ def report_page(browser, hostile_run):
     page.on("dialog", on_dialog)
 
     def route(r):
-        if r.request.url.startswith("file:") or r.request.url.startswith("data:"):
+        if r.request.url.startswith(("file:", "data:", "blob:")):
             r.continue_()
         else:
             events["blocked"].append(r.request.url)
             r.abort()
 
     page.route("**/*", route)
-    page.goto((hostile_run / "report.html").resolve().as_uri())
+    page.goto((run_dir / "report.html").resolve().as_uri())
     page.wait_for_selector("html[data-ready=true]")
+    return page, events
+
+
+@pytest.fixture()
+def report_page(browser, hostile_run):
+    page, events = _open(browser, hostile_run)
     yield page, events
     page.close()
 
@@ -355,3 +360,231 @@ def test_browser_paging_and_drill_down(report_page):
     assert len(_column(page, "lowest-loss", "id")) == 80 and page.is_disabled("#table-lowest-loss [data-page=next]")
     page.click("button[data-show-class='2']")
     assert page.input_value("#table-suspects select[data-filter=given]") == "2"
+
+
+# ------------------------------------------------------------------------------------ relabelling
+
+BIG_ID = 2**62  # ids above 2**53 lose digits as JavaScript numbers
+FORMULA_TEXT = '=HYPERLINK("http://example.com","x") <script>alert(7)</script> laptop python server'
+
+
+@pytest.fixture(scope="module")
+def relabel_run(tmp_path_factory) -> Path:
+    """240 easy rows with 16 planted flips, big integer ids; one flipped text is a formula and a script."""
+    frame, flipped = plant_flips(easy_dataset(80), 16)
+    # The formula text's words say tech: it is a suspect when its label is not tech.
+    hostile = next(i for i in flipped if frame.at[i, "label"] != "tech")
+    frame.at[hostile, "text"] = FORMULA_TEXT
+    # A conflicting duplicate: a flipped row gets the text of a clean row of another label.
+    copied = next(i for i in flipped if i != hostile)
+    copy_of = next(i for i in range(len(frame))
+                   if i not in set(flipped) and frame.at[i, "label"] != frame.at[copied, "label"])
+    frame.at[copied, "text"] = frame.at[copy_of, "text"]
+    frame.insert(0, "uid", [BIG_ID + 7 * i for i in range(len(frame))])
+    folder = tmp_path_factory.mktemp("relabel")
+    frame.to_csv(folder / "data.csv", index=False)
+    return build_run(folder / "data.csv", folder / "run", data={"id_column": "uid"})
+
+
+def _suspects(run_dir: Path):
+    import pandas as pd
+
+    return pd.read_csv(run_dir / "suspects.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def _states(page) -> list[str]:
+    return page.eval_on_selector_all("#table-suspects tbody tr[data-row] td.decision .state",
+                                     "cells => cells.map(c => c.textContent)")
+
+
+def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, relabel_run, tmp_path):
+    import pandas as pd
+
+    from auditor.annotate.export import SUSPECT_COLUMNS
+
+    suspects = _suspects(relabel_run)
+    classes = list(load_run(relabel_run).class_names)
+    assert len(suspects) >= 10 and FORMULA_TEXT in {t.lstrip("'") for t in suspects["text"]}
+    page, events = _open(browser, relabel_run)
+    page.select_option("#table-suspects select[data-page-size]", "25")
+    expected, states = {}, []
+    for i, row in suspects.head(10).iterrows():
+        page.keyboard.press("n")
+        page.keyboard.type(f"note {i}, \"checked\"")
+        page.keyboard.press("Enter")
+        if i % 4 == 3:
+            page.keyboard.press("d")
+            expected[row["id"]] = ("", "dropped")
+            states.append("delete")
+        else:
+            new = row["suggested_label"] if row["suggested_label"] != row["given_label"] else \
+                next(c for c in classes if c != row["given_label"])
+            page.keyboard.press(str(classes.index(new) + 1))
+            expected[row["id"]] = (new, "relabelled")
+            states.append(f"\u2192 {new}")
+    progress = page.text_content("[data-progress]")
+    assert progress.startswith(f"Reviewed 10 of {len(suspects)} · relabelled {len(suspects.head(10)) - 2} · "
+                               "kept 0 · deleted 2"), progress
+    assert _states(page)[:10] == states
+    # j/k move the cursor; undo takes back the last decision, a decision redoes it.
+    page.keyboard.press("k")
+    page.keyboard.press("j")
+    page.keyboard.press("g")
+    assert _states(page)[10].startswith("keep ")
+    page.keyboard.press("u")
+    assert _states(page)[10] == "undecided"
+
+    page.reload()
+    page.wait_for_selector("html[data-ready=true]")
+    page.select_option("#table-suspects select[data-page-size]", "25")
+    assert page.text_content("[data-progress]") == progress
+    assert _states(page)[:11] == states + ["undecided"]
+    assert page.input_value("#table-suspects tbody tr[data-row] input[data-note]") == 'note 0, "checked"'
+
+    with page.expect_download() as download:
+        page.click("[data-action=download]")
+    path = tmp_path / "corrections.csv"
+    download.value.save_as(path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    got = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(got.columns) == SUSPECT_COLUMNS
+    # Every column as suspects.csv wrote it (ids to the last digit, formula text neutralised), numbers equal.
+    for column in SUSPECT_COLUMNS:
+        if column in ("corrected_label", "note"):
+            continue
+        if column in ("suggested_label_probability", "loss_score", "label_quality_score", "rank"):
+            np.testing.assert_allclose(got[column].astype(float), suspects[column].astype(float))
+        else:
+            assert got[column].tolist() == suspects[column].tolist(), column
+    assert "'" + FORMULA_TEXT in got["text"].tolist()
+    assert all(int(i) >= BIG_ID for i in got["id"])
+    decided = got[got["corrected_label"] != ""]
+    assert dict(zip(decided["id"], decided["corrected_label"])) == {
+        k: v or "DELETE" for k, (v, _) in expected.items()}
+    assert decided["note"].tolist() == [f'note {i}, "checked"' for i in range(10)]
+
+    done = run_cli("apply", relabel_run, path, "--out", tmp_path / "applied")
+    assert done.returncode == 0, done.stderr
+    changes = pd.read_csv(tmp_path / "applied" / "changes.csv", dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    assert {r["id"]: (r["new_label"], r["change"]) for _, r in changes.iterrows()} == expected
+    assert sorted(changes["note"]) == sorted(f'note {i}, "checked"' for i in range(10))
+    assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in events["requests"])
+    page.close()
+
+
+def test_relabel_loads_a_filled_csv_back(browser, relabel_run, tmp_path):
+    from playwright.sync_api import expect
+
+    from auditor.annotate.export import write_suspects
+
+    suspects = _suspects(relabel_run)
+    page, events = _open(browser, relabel_run)  # a new browser context: nothing stored yet
+    assert page.text_content("[data-progress]").startswith(f"Reviewed 0 of {len(suspects)}")
+    bad = suspects.copy()
+    bad.loc[3, "corrected_label"] = "no such class"
+    write_suspects(bad, tmp_path / "bad.csv")
+    page.set_input_files("input[data-load]", str(tmp_path / "bad.csv"))
+    message = page.locator("[data-relabel-message]")
+    expect(message).to_contain_text("row 5: corrected_label 'no such class' is not a class")  # no eval: the CSP
+    assert page.text_content("[data-progress]").startswith("Reviewed 0 ")
+
+    good = suspects.copy()
+    good.loc[0, "corrected_label"] = suspects.loc[0, "suggested_label"]
+    good.loc[1, "corrected_label"] = "delete"
+    good.loc[2, "corrected_label"] = suspects.loc[2, "given_label"]
+    good.loc[2, "note"] = "=looks fine"
+    good["id"] = good["id"].map(lambda v: v + ".0" if v == suspects.loc[1, "id"] else v)  # as a spreadsheet may
+    write_suspects(good, tmp_path / "good.csv")
+    page.set_input_files("input[data-load]", str(tmp_path / "good.csv"))
+    expect(message).to_contain_text("Loaded 3 decision(s) from good.csv")
+    assert page.text_content("[data-progress]").startswith(
+        f"Reviewed 3 of {len(suspects)} · relabelled 1 · kept 1 · deleted 1")
+    assert _states(page)[:3] == [f"\u2192 {suspects.loc[0, 'suggested_label']}", "delete",
+                                 f"keep {suspects.loc[2, 'given_label']}"]
+    # Clearing takes two clicks and empties the browser's copy.
+    page.click("[data-action=clear]")
+    page.click("[data-action=clear]")
+    assert page.text_content("[data-progress]").startswith("Reviewed 0 ")
+    page.reload()
+    page.wait_for_selector("html[data-ready=true]")
+    assert page.text_content("[data-progress]").startswith("Reviewed 0 ")
+    assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
+    page.close()
+
+
+def test_evidence_row_shows_neighbours_and_hostile_text_stays_text(browser, relabel_run):
+    page, events = _open(browser, relabel_run)
+    result = load_run(relabel_run)
+    first = result.scores[result.scores["is_label_issue"]].sort_values("rank").iloc[0]
+    page.keyboard.press("e")
+    head = page.text_content("#table-suspects tr.evidence .evidence-head")
+    assert re.fullmatch(r"\d of the 5 most similar texts are labelled \w+ \(this row: given \w+, suggested \w+\)\.",
+                        head), head
+    ids = page.eval_on_selector_all("#table-suspects tr.evidence table.neighbours tr td:nth-child(2)",
+                                    "cells => cells.map(c => c.textContent)")
+    assert ids == [str(i) for i in json.loads(first["neighbour_ids"])]
+    page.fill("#table-suspects input[data-search]", "hyperlink")
+    assert _column(page, "suspects", "text") == [FORMULA_TEXT]
+    page.wait_for_timeout(200)
+    assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
+    assert page.eval_on_selector_all("script", "s => s.length") == 2
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def twelve_class_run(tmp_path_factory) -> Path:
+    """12 classes whose texts name their class, 12 planted flips: class numbers take two digits."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    rows = [{"text": " ".join(rng.choice([f"w{c}x{j}" for j in range(5)], 3)) + " and more", "label": f"c{c:02d}"}
+            for c in range(12) for _ in range(12)]
+    frame, _ = plant_flips(pd.DataFrame(rows), 12)
+    folder = tmp_path_factory.mktemp("twelve")
+    frame.to_csv(folder / "data.csv", index=False)
+    return build_run(folder / "data.csv", folder / "run")
+
+
+def test_relabel_with_more_than_nine_classes_takes_two_digit_numbers(browser, twelve_class_run):
+    page, events = _open(browser, twelve_class_run)
+    classes = list(load_run(twelve_class_run).class_names)
+    given = _column(page, "suspects", "given")
+    page.keyboard.press("1")
+    page.keyboard.press("1")  # 11: no class 110 or more exists, so it applies at once
+    page.keyboard.press("3")  # 3: no class 30 or more, at once
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")  # 1, confirmed
+    page.keyboard.press("1")
+    page.wait_for_timeout(1500)  # 1, after a pause
+    page.keyboard.press("1")
+    page.keyboard.press("5")  # no class 15: nothing happens
+    states = _states(page)[:5]
+    wanted = [classes[10], classes[2], classes[0], classes[0]]
+    assert states[:4] == [(f"keep {c}" if c == g else f"\u2192 {c}") for c, g in zip(wanted, given)]
+    assert states[4] == "undecided"
+    assert "No class 15" in page.text_content("[data-relabel-message]")
+    # The row's own select offers every class.
+    assert page.eval_on_selector("#table-suspects tbody tr td.decision select", "s => s.options.length") == 13
+    assert events["errors"] == []
+    page.close()
+
+
+def test_evidence_row_lists_the_other_copies_of_a_duplicate(browser, relabel_run):
+    scores = load_run(relabel_run).scores
+    groups = scores[scores["duplicate_group"] >= 0].groupby("duplicate_group")
+    pair = next(g for _, g in groups if g["given_label"].nunique() > 1 and g["is_label_issue"].any())
+    row = pair[pair["is_label_issue"]].sort_values("rank").iloc[0]
+    others = [str(i) for i in pair["id"] if i != row["id"]]
+    page, events = _open(browser, relabel_run)
+    page.select_option("#table-suspects select[data-page-size]", "100")
+    page.click(f"#table-suspects tbody tr:has(td:text-is('{row['id']}')) button.toggle")
+    panel = page.locator("#table-suspects tr.evidence")
+    assert "Other copies of this text" in panel.text_content()
+    tables = panel.locator("table.neighbours")
+    copies = tables.nth(tables.count() - 1).locator("tr td:nth-child(1)").all_text_contents()
+    assert copies == others
+    assert events["errors"] == []
+    page.close()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditor.result import write_csv
+from auditor.runfiles import write_csv
 from auditor.scoring import duplicates, label_quality
 from auditor.scoring.combine import reasons
 
@@ -86,11 +86,13 @@ def test_arrow_csv_reads_back_like_pandas_csv(tmp_path):
         "score": [0.1, 1 / 3, 2e-17],
         "reason": ["a; b", None, ""],
     })
-    write_csv(frame, tmp_path / "arrow.csv")
+    write_csv(frame, tmp_path / "arrow.csv", neutralise=False)  # the values as they are, as pandas writes them
     frame.to_csv(tmp_path / "pandas.csv", index=False)
     read = [pd.read_csv(tmp_path / name, keep_default_na=False) for name in ("arrow.csv", "pandas.csv")]
     pd.testing.assert_frame_equal(*read)
     assert read[0]["score"].tolist() == frame["score"].tolist()  # floats round-trip exactly
+    write_csv(frame, tmp_path / "safe.csv")  # by default spreadsheet-safe: the formula gets its apostrophe
+    assert pd.read_csv(tmp_path / "safe.csv", keep_default_na=False)["text"].tolist()[1] == "'=SUM(A1)"
 
 
 def test_csv_falls_back_to_pandas_for_columns_arrow_cannot_write(tmp_path):

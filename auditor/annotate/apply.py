@@ -1,14 +1,20 @@
-"""Applying annotators' corrections: validate the CSV, write a cleaned copy of the data and a change log.
+"""Applying annotators' corrections: validate them, write a cleaned copy of the data and a change log.
 
-The corrections CSV is the suspects.csv that `run`/`export` wrote, filled in by annotators: rows may be
+The corrections file is the suspects.csv that `run`/`export` wrote, filled in by annotators: rows may be
 re-ordered or dropped; `corrected_label` blank keeps the label, a class name relabels, `DELETE` drops the
-example. Every row is checked before anything is written; the original data file is never touched.
-Row numbers in messages are spreadsheet rows (the header is row 1).
+example; `note` is kept in changes.csv. Every row is checked before anything is written; no input file is
+ever written over. Row numbers in messages are spreadsheet rows (the header is row 1).
+
+The cleaned copy keeps the input's format, and every row nobody corrected comes out as it went in:
+the same line, byte for byte, in JSON Lines and `text;label` files; the same values in CSV, TSV, JSON
+(an array stays an array, a dict of columns a dict of columns) and Parquet. When the run had no
+--id-column, a column of the ids the run used (the 0-based row positions) is added first, so the cleaned
+file keeps the audit's ids: re-audit it with `--id-column id` (`text;label` files have no columns for it).
 """
 
 from __future__ import annotations
 
-import os
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,79 +22,102 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
-from ..data import check_utf8
+from ..data import check_utf8, id_text, read_lines
 from ..errors import DataError, RunDirError, first_line
-from .export import FORMULA_START, neutralise_formula
+from ..safeio import check_target, safe_write, unneutralise, write_csv
+from .export import run_inputs
 
-__all__ = ["Correction", "read_corrections", "apply_corrections", "DELETE", "CLEANED_EXTENSIONS"]
+__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS"]
 
 DELETE = "DELETE"
 # Output names come from this table only, never from the dataset's name, so they stay inside --out.
 CLEANED_EXTENSIONS = {"csv": "csv", "tsv": "tsv", "json": "json", "jsonl": "jsonl", "parquet": "parquet",
                       "text": "txt", "hub": "parquet"}
-_REQUIRED = ("id", "corrected_label")
+_ID_NAMES = ("id", "auditor_id", "auditor_row_id")  # the first not already a column names the added ids
 
 
 @dataclass(frozen=True)
 class Correction:
     position: int  # row position in the audited data
     row: int  # spreadsheet row in the corrections file
-    new_label: str | None  # None = drop the example
+    new_label: str | None  # None = drop the example, "" = keep
+    note: str = ""
 
 
-def read_corrections(path, result) -> list[Correction]:
-    """Parse and validate a corrections CSV against a loaded run; only rows that change something are kept."""
+def read_corrections(path, result, fmt: str | None = None) -> list[Correction]:
+    """Parse and validate corrections (suspects.csv filled in, or a tool's export: `fmt`, else detected)
+    against a loaded run; only rows that change a label or hold a note are kept."""
+    return _read_checked(path, result, fmt)[0]
+
+
+def _read_checked(path, result, fmt: str | None) -> tuple[list[Correction], int]:
+    """(the corrections, how many rows the file holds)."""
+    from .formats import read_table
+
     path = Path(path)
-    frame = _read_csv(path)
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
-                        "Expected the suspects.csv columns (id, ..., corrected_label, note).")
+    _, frame = read_table(path, fmt)
     ids = _id_index(result)
+    integer_ids = result.run.get("id_kind") == "int"
     classes = {str(c) for c in result.class_names}
+    notes = frame["note"].tolist() if "note" in frame.columns else [""] * len(frame)
     corrections, errors, first_row = [], [], {}
-    for i, (raw_id, raw_label) in enumerate(zip(frame["id"].tolist(), frame["corrected_label"].tolist())):
-        row = i + 2
+    for row, raw_id, raw_label, note in zip(frame.index, frame["id"].tolist(), frame["corrected_label"].tolist(),
+                                            notes):
         try:
-            position = _resolve_id(raw_id, ids, row)
+            position = _resolve_id(raw_id, ids, integer_ids, row)
             if position in first_row:
-                raise DataError(f"row {row}: id {raw_id.strip()!r} appears again (first at row {first_row[position]}); "
+                raise DataError(f"row {row}: id {raw_id!r} appears again (first at row {first_row[position]}); "
                                 "give each id once")
             first_row[position] = row
             new_label = _resolve_label(raw_label, classes, row)
         except DataError as exc:
             errors.append(str(exc))
             continue
-        if new_label != "":
-            corrections.append(Correction(position, row, new_label))
+        note = unneutralise(str(note).strip()).strip()
+        if new_label != "" or note:
+            corrections.append(Correction(position, row, new_label, note))
     if errors:
         more = f" (and {len(errors) - 1} more row(s) with problems)" if len(errors) > 1 else ""
         raise DataError(f"{path}: {errors[0]}{more}; nothing was written.")
-    return corrections
+    return corrections, len(frame)
 
 
-def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False) -> dict:
-    """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`."""
+def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False, fmt: str | None = None) -> dict:
+    """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`.
+
+    Returns the paths and counts: relabelled, deleted, kept (rows of the file left as labelled),
+    rows (in the cleaned copy), input_rows, id_column (the column holding the ids in the cleaned copy).
+    """
     from ..result import load_run
 
     run_dir = Path(run_dir)
-    result = load_run(run_dir)
-    corrections = read_corrections(corrections_path, result)
-    data = _reload_input(result, run_dir)
     out = Path(out) if out is not None else run_dir
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {out}: is a file; expected a folder for cleaned.<ext> and changes.csv.")
+    result = load_run(run_dir)
+    corrections, listed = _read_checked(corrections_path, result, fmt)
+    data = _reload_input(result, run_dir)
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"
     changes_path = out / "changes.csv"
-    for target in (cleaned_path, changes_path):
-        if target.exists() and not overwrite:
-            raise RunDirError(f"{target}: already exists; pass --overwrite to replace it or choose --out.")
+    inputs = [*run_inputs(run_dir, result), Path(corrections_path)]
+    if out.is_dir():
+        for target in (cleaned_path, changes_path):
+            check_target(target, inputs=inputs, overwrite=overwrite)
     changes = _changes(result, corrections)
-    cleaned = _cleaned_frame(data, changes)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_together({cleaned_path: lambda p: _write_data(cleaned, data, p),
-                     changes_path: lambda p: _write_changes(changes, p)})
-    relabelled = int((changes["change"] == "relabelled").sum())
-    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled,
-            "dropped": len(changes) - relabelled, "rows": len(cleaned), "input_rows": len(data)}
+    id_column = data.id_column or _free_name(data)
+    writer = _cleaned_writer(data, changes, None if data.id_column else id_column)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"--out {out}: cannot create this folder ({exc.strerror}).") from None
+    safe_write({cleaned_path: writer, changes_path: lambda handle: _write_changes(changes, handle)},
+               inputs=inputs, overwrite=overwrite)
+    counts = changes["change"].value_counts()
+    relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("dropped", 0))
+    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
+            "dropped": deleted, "kept": listed - relabelled - deleted,
+            "rows": len(data) - deleted, "input_rows": len(data), "notes": int((changes["note"] != "").sum()),
+            "id_column": id_column if data.format != "text" else None, "listed": listed}
 
 
 # -------------------------------------------------------------------------------------------- reading
@@ -102,50 +131,49 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError) as exc:
-        detail = first_line(exc)
-        raise DataError(f"{path}: cannot be read as CSV: {detail}") from None
+        raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
 def _id_index(result) -> dict[str, int]:
-    return {str(v): i for i, v in enumerate(result.scores["id"].tolist())}
+    return {id_text(v): i for i, v in enumerate(result.scores["id"].tolist())}
 
 
-def _unneutralise(value: str) -> str:
-    """Undo the apostrophe that suspects.csv put in front of formula-like cells."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_START):
-        return value[1:]
-    return value
-
-
-def _resolve_id(raw, ids: dict[str, int], row: int) -> int:
-    value = str(raw).strip()
-    if not value:
+def _resolve_id(raw, ids: dict[str, int], integer_ids: bool, row: int) -> int:
+    """The row an id names: its text exactly as the run wrote it (after the sheet's apostrophe)."""
+    value = unneutralise(str(raw))
+    if not value.strip():
         raise DataError(f"row {row}: the id is empty")
-    for candidate in (value, _unneutralise(value), _integral(value)):
-        if candidate is not None and candidate in ids:
-            return ids[candidate]
+    if value in ids:
+        return ids[value]
+    if integer_ids:  # integer ids are unique as numbers, so a spreadsheet's 12.0 or 012 still names one row
+        number = _integral(value)
+        if number is not None and number in ids:
+            return ids[number]
     raise DataError(f"row {row}: id {value!r} is not in the run ({len(ids):,} examples)")
 
 
 def _integral(value: str) -> str | None:
-    # A spreadsheet may turn the id 12 into 12.0.
+    try:
+        return str(int(value.strip()))
+    except ValueError:
+        pass
     try:
         number = float(value)
     except ValueError:
         return None
-    return str(int(number)) if number.is_integer() else None
+    # Beyond 2^53 a float is no longer exact: 9007199254740993.0 must not name 9007199254740992.
+    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else None
 
 
 def _resolve_label(raw, classes: set[str], row: int) -> str | None:
     """'' = keep, a class name = relabel, DELETE = drop (None). A class literally named 'delete' wins."""
-    value = str(raw).strip()
+    value = unneutralise(str(raw).strip()).strip()
     if value == "":
         return ""
-    for candidate in (value, _unneutralise(value)):
-        if candidate in classes:
-            return candidate
+    if value in classes:
+        return value
     if value.upper() == DELETE:
         return None
     shown = ", ".join(sorted(classes)) if len(classes) <= 20 else f"{len(classes)} classes"
@@ -167,7 +195,7 @@ def _reload_input(result, run_dir: Path):
                                 label_column=info.get("label_column"), id_column=info.get("id_column")))
     given = np.array([data.class_names[i] for i in data.labels], dtype=object)
     same = (len(data) == len(result.scores)
-            and [str(x) for x in data.ids] == [str(x) for x in result.scores["id"].tolist()]
+            and [id_text(x) for x in data.ids] == [id_text(x) for x in result.scores["id"].tolist()]
             and (given == result.scores["given_label"].astype(str).to_numpy(dtype=object)).all())
     if not same:
         raise DataError(f"{info['source']}: changed since the run in {run_dir} ({len(data):,} rows now, "
@@ -179,27 +207,68 @@ def _reload_input(result, run_dir: Path):
 
 
 def _changes(result, corrections: list[Correction]) -> pd.DataFrame:
+    """One row per correction that relabels or drops (a DELETE) a row, and per kept row with a note."""
     scores = result.scores
     rows = []
     for c in sorted(corrections, key=lambda c: c.position):
         old = str(scores["given_label"].iat[c.position])
-        if c.new_label == old:
+        change = "dropped" if c.new_label is None else "relabelled" if c.new_label not in ("", old) else "kept"
+        if change == "kept" and not c.note:
             continue
         rows.append({"position": c.position, "id": scores["id"].iat[c.position], "old_label": old,
-                     "new_label": c.new_label or "", "change": "dropped" if c.new_label is None else "relabelled"})
-    return pd.DataFrame(rows, columns=["position", "id", "old_label", "new_label", "change"])
+                     "new_label": c.new_label if change == "relabelled" else "", "change": change, "note": c.note})
+    return pd.DataFrame(rows, columns=["position", "id", "old_label", "new_label", "change", "note"])
 
 
-def _cleaned_frame(data, changes: pd.DataFrame) -> pd.DataFrame:
-    frame = data.frame.reset_index(drop=True).copy()
-    relabel = changes[changes["change"] == "relabelled"]
-    if len(relabel):
-        column = frame[data.label_column].astype(object)
-        for position, name in zip(relabel["position"], relabel["new_label"]):
-            column.iat[int(position)] = _label_value(data, name)
-        frame[data.label_column] = column
-    dropped = changes.loc[changes["change"] == "dropped", "position"].astype(int).to_numpy()
-    return frame.drop(index=dropped).reset_index(drop=True)
+def cleaned_copy(data, relabel: dict | None = None, deleted=(), add_id: str | None = None) -> bytes:
+    """The bytes of the cleaned copy of `data` (AuditData read from a file): `relabel` maps row positions
+    to class names, `deleted` holds row positions; `add_id` names a column to add holding the ids."""
+    import io
+
+    rows = [{"position": p, "change": "relabelled", "new_label": n} for p, n in (relabel or {}).items()]
+    rows += [{"position": p, "change": "dropped", "new_label": ""} for p in deleted]
+    handle = io.BytesIO()
+    _cleaned_writer(data, pd.DataFrame(rows, columns=["position", "change", "new_label"]), add_id)(handle)
+    return handle.getvalue()
+
+
+def _free_name(data) -> str:
+    columns = {str(c) for c in data.frame.columns}
+    return next((n for n in _ID_NAMES if n not in columns), f"auditor_id_{len(columns)}")
+
+
+def _cleaned_writer(data, changes: pd.DataFrame, add_id: str | None):
+    """A function writing the cleaned copy in the input's own format to a binary handle."""
+    relabel = {int(p): _label_value(data, n) for p, n, c in
+               zip(changes["position"], changes["new_label"], changes["change"]) if c == "relabelled"}
+    deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "dropped"}
+    edit = _Edit(relabel, deleted, data.label_column, add_id, data.ids)
+    fmt = data.format
+    if fmt in ("jsonl", "text") or (fmt == "json" and _json_value(data.source) is None):
+        return lambda handle: handle.write(_edit_lines(data, edit).encode("utf-8"))
+    if fmt == "json":
+        return lambda handle: handle.write(_edit_json(data, edit).encode("utf-8"))
+    if fmt == "parquet":
+        return lambda handle: _edit_parquet(data, edit, handle)
+    frame = _edit_frame(data.frame, edit)
+    if fmt in ("csv", "tsv"):
+        return lambda handle: write_csv(frame, handle, neutralise=False, sep="\t" if fmt == "tsv" else ",")
+    return lambda handle: frame.to_parquet(handle, index=False)  # a Hub dataset: parquet keeps the types
+
+
+@dataclass(frozen=True)
+class _Edit:
+    relabel: dict  # row position -> the new label's value, in the input's own style
+    deleted: set
+    label: str  # the label column (key)
+    add_id: str | None  # a column to add holding each row's id, or None
+    ids: np.ndarray
+
+    def record(self, position: int, record: dict) -> dict:
+        """A JSON record with its corrections (the id first, as a column of its own)."""
+        if position in self.relabel:
+            record = {**record, self.label: self.relabel[position]}
+        return {self.add_id: _plain(self.ids[position]), **record} if self.add_id else record
 
 
 def _label_value(data, name: str):
@@ -207,49 +276,106 @@ def _label_value(data, name: str):
     index = data.class_names.index(name)
     seen = np.flatnonzero(data.labels == index)
     if len(seen):
-        return data.frame[data.label_column].iat[int(seen[0])]
+        return _plain(data.frame[data.label_column].iat[int(seen[0])])
     if data.format == "hub":
         return index
     return int(name) if all(_integral(c) == c for c in data.class_names) else name
 
 
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _edit_lines(data, edit: _Edit) -> str:
+    """JSON Lines and `text;label` files: each kept line as it was, corrected lines rewritten."""
+    bom, lines = read_lines(Path(data.source))
+    out, position = ["\ufeff"] if bom else [], 0
+    for line in lines:
+        body = line.rstrip("\r\n")
+        if not body.strip():  # blank lines are no rows: keep them
+            out.append(line)
+            continue
+        ending = line[len(body):]
+        if position not in edit.deleted:
+            out.append(_edit_line(body, position, edit, data.format) + ending)
+        position += 1
+    return "".join(out)
+
+
+def _edit_line(body: str, position: int, edit: _Edit, fmt: str) -> str:
+    if fmt == "text":
+        if position not in edit.relabel:
+            return body
+        return body.rpartition(";")[0] + ";" + str(edit.relabel[position])
+    if position in edit.relabel:
+        body = json.dumps(edit.record(position, json.loads(body)), ensure_ascii=False)
+    elif edit.add_id:  # the line as it was, with the id put in front of its first key
+        brace = body.index("{") + 1
+        body = f"{body[:brace]}{json.dumps(edit.add_id)}: {json.dumps(_plain(edit.ids[position]))}, {body[brace:]}"
+    return body
+
+
+def _json_value(source):
+    """The whole JSON file's value, or None when it is JSON lines."""
+    try:
+        return json.loads(Path(source).read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError:
+        return None
+
+
+def _edit_json(data, edit: _Edit) -> str:
+    """A JSON array of records stays an array; a dict of columns stays a dict of columns."""
+    value = _json_value(data.source)
+    indent = 2 if "\n" in Path(data.source).read_text(encoding="utf-8-sig").strip() else None
+    if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
+        n = len(next(iter(value.values())))
+        keep = [i for i in range(n) if i not in edit.deleted]
+        columns = {k: [v[i] for i in keep] for k, v in value.items()}
+        if edit.label in columns:
+            columns[edit.label] = [edit.relabel.get(i, value[edit.label][i]) for i in keep]
+        if edit.add_id:
+            columns = {edit.add_id: [_plain(edit.ids[i]) for i in keep], **columns}
+        return json.dumps(columns, ensure_ascii=False, indent=indent) + "\n"
+    records = value if isinstance(value, list) else [value]
+    kept = [edit.record(i, r) for i, r in enumerate(records) if i not in edit.deleted]
+    return json.dumps(kept, ensure_ascii=False, indent=indent) + "\n"
+
+
+def _edit_parquet(data, edit: _Edit, handle) -> None:
+    """Parquet value for value: the table as stored, rows taken out and label cells replaced."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(data.source)
+    keep = [i for i in range(table.num_rows) if i not in edit.deleted]
+    if edit.relabel:
+        column = table.column(edit.label).to_pylist()
+        for position, value in edit.relabel.items():
+            column[position] = value
+        index = table.schema.get_field_index(edit.label)
+        table = table.set_column(index, table.schema.field(index), pa.array(column, type=table.schema.field(index).type))
+    table = table.take(pa.array(keep, type=pa.int64()))
+    if edit.add_id:
+        table = table.add_column(0, edit.add_id, pa.array([_plain(edit.ids[i]) for i in keep]))
+    pq.write_table(table, handle)
+
+
+def _edit_frame(frame: pd.DataFrame, edit: _Edit) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True).copy()
+    if edit.relabel:
+        column = frame[edit.label].astype(object)
+        for position, value in edit.relabel.items():
+            column.iat[position] = value
+        frame[edit.label] = column
+    if edit.add_id:
+        frame.insert(0, edit.add_id, edit.ids)
+    return frame.drop(index=sorted(edit.deleted)).reset_index(drop=True)
+
+
 # -------------------------------------------------------------------------------------------- writing
 
 
-def _write_together(writers: dict) -> None:
-    """Write every file under a temporary name, then rename them all: no half-written output."""
-    tmps = {}
-    try:
-        for target, write in writers.items():
-            tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            tmps[target] = tmp
-            write(tmp)
-        for target, tmp in tmps.items():
-            os.replace(tmp, target)
-    finally:
-        for tmp in tmps.values():
-            tmp.unlink(missing_ok=True)
-
-
-def _write_data(frame: pd.DataFrame, data, path: Path) -> None:
-    fmt = data.format
-    if fmt == "csv":
-        frame.to_csv(path, index=False, encoding="utf-8")
-    elif fmt == "tsv":
-        frame.to_csv(path, sep="\t", index=False, encoding="utf-8")
-    elif fmt in ("json", "jsonl"):
-        lines = fmt == "jsonl" or not Path(data.source).read_text(encoding="utf-8").lstrip().startswith("[")
-        frame.to_json(path, orient="records", lines=lines, force_ascii=False)
-    elif fmt == "text":
-        labels = frame[data.label_column].astype(str).str.strip()
-        text = "".join(f"{t};{label}\n" for t, label in zip(frame[data.text_column], labels))
-        path.write_text(text, encoding="utf-8")
-    else:  # parquet and Hub datasets: parquet keeps the column types
-        frame.to_parquet(path, index=False)
-
-
-def _write_changes(changes: pd.DataFrame, path: Path) -> None:
-    table = changes.drop(columns="position").copy()
-    for column in ("id", "old_label", "new_label"):
-        table[column] = table[column].map(neutralise_formula)
-    table.to_csv(path, index=False, encoding="utf-8-sig")
+def _write_changes(changes: pd.DataFrame, handle) -> None:
+    table = changes.drop(columns="position")
+    table["id"] = table["id"].map(id_text)
+    write_csv(table, handle, neutralise=True, bom=True)

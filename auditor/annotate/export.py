@@ -1,77 +1,127 @@
-"""The annotators' CSV: most suspect first, spreadsheet-safe."""
+"""The annotators' CSV: most suspect first, spreadsheet-safe, never written over annotations."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 
-from ..errors import OptionError
+from ..errors import OptionError, RunDirError
 from ..runfiles import read_run
+from ..safeio import neutralise, safe_write, write_csv
 
-__all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects"]
+__all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects",
+           "annotated_rows", "run_inputs"]
 
+# Score columns keep their scores.csv names, so a sheet and scores.csv read alike.
 SUSPECT_COLUMNS = [
+    "rank",
     "id",
     "text",
     "given_label",
     "suggested_label",
     "suggested_label_probability",
-    "loss",
-    "label_quality",
+    "loss_score",
+    "label_quality_score",
     "reasons",
+    "what_to_check",
+    "neighbours",
     "corrected_label",
     "note",
 ]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ANNOTATION_COLUMNS = ("corrected_label", "note")
+neutralise_formula = neutralise  # the name this module exported before the one CSV path existed
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")  # see auditor.safeio for the full rule
 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """Flagged rows ordered by rank; with `top`, the `top` most suspect rows whether flagged or not."""
     ranked = scores.sort_values("rank", kind="stable")
-    chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"]]
+    chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"].astype(bool)]
     return pd.DataFrame(
         {
+            "rank": chosen["rank"].to_numpy(),
             "id": chosen["id"].to_numpy(),
             "text": chosen["text"].to_numpy(),
             "given_label": chosen["given_label"].to_numpy(),
             "suggested_label": chosen["suggested_label"].to_numpy(),
             "suggested_label_probability": chosen["suggested_label_probability"].round(4).to_numpy(),
-            "loss": chosen["loss_score"].round(4).to_numpy(),
-            "label_quality": chosen["label_quality_score"].round(4).to_numpy(),
+            "loss_score": chosen["loss_score"].round(4).to_numpy(),
+            "label_quality_score": chosen["label_quality_score"].round(4).to_numpy(),
             "reasons": chosen["reasons"].to_numpy(),
+            "what_to_check": _what_to_check(chosen),
+            # Read by annotators: the nearest texts' labels (scoring/neighbours.py); "" for older runs.
+            "neighbours": chosen["neighbours"].to_numpy() if "neighbours" in chosen else "",
             "corrected_label": "",
             "note": "",
-        }
+        },
+        columns=SUSPECT_COLUMNS,
     )
 
 
-def neutralise_formula(value):
-    """A cell a spreadsheet would evaluate (=, +, -, @ ...) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+def _what_to_check(rows: pd.DataFrame) -> np.ndarray:
+    """Rows flagged only because copies of their text disagree: say that the other copies need the look."""
+    out = np.full(len(rows), "", dtype=object)
+    if "is_conflicting_duplicate_issue" not in rows or "duplicate_reason" not in rows:
+        return out
+    only_duplicate = (rows["is_conflicting_duplicate_issue"].astype(bool)
+                      & ~rows["is_label_quality_issue"].astype(bool)).to_numpy()
+    agrees = (rows["suggested_label"].astype(str) == rows["given_label"].astype(str)).to_numpy()
+    for i in np.flatnonzero(only_duplicate):
+        where = str(rows["duplicate_reason"].iat[i])
+        out[i] = (f"the model agrees with this label: check the other copies ({where})" if agrees[i]
+                  else f"copies disagree ({where}): give them all the right label")
+    return out
 
 
-def write_suspects(frame: pd.DataFrame, path: Path) -> None:
-    safe = frame.copy()
-    for column in ("id", "text", "given_label", "suggested_label", "reasons"):
-        safe[column] = safe[column].map(neutralise_formula)
-    # utf-8-sig: the BOM makes Excel read UTF-8 instead of the local code page.
-    safe.to_csv(path, index=False, encoding="utf-8-sig")
+def write_suspects(frame: pd.DataFrame, handle) -> None:
+    """Write the annotators' CSV to a binary `handle`, or a new file at a path in a fresh private folder
+    (UTF-8 with a BOM, so Excel reads it as UTF-8)."""
+    if isinstance(handle, (str, Path)):
+        with open(handle, "xb") as opened:
+            return write_csv(frame, opened, neutralise=True, bom=True)
+    write_csv(frame, handle, neutralise=True, bom=True)
 
 
-def export_suspects(run_dir, top: int | None = None, out=None) -> tuple[Path, int]:
-    """Rewrite a run's suspects.csv (or write `out`) from its saved scores; returns (path, rows)."""
+def annotated_rows(path) -> int | None:
+    """How many rows of an existing suspects-style CSV hold a corrected_label or note; None if it is not one."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except Exception:  # not a CSV at all (binary, unbalanced quotes...): not ours
+        return None
+    if not {"id", *ANNOTATION_COLUMNS} <= set(frame.columns):
+        return None
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in ANNOTATION_COLUMNS:
+        filled |= frame[column].str.strip().ne("").to_numpy()
+    return int(filled.sum())
+
+
+def run_inputs(run_dir, result) -> list[Path]:
+    """The files a command on `run_dir` reads (and the data the run audited): never written over."""
+    run_dir = Path(run_dir)
+    names = ("scores.csv", "scores.parquet", "metrics.json", "run.json", "embeddings.npy")
+    source = (result.run.get("data") or {}).get("source")
+    return [run_dir / n for n in names] + ([Path(source)] if source else [])
+
+
+def export_suspects(run_dir, top: int | None = None, out=None, overwrite: bool = False) -> tuple[Path, int]:
+    """Rewrite a run's suspects.csv (or write `out`) from its saved scores; returns (path, rows).
+
+    A suspects.csv that holds annotations (a corrected_label or note) is never replaced without
+    `overwrite`; neither is any other existing file that this tool did not write, nor ever an input.
+    """
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
-    frame = suspects_frame(read_run(run_dir)["scores"], top)
+    result = SimpleNamespace(**read_run(run_dir))
     path = Path(out) if out is not None else Path(run_dir) / "suspects.csv"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write_suspects(frame, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    annotated = annotated_rows(path) if path.is_file() and not path.is_symlink() else None
+    if annotated and not overwrite:
+        raise RunDirError(f"{path}: holds annotations ({annotated} row(s) with a corrected_label or note); "
+                          "pass --overwrite to replace it, or --out NEW.csv to write elsewhere.")
+    frame = suspects_frame(result.scores, top)
+    safe_write({path: lambda handle: write_suspects(frame, handle)}, inputs=run_inputs(run_dir, result),
+               overwrite=overwrite, own=[path] if annotated == 0 else [])
     return path, len(frame)

@@ -6,8 +6,10 @@ import argparse
 import os
 import signal
 import sys
+import warnings
+from contextlib import contextmanager
 
-from ..errors import AuditorError
+from ..errors import AuditorError, DataWarning
 from .bench import add_bench
 from .run import add_run
 from .runfolder import add_commands
@@ -35,14 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    parser = build_parser()
     restore = _terminate_like_interrupt()
     try:
-        args = parser.parse_args(argv)
+        parser = build_parser()  # inside the try: Ctrl-C while it imports is one line too
+        argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+        _check_arguments_are_text(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            command = f"auditor {args.command}" if args.command else "auditor"
+            raise AuditorError(f"unrecognized arguments: {' '.join(unknown)} (see '{command} --help')")
         if args.command is None:
             parser.print_help()
             return 0
-        return args.func(args)
+        with _warnings_as_lines(getattr(args, "quiet", False)):
+            return args.func(args)
     except AuditorError as exc:
         from ..distributed import is_main_process
 
@@ -82,6 +90,38 @@ def _show_causes(exc: BaseException) -> None:
         seen.add(id(exc))
         exc.__suppress_context__ = False
         exc = exc.__cause__ or exc.__context__
+
+
+def _check_arguments_are_text(argv) -> None:
+    """Bytes that are not UTF-8 (a path from another system) cannot be written into run.json or a report."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            raise AuditorError(f"argument {shown!r} holds bytes that are not UTF-8; rename the file or folder "
+                               "(or run with a UTF-8 locale).") from None
+
+
+@contextmanager
+def _warnings_as_lines(quiet: bool):
+    """Library and data warnings as one `auditor: warning:` line each; --quiet silences them and progress bars."""
+    if quiet:
+        for name in ("TQDM_DISABLE", "HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS"):
+            os.environ[name] = "1"
+        os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+        os.environ["DATASETS_VERBOSITY"] = "error"
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        else:
+            warnings.simplefilter("always", DataWarning)  # each run says it, not only the first in a process
+            warnings.showwarning = _warning_line
+        yield
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    _error_line(f"auditor: warning: {message}")
 
 
 def _error_line(message: str) -> None:

@@ -22,32 +22,48 @@ def add_run(p: argparse.ArgumentParser) -> None:
     data.add_argument("--id-column", help="a column of unique ids (default: 0-based row position)")
     data.add_argument("--train-data", help="train once on this data and score --data (no k-fold)")
     model = p.add_argument_group("probabilities")
-    model.add_argument("--method", default="auto",
-                       help=f"auto, or backends joined by '+' (probabilities averaged) from {', '.join(BACKENDS)}")
+    method = model.add_argument(
+        "--method", default="auto",
+        help=f"auto, or backends joined by '+' (probabilities averaged) from {', '.join(BACKENDS)} "
+             "(default: auto, which on this machine is %(auto)s)")
+    method.auto = _Lazy(_auto_method)
     model.add_argument("--pred-probs", help="a .npy file of out-of-sample probabilities to audit instead of training")
-    model.add_argument("--folds", type=int_type("folds"), default=5)
-    model.add_argument("--seed", type=int_type("seed"), default=0)
+    model.add_argument("--folds", type=int_type("folds"), default=RunConfig.folds,
+                       help="k of the k-fold cross-validation that gives out-of-sample probabilities "
+                            "(default: %(default)s)")
+    model.add_argument("--seed", type=int_type("seed"), default=RunConfig.seed,
+                       help="seed for the fold split and training (default: %(default)s)")
     model.add_argument("--model", help="Hub id or local path (default: the packaged all-MiniLM-L6-v2)")
     model.add_argument("--epochs", type=float_type("epochs"), help="default: 3 on CPU, 2 on a CUDA GPU")
     model.add_argument("--batch-size", type=int_type("batch-size"),
                        help="examples per optimiser step, over all processes (default: 32 on CPU, 256 on a CUDA GPU)")
     model.add_argument("--learning-rate", type=float_type("learning-rate"), help="default: 1e-4 on CPU, 3e-4 on a CUDA GPU")
-    model.add_argument("--max-length", type=int_type("max-length"), default=128)
+    model.add_argument("--max-length", type=int_type("max-length"), default=128,
+                       help="tokens per text for the transformer backends (default: %(default)s)")
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
     model.add_argument("--parallel-folds", action="store_true",
                        help="finetune: with several visible GPUs, train folds in parallel, one process per GPU")
     scoring = p.add_argument_group("scoring and output")
-    scoring.add_argument("--score-method", default="self_confidence", help=", ".join(SCORE_METHODS))
-    scoring.add_argument("--signals", help=f"comma list of signals to compute from {', '.join(SIGNALS)}, "
-                         "or 'all' / 'none' (loss and label_quality always run; default: the measured best set)")
+    scoring.add_argument("--score-method", default="self_confidence",
+                         help=f"cleanlab's label-quality score: {', '.join(SCORE_METHODS)} (default: %(default)s)")
+    signals = scoring.add_argument(
+        "--signals", help=f"comma list of signals to compute from {', '.join(SIGNALS)}, or 'all' / 'none' "
+                          "(loss and label_quality always run; default: %(default_set)s, plus dynamics when "
+                          "the method fine-tunes)")
+    signals.default_set = _Lazy(_default_signals)
     scoring.add_argument("--duplicate-threshold", type=float_type("duplicate-threshold"),
                          default=RunConfig.duplicate_threshold,
-                         help="cosine similarity from which two texts are near duplicates (1 = exact only)")
+                         help="cosine similarity from which two texts are near duplicates (1 = exact only; "
+                              "default: %(default)s)")
     scoring.add_argument("--out", help="run folder (default: reports/<data>-<timestamp>)")
     scoring.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     scoring.add_argument("--resume", action="store_true",
                          help="continue the interrupted run in --out from its next unfinished fold")
-    scoring.add_argument("--top", type=int_type("top"), default=RunConfig.top, help="suspects shown in the console summary")
+    scoring.add_argument("--previous", metavar="RUN_DIR",
+                         help="an earlier run of this data (e.g. before `apply`): the report gets a section on "
+                              "what changed, as `auditor compare` prints it")
+    scoring.add_argument("--top", type=int_type("top"), default=RunConfig.top,
+                         help="suspects shown in the console summary (default: %(default)s)")
     scoring.add_argument("--quiet", action="store_true", help="only errors and the final summary")
     scoring.add_argument("--save-model", action="store_true",
                          help="after the k-fold fine-tune, train one model on all rows and save it in RUN_DIR/model "
@@ -55,6 +71,28 @@ def add_run(p: argparse.ArgumentParser) -> None:
     scoring.add_argument("--push-to-hub", metavar="REPO_ID",
                          help="upload RUN_DIR/model and a model card to the Hugging Face Hub (needs --save-model)")
     p.set_defaults(func=_cmd_run)
+
+
+class _Lazy:
+    """A value for a help string, computed only when the help is shown (resolving 'auto' imports torch)."""
+
+    def __init__(self, compute):
+        self.compute = compute
+
+    def __str__(self) -> str:
+        return self.compute()
+
+
+def _auto_method() -> str:
+    from ..backends import resolve_method
+
+    return "+".join(resolve_method(("auto",)))
+
+
+def _default_signals() -> str:
+    from ..scoring import DEFAULT_SIGNALS
+
+    return ",".join(DEFAULT_SIGNALS)
 
 
 def config_from_args(args) -> "RunConfig":
@@ -74,7 +112,7 @@ def config_from_args(args) -> "RunConfig":
         score_method=args.score_method, signals=args.signals, duplicate_threshold=args.duplicate_threshold,
         pred_probs=args.pred_probs, train_data=train_data, out=args.out,
         overwrite=args.overwrite, resume=args.resume, top=args.top, quiet=args.quiet, command=command_line(),
-        save_model=args.save_model, push_to_hub=args.push_to_hub,
+        save_model=args.save_model, push_to_hub=args.push_to_hub, previous=args.previous,
     )
 
 
@@ -85,9 +123,13 @@ def _cmd_run(args) -> int:
 
     distributed.silence_replica(quiet=args.quiet)
     config = config_from_args(args)
+    if config.previous:
+        from ..result import load_run
+
+        load_run(config.previous)  # a wrong --previous fails now, not after the training
     result, out = run(config, Progress(config.quiet))
     if distributed.is_main_process():
-        print_summary(result, out, top=config.top)
+        print_summary(result, out, top=config.top, extra=_comparison(config.previous, result, out))
     distributed.finish()
     if config.push_to_hub and distributed.is_main_process():
         from ..final_model import push_to_hub
@@ -96,3 +138,11 @@ def _cmd_run(args) -> int:
     return 0
 
 
+
+
+def _comparison(previous, result, out) -> str | None:
+    if not previous:
+        return None
+    from ..compare import format_comparison
+
+    return format_comparison(result.run["previous"], previous, str(out))

@@ -8,6 +8,13 @@ not load or run anything.
 Each signal declares its own section (`auditor.scoring.registry.Section`); a section is rendered only
 when the scores table has its column. The report computes nothing about the data: it renders the
 scores, metrics and run facts of a finished result.
+
+The suspects table is also where annotators relabel (report.js.j2): decisions are keyed by id, sent to
+the page as strings (JavaScript numbers lose integers above 2**53), kept in the browser's localStorage
+under a key derived from the run, and downloaded as a CSV with suspects.csv's columns
+(`annotate.export.SUSPECT_COLUMNS`, formula-like cells neutralised as `write_suspects` does) for
+`auditor apply`. Each embedded row also carries its evidence: the nearest texts from the scores'
+neighbour columns (scoring/neighbours.py) and the other copies of a duplicated text.
 """
 
 from __future__ import annotations
@@ -16,7 +23,6 @@ import base64
 import hashlib
 import json
 import math
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,17 +38,29 @@ DEFAULT_MAX_ROWS = 2000  # rows embedded per table; 3 tables of 2,000 rows keep 
 CELL_TEXT_CHARS = 1000  # longer texts are cut in the page (scores.csv keeps them whole)
 
 
-def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS, sections=None) -> Path:
-    """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all."""
+def write_report(result, path, *, max_rows: int = DEFAULT_MAX_ROWS, sections=None, overwrite: bool = False,
+                 inputs=()) -> Path:
+    """Render the report of `result` (an AuditResult) to `path`; the file appears whole or not at all.
+
+    An existing file is replaced only when it is a report this tool wrote, or with `overwrite`;
+    never when it is one of `inputs`.
+    """
+    from ..safeio import check_target, safe_write
+
     path = Path(path)
+    own = [path] if _is_report(path) else []
+    check_target(path, inputs=inputs, overwrite=overwrite, own=bool(own))
     html = render_report(result, max_rows=max_rows, sections=sections)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    safe_write({path: lambda handle: handle.write(html.encode("utf-8"))}, inputs=inputs, overwrite=overwrite,
+               own=own)
     return path
+
+
+def _is_report(path: Path) -> bool:
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return b"<title>Label audit:" in handle.read(8192)
 
 
 def render_report(result, *, max_rows: int = DEFAULT_MAX_ROWS, sections=None) -> str:
@@ -96,22 +114,39 @@ def _context(result, max_rows: int, signal_sections) -> dict:
     issues = _issue_counts(scores, names)
     noise = _noise(result, names)
     tables, store, sections = _tables(scores, names, max_rows, signal_sections)
+    suspects_shown = tables[0]["spec"]["rows"]
     return {
         "summary": _summary(result, scores),
         "classes": names,
         "per_class": _per_class(result.metrics, names, issues),
         "noise": noise,
+        "reliability": _reliability(result),
+        "previous": _previous(result),
         "images": _images(result, names, issues, noise),
         "tables": tables,
         "sections": sections,
         "max_rows": max_rows,
         "max_text_chars": CELL_TEXT_CHARS,
         "texts_cut": store["texts_cut"],
+        "relabel": {"shown": len(suspects_shown), "total": tables[0]["total"]},
         "data_json": _json_for_script({"classes": names, "fields": store["fields"], "rows": store["rows"],
+                                       "refs": store["refs"],
+                                       "relabel": _relabel_config(result, store, suspects_shown, tables[0]["positions"]),
                                        "tables": {t["key"]: t["spec"] for t in
                                                   tables + [s["table"] for s in sections]}}),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _reliability(result) -> str | None:
+    from ..summary import result_reliability
+
+    return result_reliability(result)
+
+
+def _previous(result) -> dict | None:
+    """The comparison with the run given as --previous, recorded in run.json by the pipeline."""
+    return result.run.get("previous") or None
 
 
 def _summary(result, scores: pd.DataFrame) -> dict:
@@ -209,7 +244,12 @@ _BASE_FIELDS = {
     "quality": ("label_quality_score", "Label quality", "float"),
     "flagged": ("is_label_issue", "Flagged", "bool"),
     "reasons": ("reasons", "Reasons", "text"),
+    # Not table columns: the corrections download and the expandable evidence read them.
+    "neighbours": ("neighbours", "Nearest texts", "text"),
+    "evidence": ("neighbour_ids", "Evidence", "evidence"),
 }
+_NEIGHBOUR_TEXT_CHARS = 200  # neighbours' and copies' texts are cut shorter than a row's own text
+_MAX_COPIES = 10
 
 
 def _tables(scores: pd.DataFrame, names: list[str], max_rows: int, signal_sections):
@@ -293,9 +333,14 @@ def _row_store(scores, names, tables, extra_fields) -> dict:
     class_index = {n: i for i, n in enumerate(names)}
     sub = scores.iloc[picked]
     columns, texts_cut = [], 0
+    refs: list = []
     for key, (source, _, kind) in fields.items():
         values = sub[source] if source in sub.columns else pd.Series([None] * len(sub))
-        if kind == "label":
+        if kind == "id":  # a string: JavaScript numbers lose integers above 2**53
+            columns.append([_id_text(v) for v in values.tolist()])
+        elif kind == "evidence":
+            columns.append(_evidence(scores, picked, names, refs))
+        elif kind == "label":
             columns.append([class_index.get(str(v)) for v in values.tolist()])
         elif kind == "text":
             raw = values.tolist()
@@ -316,14 +361,107 @@ def _row_store(scores, names, tables, extra_fields) -> dict:
     field_list = [{"key": k, "label": heading, "type": kind} for k, (_, heading, kind) in fields.items()]
     for table in tables:
         table["headings"] = [(c, fields[c][1]) for c in table["columns"]]
-    return {"fields": field_list, "rows": rows, "texts_cut": texts_cut}
+    return {"fields": field_list, "rows": rows, "texts_cut": texts_cut, "refs": refs}
 
 
-def _cut(value):
+def _id_text(value) -> str:
+    return str(_plain_value(value))
+
+
+def _evidence(scores: pd.DataFrame, picked: np.ndarray, names: list[str], refs: list) -> list:
+    """Per picked row: {"n": [[ref, cosine], ...] nearest texts, "c": [ref, ...] other copies} or None.
+
+    A ref indexes `refs`, one [id, class index, text] per row mentioned, so a text named by many
+    rows is embedded once.
+    """
+    ids = pd.Index(scores["id"])
+    near = _neighbour_positions(scores, picked, ids)
+    copies = _copies(scores, picked)
+    ref_of: dict[int, int] = {}
+    class_index = {n: i for i, n in enumerate(names)}
+    given, texts = scores["given_label"].astype(str).to_numpy(), scores["text"].to_numpy()
+
+    def ref(position: int) -> int:
+        if position not in ref_of:
+            ref_of[position] = len(refs)
+            refs.append([_id_text(scores["id"].iat[position]), class_index.get(given[position]),
+                         _cut(texts[position], _NEIGHBOUR_TEXT_CHARS)])
+        return ref_of[position]
+
+    out = []
+    for i in range(len(picked)):
+        item = {}
+        if near[i]:
+            item["n"] = [[ref(p), s] for p, s in near[i]]
+        if copies[i]:
+            item["c"] = [ref(p) for p in copies[i]]
+        out.append(item or None)
+    return out
+
+
+def _neighbour_positions(scores: pd.DataFrame, picked: np.ndarray, ids: pd.Index) -> list[list]:
+    """The scores' neighbour ids (JSON lists) of the picked rows, as (position, cosine) pairs."""
+    if "neighbour_ids" not in scores.columns or "neighbour_similarities" not in scores.columns:
+        return [[] for _ in picked]
+    raw_ids = scores["neighbour_ids"].to_numpy()[picked]
+    raw_sims = scores["neighbour_similarities"].to_numpy()[picked]
+    parsed = [(json.loads(a), json.loads(b)) if isinstance(a, str) and a.startswith("[") else ([], [])
+              for a, b in zip(raw_ids, raw_sims)]
+    flat = [v for near_ids, _ in parsed for v in near_ids]
+    positions = iter(ids.get_indexer(flat).tolist() if flat else [])
+    out = []
+    for near_ids, sims in parsed:
+        pairs = [(p, _finite(s)) for p, s in zip((next(positions) for _ in near_ids), sims)]
+        out.append([(p, s) for p, s in pairs if p >= 0])
+    return out
+
+
+def _copies(scores: pd.DataFrame, picked: np.ndarray) -> list[list[int]]:
+    """Other members of each picked row's duplicate group (at most `_MAX_COPIES`, by rank)."""
+    if "duplicate_group" not in scores.columns:
+        return [[] for _ in picked]
+    group = pd.to_numeric(scores["duplicate_group"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    wanted = np.unique(group[picked][group[picked] >= 0])
+    members = np.flatnonzero(np.isin(group, wanted))
+    members = members[np.argsort(scores["rank"].to_numpy()[members], kind="stable")]
+    by_group: dict[int, list[int]] = {}
+    for m in members.tolist():
+        by_group.setdefault(int(group[m]), []).append(m)
+    return [[m for m in by_group.get(int(group[p]), []) if m != p][:_MAX_COPIES] if group[p] >= 0 else []
+            for p in picked.tolist()]
+
+
+def _relabel_config(result, store: dict, suspects_shown: list[int], positions) -> dict:
+    """What the page's relabelling needs: a storage key for this run, and how to write suspects.csv.
+
+    `columns` pairs each suspects.csv column with the page field holding it; a column no field holds
+    (such as what_to_check) comes from `suspects_frame` itself, one value per shown suspect, in `extra`.
+    """
+    from ..annotate.export import ANNOTATION_COLUMNS, SUSPECT_COLUMNS, suspects_frame
+
+    fields = [f["key"] for f in store["fields"]]
+    id_at, given_at = fields.index("id"), fields.index("given")
+    source_key = {source: key for key, (source, _, _) in _BASE_FIELDS.items()}
+    digest = hashlib.sha256()
+    for part in (result.run.get("fingerprint") or "", (result.run.get("data") or {}).get("source") or "",
+                 len(result.scores), *result.class_names):
+        digest.update(f"{part}\x00".encode("utf-8"))
+    for row in suspects_shown:
+        digest.update(f"{store['rows'][row][id_at]}\x00{store['rows'][row][given_at]}\x00".encode("utf-8"))
+    columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
+    unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
+    frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None
+    extra = {c: [_plain_value(v) for v in frame[c].tolist()] for c in unmapped} if frame is not None else {}
+    return {"key": digest.hexdigest()[:24], "columns": columns, "extra": extra,
+            # suspects.csv neutralises formula-like ids only when they are strings; so does the page.
+            "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
+
+
+def _cut(value, limit: int = CELL_TEXT_CHARS):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = str(value)
-    return text if len(text) <= CELL_TEXT_CHARS else text[:CELL_TEXT_CHARS] + f"… [{len(text) - CELL_TEXT_CHARS:,} more characters]"
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit:,} more characters]"
 
 
 def _finite(value):
@@ -336,7 +474,9 @@ def _finite(value):
 
 def _plain_value(value):
     if isinstance(value, (np.integer,)):
-        return int(value)
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)  # a JavaScript number would round it: 9007199254741137 would show as ...136
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         return value
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -1,0 +1,36 @@
+"""suspects.csv: the spreadsheet annotators fill in (the default format)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NAME = "csv"
+DEFAULT_NAME = "suspects.csv"
+NEXT_STEPS = ""
+
+
+def write(suspects, path: Path, run_info: dict) -> list[Path]:
+    from ..export import write_suspects
+
+    write_suspects(suspects, Path(path))
+    return [Path(path)]
+
+
+def read(path: Path):
+    """The filled-in CSV; rows are numbered as a spreadsheet shows them (the header is row 1)."""
+    from ...errors import DataError
+    from ..apply import _read_csv
+
+    frame = _read_csv(Path(path))
+    missing = [c for c in ("id", "corrected_label") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
+                        "Expected the suspects.csv columns (id, ..., corrected_label, note).")
+    if "note" not in frame.columns:
+        frame["note"] = ""
+    frame.index = range(2, len(frame) + 2)
+    return frame
+
+
+def matches(document) -> bool:
+    return document is None
