@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "auditor"
 
 # Bottom to top. A module belongs to the first entry that names it or a package above it.
 LAYERS = [
-    ("base", ["auditor.errors", "auditor.plots", "auditor.device"]),
+    ("base", ["auditor.errors", "auditor.plots", "auditor.device", "auditor.safeio"]),
     ("signals and figures", ["auditor.scoring", "auditor.metrics", "auditor.rundir", "auditor.distributed",
                              "auditor.compare"]),
     ("configuration", ["auditor.config"]),
