@@ -25,7 +25,7 @@ _REQUIRED = ("id", "corrected_labels")
 def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset | None]]:
     """{row position: (spreadsheet row, new set of class indices or None = drop)} for rows that change."""
     path = Path(path)
-    frame = _apply._read_csv(path)
+    frame = _read_csv(path)
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
@@ -52,6 +52,20 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
         more = f" (and {len(errors) - 1} more row(s) with problems)" if len(errors) > 1 else ""
         raise DataError(f"{path}: {errors[0]}{more}; nothing was written.")
     return found
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    from ..data import check_utf8
+
+    if not path.is_file():
+        raise DataError(f"{path}: no such file.")
+    check_utf8(path.read_bytes(), path, expected="a UTF-8 CSV", save_as="'CSV UTF-8'")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot be read as CSV: {str(exc).strip().splitlines()[0]}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
 
 
 def _parse(raw, index: dict, sep: str, row: int):
