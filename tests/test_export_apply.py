@@ -509,6 +509,7 @@ def test_no_command_writes_over_its_input_or_a_foreign_file(hostile, tmp_path):
         (("export", run_dir, "--out", notes), "--overwrite"),
         (("export", run_dir, "--format", "label-studio", "--out", data, "--overwrite"), "is an input"),
         (("export", run_dir, "--format", "label-studio", "--out", notes), "--overwrite"),
+        (("compare", run_dir, run_dir, "--out", run_dir / "scores.csv"), "is an input"),
         (("report", run_dir, "--out", notes), "--overwrite"),
         (("run", "--data", data, "--out", notes, "--method", "tfidf", "--overwrite"), "not a folder"),
         (("run", "--data", data, "--out", tmp_path, "--method", "tfidf", "--overwrite"), "holds the input"),
