@@ -22,7 +22,7 @@ from auditor import backends
 from auditor.benchmark.noise import flip_labels
 from auditor.config import DataConfig, TrainConfig
 from auditor.data import load_data
-from auditor.scoring import score_all
+from auditor.scoring import SIGNALS, score_all
 from auditor.scoring.combine import combine, combined_score, signal_scores
 
 COMBINATIONS = [("label_quality", "conflicting_duplicate"), ("label_quality", "dynamics_confidence"),
@@ -50,7 +50,8 @@ def main():
     out = backends.out_of_sample(texts, noisy, k, methods, args.folds, args.seed, train)
     seconds = time.perf_counter() - started
 
-    signals = ("loss", "label_quality", "duplicates", "outliers") + (("dynamics",) if out.dynamics is not None else ())
+    # Every registered signal; training dynamics only where the backend recorded them.
+    signals = tuple(name for name in SIGNALS if name != "dynamics" or out.dynamics is not None)
     inputs = dict(texts=texts, ids=ids, class_names=data.class_names, embeddings=out.embeddings, seed=args.seed)
     table = combine(score_all(noisy, out.pred_probs, signals, dynamics=out.dynamics, **inputs),
                     noisy, out.pred_probs, data.class_names)

@@ -26,6 +26,7 @@ from report_helpers import build_run
 
 from auditor.annotate.apply import apply_corrections
 from auditor.annotate.formats import FORMAT_NAMES, detect_format, export_run, get_format, read_table
+from auditor.annotate.formats.label_studio import EVIDENCE
 from auditor.errors import DataError, RunDirError
 from auditor.annotate.export import suspects_frame
 from auditor.result import load_run
@@ -86,6 +87,7 @@ def test_label_studio_tasks_carry_our_id_and_the_suggestion_as_a_prediction(run_
     for name in ("sport", "food", "tech", "DELETE"):
         assert f'<Choice value="{name}"/>' in config
     assert 'name="label" toName="text"' in config and '<TextArea name="note"' in config
+    assert all(f'value="${c}"' in config for c in EVIDENCE if c in columns)
 
 
 def test_label_studio_config_escapes_class_names():
@@ -105,15 +107,15 @@ def test_argilla_records_have_the_suggestion_and_scores_as_metadata(run_dir, tmp
     first = records[0]
     assert set(first) == {"id", "fields", "metadata", "suggestions", "responses", "vectors", "status", "_server_id"}
     assert first["id"] == first["metadata"]["auditor_id"]
-    assert set(first["fields"]) == {"text", "given_label"}
+    assert {"text", "given_label"} <= set(first["fields"]) <= {"text", "given_label", *EVIDENCE}
     assert first["suggestions"]["label"]["agent"] == "run" and 0 < first["suggestions"]["label"]["score"] <= 1
     columns = set(suspects_frame(load_run(run_dir).scores).columns)
-    # what_to_check is empty except on rows flagged only as conflicting duplicates; empty values are skipped
-    expected = columns - {"id", "text", "given_label", "corrected_label", "note", "what_to_check"} | {"auditor_id"}
-    assert set(first["metadata"]) - {"what_to_check"} == expected
+    shown = {"id", "text", "given_label", "corrected_label", "note", *EVIDENCE}
+    assert set(first["metadata"]) == columns - shown | {"auditor_id"}
     script = paths[1].read_text(encoding="utf-8")
     compile(script, str(paths[1]), "exec")
-    assert "labels=['food', 'sport', 'tech', 'DELETE']" in script or "'DELETE'" in script
+    assert "labels=['food', 'sport', 'tech', 'DELETE']" in script
+    assert all(f"rg.TextField(name={c!r}" in script for c in EVIDENCE if c in columns)
 
 
 @pytest.mark.parametrize("name, fmt", [("label_studio_export.json", "label-studio"),

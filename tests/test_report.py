@@ -453,7 +453,7 @@ def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, rela
     for column in SUSPECT_COLUMNS:
         if column in ("corrected_label", "note"):
             continue
-        if column in ("suggested_label_probability", "loss", "label_quality", "rank"):
+        if column in ("suggested_label_probability", "loss_score", "label_quality_score", "rank"):
             np.testing.assert_allclose(got[column].astype(float), suspects[column].astype(float))
         else:
             assert got[column].tolist() == suspects[column].tolist(), column
@@ -469,8 +469,7 @@ def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, rela
     changes = pd.read_csv(tmp_path / "applied" / "changes.csv", dtype=str, keep_default_na=False,
                           encoding="utf-8-sig")
     assert {r["id"]: (r["new_label"], r["change"]) for _, r in changes.iterrows()} == expected
-    if "note" in changes.columns:  # apply keeps notes (issue 14, round trip)
-        assert sorted(changes["note"]) == sorted(f'note {i}, "checked"' for i in range(10))
+    assert sorted(changes["note"]) == sorted(f'note {i}, "checked"' for i in range(10))
     assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
     assert all(u.startswith(("file:", "data:", "blob:")) for u in events["requests"])
     page.close()

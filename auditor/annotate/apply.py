@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
-from ..data import check_utf8, id_text, read_lines
-from ..errors import DataError, RunDirError, first_line
+from ..data import id_text, read_lines
+from ..errors import DataError, RunDirError
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
@@ -121,19 +121,6 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
 
 
 # -------------------------------------------------------------------------------------------- reading
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file.")
-    raw = path.read_bytes()
-    check_utf8(raw, path, expected="a UTF-8 CSV", save_as="'CSV UTF-8'")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
 
 
 def _id_index(result) -> dict[str, int]:

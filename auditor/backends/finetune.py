@@ -421,15 +421,24 @@ def run_folds_in_processes(backend, folds, labels) -> dict[int, dict]:
                        PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
             command = [sys.executable, "-c", "import sys; from auditor.backends.finetune import _fold_worker; "
                        "_fold_worker(sys.argv[1])", str(spec)]
-            running.append((subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True), spec, share))
+            log = open(spec.with_suffix(".log"), "w+")  # a file, not a pipe: a chatty worker cannot block
+            running.append((subprocess.Popen(command, env=env, stderr=log), log, spec, share))
         results = {}
-        for process, spec, share in running:
-            _, err = process.communicate()
-            if process.returncode != 0:
-                tail = err.strip().splitlines()[-1] if err.strip() else f"exit status {process.returncode}"
-                raise RuntimeError(f"--parallel-folds: the worker training folds {share} failed: {tail}")
-            with open(spec.with_suffix(".out.pkl"), "rb") as handle:
-                results.update(pickle.load(handle))
+        try:
+            for process, log, spec, share in running:
+                if process.wait() != 0:
+                    log.seek(0)
+                    lines = log.read().strip().splitlines()
+                    tail = lines[-1] if lines else f"exit status {process.returncode}"
+                    raise RuntimeError(f"--parallel-folds: the worker training folds {share} failed: {tail}")
+                with open(spec.with_suffix(".out.pkl"), "rb") as handle:
+                    results.update(pickle.load(handle))
+        finally:  # one worker failed or the run was interrupted: stop the others too
+            for process, log, _, _ in running:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                log.close()
     return results
 
 

@@ -131,7 +131,7 @@ def _context(result, max_rows: int, signal_sections) -> dict:
         "relabel": {"shown": len(suspects_shown), "total": tables[0]["total"]},
         "data_json": _json_for_script({"classes": names, "fields": store["fields"], "rows": store["rows"],
                                        "refs": store["refs"],
-                                       "relabel": _relabel_config(result, store, suspects_shown),
+                                       "relabel": _relabel_config(result, store, suspects_shown, tables[0]["positions"]),
                                        "tables": {t["key"]: t["spec"] for t in
                                                   tables + [s["table"] for s in sections]}}),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -431,9 +431,13 @@ def _copies(scores: pd.DataFrame, picked: np.ndarray) -> list[list[int]]:
             for p in picked.tolist()]
 
 
-def _relabel_config(result, store: dict, suspects_shown: list[int]) -> dict:
-    """What the page's relabelling needs: a storage key for this run, and how to write suspects.csv."""
-    from ..annotate.export import SUSPECT_COLUMNS
+def _relabel_config(result, store: dict, suspects_shown: list[int], positions) -> dict:
+    """What the page's relabelling needs: a storage key for this run, and how to write suspects.csv.
+
+    `columns` pairs each suspects.csv column with the page field holding it; a column no field holds
+    (such as what_to_check) comes from `suspects_frame` itself, one value per shown suspect, in `extra`.
+    """
+    from ..annotate.export import ANNOTATION_COLUMNS, SUSPECT_COLUMNS, suspects_frame
 
     fields = [f["key"] for f in store["fields"]]
     id_at, given_at = fields.index("id"), fields.index("given")
@@ -444,8 +448,11 @@ def _relabel_config(result, store: dict, suspects_shown: list[int]) -> dict:
         digest.update(f"{part}\x00".encode("utf-8"))
     for row in suspects_shown:
         digest.update(f"{store['rows'][row][id_at]}\x00{store['rows'][row][given_at]}\x00".encode("utf-8"))
-    return {"key": digest.hexdigest()[:24],
-            "columns": [[c, source_key.get(c)] for c in SUSPECT_COLUMNS],
+    columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
+    unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
+    frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None
+    extra = {c: [_plain_value(v) for v in frame[c].tolist()] for c in unmapped} if frame is not None else {}
+    return {"key": digest.hexdigest()[:24], "columns": columns, "extra": extra,
             # suspects.csv neutralises formula-like ids only when they are strings; so does the page.
             "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
 

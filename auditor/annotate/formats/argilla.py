@@ -1,6 +1,6 @@
 """Argilla: records as the Argilla SDK writes and reads them (`Record.to_dict`, `Dataset.records.to_json`).
 
-Each record has the text and the given label as fields, the suggested label as a suggestion on the
+Each record has the text, the given label and the evidence (why it was flagged, similar texts) as fields, the suggested label as a suggestion on the
 `label` question (its probability as score, the run as agent), and our id and the scores as metadata.
 Beside the records goes a script that creates the dataset (settings: a `label` question over the classes
 and DELETE, an optional `note`) and logs them; `dataset.records.to_json(path)` gives the file `apply`
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .label_studio import DELETE, ID_KEY, _plain
+from .label_studio import DELETE, EVIDENCE, ID_KEY, _plain
 
 NAME = "argilla"
 DEFAULT_NAME = "argilla_records.json"
@@ -23,21 +23,26 @@ NEXT_STEPS = ("ARGILLA_API_URL=... ARGILLA_API_KEY=... python {config} creates t
 
 
 def write(suspects, path: Path, run_info: dict) -> list[Path]:
-    records = [_record(row, run_info["name"]) for row in suspects.to_dict("records")]
+    evidence = [c for c in EVIDENCE if c in suspects.columns]
+    records = [_record(row, run_info["name"], evidence) for row in suspects.to_dict("records")]
     Path(path).write_text(json.dumps(records, ensure_ascii=False, indent=1, allow_nan=False), encoding="utf-8")
     script = Path(path).with_name(Path(path).name.removesuffix(".json") + "_dataset.py")
-    script.write_text(dataset_script(run_info, Path(path).name, _metadata_kinds(suspects)), encoding="utf-8")
+    script.write_text(dataset_script(run_info, Path(path).name, _metadata_kinds(suspects), evidence),
+                      encoding="utf-8")
     return [Path(path), script]
 
 
-def _record(row: dict, agent: str) -> dict:
-    metadata = {k: _plain(v) for k, v in row.items() if k not in (*_FIELDS, "id", "corrected_label", "note")}
+def _record(row: dict, agent: str, evidence) -> dict:
+    shown = (*_FIELDS, *evidence)
+    metadata = {k: _plain(v) for k, v in row.items() if k not in (*shown, "id", "corrected_label", "note")}
     metadata[ID_KEY] = str(row["id"])
     suggestions = {}
     if row.get("suggested_label") not in (None, ""):
         suggestions[QUESTION] = {"value": str(row["suggested_label"]),
                                  "score": _plain(row.get("suggested_label_probability")), "agent": agent}
-    return {"id": str(row["id"]), "fields": {k: str(row[k]) for k in _FIELDS},
+    fields = {k: str(row[k]) for k in _FIELDS}
+    fields.update({k: str(row[k]) for k in evidence if row[k] not in (None, "")})  # optional fields
+    return {"id": str(row["id"]), "fields": fields,
             "metadata": {k: v for k, v in metadata.items() if v not in (None, "")},
             "suggestions": suggestions, "responses": {}, "vectors": {}, "status": "pending", "_server_id": None}
 
@@ -45,16 +50,18 @@ def _record(row: dict, agent: str) -> dict:
 def _metadata_kinds(suspects) -> dict[str, str]:
     kinds = {ID_KEY: "Terms"}
     for column in suspects.columns:
-        if column in (*_FIELDS, "id", "corrected_label", "note"):
+        if column in (*_FIELDS, *EVIDENCE, "id", "corrected_label", "note"):
             continue
         dtype = suspects[column].dtype
         kinds[column] = "Float" if dtype.kind == "f" else "Integer" if dtype.kind in "iu" else "Terms"
     return kinds
 
 
-def dataset_script(run_info: dict, records_name: str, metadata: dict[str, str]) -> str:
+def dataset_script(run_info: dict, records_name: str, metadata: dict[str, str], evidence=()) -> str:
     """Python that creates the Argilla dataset and logs the records (every value written with repr)."""
     labels = [*run_info["classes"], DELETE]
+    fields = ", ".join(['rg.TextField(name="text")', 'rg.TextField(name="given_label")',
+                        *(f"rg.TextField(name={c!r}, title={EVIDENCE[c]!r}, required=False)" for c in evidence)])
     properties = ",\n        ".join(f"rg.{kind}MetadataProperty(name={name!r})" for name, kind in metadata.items())
     return f'''"""Create the Argilla dataset for auditor run {run_info["name"]!r} and log its suspects.
 
@@ -68,7 +75,7 @@ import argilla as rg
 
 client = rg.Argilla()
 settings = rg.Settings(
-    fields=[rg.TextField(name="text"), rg.TextField(name="given_label")],
+    fields=[{fields}],
     questions=[
         rg.LabelQuestion(name={QUESTION!r}, labels={labels!r},
                          description="The right label (the given one keeps it; {DELETE} drops the example)"),

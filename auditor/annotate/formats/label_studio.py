@@ -20,13 +20,17 @@ NEXT_STEPS = ("In Label Studio: create a project, paste {config} under Settings 
               "{data}; then Export > JSON and run: python -m auditor apply {run_dir} EXPORT.json")
 FROM_NAME, TO_NAME, NOTE_NAME = "label", "text", "note"
 DELETE = "DELETE"
+# suspects.csv's columns that tell the annotator why a row is suspect, shown under the text when present.
+EVIDENCE = {"reasons": "Why it was flagged", "what_to_check": "What to check",
+            "neighbours": "Most similar texts and their labels"}
 
 
 def write(suspects, path: Path, run_info: dict) -> list[Path]:
     tasks = [_task(row, run_info["name"]) for row in suspects.to_dict("records")]
     Path(path).write_text(json.dumps(tasks, ensure_ascii=False, indent=1, allow_nan=False), encoding="utf-8")
     config = Path(path).with_name(config_name(path))
-    config.write_text(labeling_config(run_info["classes"]), encoding="utf-8")
+    evidence = [c for c in EVIDENCE if c in suspects.columns]
+    config.write_text(labeling_config(run_info["classes"], evidence), encoding="utf-8")
     return [Path(path), config]
 
 
@@ -60,17 +64,19 @@ def _plain(value):
     return value
 
 
-def labeling_config(classes) -> str:
+def labeling_config(classes, evidence=("reasons",)) -> str:
     """The labelling interface: the text, what the audit said, one choice per class, DELETE, a note."""
     choices = "\n".join(f"    <Choice value={quoteattr(str(c))}/>" for c in [*classes, DELETE])
+    shown = "".join(f"""
+    <Header value={quoteattr(EVIDENCE[c])} size="6"/>
+    <Text name="{c}" value="${c}"/>""" for c in evidence)
     return f"""<View>
   <Text name="{TO_NAME}" value="$text"/>
   <View style="margin-top: 8px">
     <Header value="Given label" size="6"/>
     <Text name="given_label" value="$given_label"/>
-    <Header value="Suggested (the pre-selected choice) and why" size="6"/>
-    <Text name="suggested_label" value="$suggested_label"/>
-    <Text name="reasons" value="$reasons"/>
+    <Header value="Suggested (the pre-selected choice)" size="6"/>
+    <Text name="suggested_label" value="$suggested_label"/>{shown}
   </View>
   <Header value="The right label (the given one keeps it; {DELETE} drops the example)" size="5"/>
   <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single-radio" showInline="true">
