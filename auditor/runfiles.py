@@ -34,10 +34,11 @@ def write_run_files(result, folder: Path) -> None:
         np.save(folder / "embeddings.npy", result.embeddings)
 
 
-def write_csv(frame: pd.DataFrame, path: Path, neutralise: bool = True, overwrite: bool = False) -> None:
-    """`frame` as a spreadsheet-safe CSV at `path`, through the one CSV path and the one safe write."""
+def write_csv(frame: pd.DataFrame, path: Path, neutralise: bool = True, overwrite: bool = False, inputs=()) -> None:
+    """`frame` as a spreadsheet-safe CSV at `path`, through the one CSV path and the one safe write
+    (never over one of `inputs`)."""
     safe_write({Path(path): lambda handle: _csv(frame, handle, neutralise=neutralise)}, overwrite=overwrite,
-               own=[path] if _is_own_csv(path) else [])
+               own=[path] if _is_own_csv(path) else [], inputs=inputs)
 
 
 def _is_own_csv(path) -> bool:
