@@ -41,6 +41,10 @@ def audit(
     learning_rate: float | None = None,
     max_length: int | None = None,
     verbose: bool = True,
+    task: str = "auto",
+    label_columns=None,
+    label_separator: str | None = None,
+    label_names: str | None = None,
 ) -> AuditResult:
     """Audit labelled texts and return an :class:`AuditResult`.
 
@@ -52,11 +56,25 @@ def audit(
     - `signals`: a comma string or a list from `auditor.config.SIGNALS`, or "all" / "none"
       (None: the default set);
     - `train_data` (anything `data` may be, with the same columns) trains once on it and scores
-      `data`, the book's train-then-score-validation set-up, instead of k-fold.
+      `data`, the book's train-then-score-validation set-up, instead of k-fold;
+    - `task="multi-label"` (or "auto" when the labels are lists or joined ids): label sets in
+      `label_column` (lists, or strings joined by `label_separator`), or one 0/1 column per label
+      (`label_columns`: a list or "a,b,c" or a prefix "emo_*"); `label_names` maps integer ids to names
+      (a file, one name per line, or a list). Returns a `MultiLabelResult` (docs/multilabel.md).
 
     Errors in the input raise `auditor.AuditorError` (its `param`: the parameter at fault) with the CLI's
     message, worded for Python: `text_column=` where the CLI says `--text-column`.
     """
+    if task == "multi-label" or (task == "auto" and _multilabel_args(data, label_column, label_columns,
+                                                                     label_separator, label_names)):
+        from .multilabel.api import audit_multilabel_frame
+
+        return audit_multilabel_frame(
+            data, text_column=text_column, label_column=label_column, id_column=id_column, split=split,
+            config_name=config_name, method=method, folds=folds, model=model, seed=seed, signals=_signals_text(signals),
+            duplicate_threshold=duplicate_threshold, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            max_length=max_length, verbose=verbose, label_columns=label_columns, label_separator=label_separator,
+            label_names=label_names, pred_probs=pred_probs, train_data=train_data)
     train = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
                         **({"model": model} if model else {}))
     columns = dict(text_column=text_column, label_column=label_column, id_column=id_column, split=split,
@@ -78,6 +96,13 @@ def audit(
     progress.bars = verbose
     array = None if pred_probs is None or probs_path else np.asarray(pred_probs)
     return audit_data(loaded, config, progress, train=trained_on, pred_probs=array)
+
+
+def _multilabel_args(data, label_column, label_columns, label_separator, label_names) -> bool:
+    """task="auto": multi-label options given, or the label column holds lists or joined ids (hook)."""
+    from .multilabel.api import looks_multilabel_input
+
+    return looks_multilabel_input(data, label_column, label_columns, label_separator, label_names)
 
 
 def _signals_text(signals) -> str | None:

@@ -12,12 +12,13 @@ from .errors import OptionError
 from .scoring import CORE_SIGNALS
 from .scoring import SIGNALS as _REGISTRY
 
-__all__ = ["BACKENDS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
+__all__ = ["BACKENDS", "TASKS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
 
 BACKENDS = _backends.NAMES  # the registry's names (auditor.backends.REGISTRY)
 # Scorers selectable with --signals, from the signal registry; the core ones (loss, label_quality) always run.
 SIGNALS = tuple(_REGISTRY)
+TASKS = ("auto", "single-label", "multi-label")  # auto: multi-label when the data or options say so
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "examples" / "emotion_train.txt"
 
@@ -46,6 +47,12 @@ class DataConfig:
     text_column: str | None = None
     label_column: str | None = None
     id_column: str | None = None
+    # Multi-label input (auditor.multilabel.data): 0/1 columns or a prefix 'p_*', the separator of joined
+    # label strings, names for a headerless CSV/TSV, and a file of label names (id = line number).
+    label_columns: str | None = None
+    label_separator: str | None = None
+    column_names: str | None = None
+    label_names: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class RunConfig:
     save_model: bool = False
     push_to_hub: str | None = None
     previous: str | None = None  # an earlier run folder: the report compares this run with it
+    task: str = "auto"
 
     def __post_init__(self):
         _check_int("folds", self.folds, 2)
@@ -108,6 +116,8 @@ class RunConfig:
                 f"The 'score-method' option must be one of {', '.join(SCORE_METHODS)}. "
                 f"Got {self.score_method!r} instead."
             )
+        if self.task not in TASKS:
+            raise OptionError(f"The 'task' option must be one of {', '.join(TASKS)}. Got {self.task!r} instead.")
         parse_method(self.method)
         parse_signals(self.signals)
         _check_int("dynamics-per-epoch", self.train.dynamics_per_epoch, 0)

@@ -65,9 +65,20 @@ def default_out_dir(data_name: str, root: str = "reports") -> Path:
     return Path(root) / f"{data_name}-{stamp}"
 
 
+# Hook: the run of each task other than single-label, registered by its package (auditor.multilabel.pipeline).
+TASK_RUNNERS: dict = {}
+
+
 def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResult, Path]:
     """Audit the data named in `config` and write the run folder; returns the result and the folder."""
     progress = progress or Progress(config.quiet)
+    from .multilabel import is_multilabel  # hook: multi-label data has its own pipeline (auditor.multilabel)
+
+    if is_multilabel(config):
+        from .result import load_task
+
+        load_task("multi-label")
+        return TASK_RUNNERS["multi-label"](config, progress)
     timer = _Timer()
     if config.save_model or config.push_to_hub:
         from .final_model import check_model_options

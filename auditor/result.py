@@ -111,6 +111,22 @@ def prob_column(class_name: str) -> str:
     return f"prob_{class_name}"
 
 
+# Hook: tasks other than single-label are plugins, found by name: their module registers the task's result
+# class here, its run in pipeline.TASK_RUNNERS and its apply in annotate.apply.TASK_APPLIERS.
+TASK_PLUGINS = {"multi-label": "auditor.multilabel.plugin"}
+RESULT_CLASSES: dict[str, type] = {}
+
+
+def load_task(task: str | None) -> None:
+    """Import the plugin of `task` (once), so that its hooks are registered."""
+    if task in TASK_PLUGINS and task not in RESULT_CLASSES:
+        from importlib import import_module
+
+        import_module(TASK_PLUGINS[task])
+
+
 def load_run(folder) -> AuditResult:
     """Reopen a saved run folder."""
-    return AuditResult(**read_run(folder))
+    fields = read_run(folder)
+    load_task(fields["run"].get("task"))
+    return RESULT_CLASSES.get(fields["run"].get("task"), AuditResult)(**fields)

@@ -34,10 +34,11 @@ def write_run_files(result, folder: Path) -> None:
         np.save(folder / "embeddings.npy", result.embeddings)
 
 
-def write_csv(frame: pd.DataFrame, path: Path, neutralise: bool = True, overwrite: bool = False) -> None:
-    """`frame` as a spreadsheet-safe CSV at `path`, through the one CSV path and the one safe write."""
+def write_csv(frame: pd.DataFrame, path: Path, neutralise: bool = True, overwrite: bool = False, inputs=()) -> None:
+    """`frame` as a spreadsheet-safe CSV at `path`, through the one CSV path and the one safe write
+    (never over one of `inputs`)."""
     safe_write({Path(path): lambda handle: _csv(frame, handle, neutralise=neutralise)}, overwrite=overwrite,
-               own=[path] if _is_own_csv(path) else [])
+               own=[path] if _is_own_csv(path) else [], inputs=inputs)
 
 
 def _is_own_csv(path) -> bool:
@@ -122,7 +123,10 @@ def _read_scores(folder: Path, run: dict) -> pd.DataFrame:
         name = parquet if parquet.is_file() else csv_path
         raise RunDirError(f"{name}: cannot be read ({type(exc).__name__}: {first_line(exc)}); "
                           "a damaged run folder.") from None
-    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
+    required = SCORE_COLUMNS
+    if run.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from .multilabel.scoring import SCORE_COLUMNS as required
+    missing = [c for c in required if c not in scores.columns]
     if missing:
         raise RunDirError(f"{folder}: the scores lack column(s) {', '.join(missing)}; a damaged run folder.")
     if run.get("id_kind") == "int":

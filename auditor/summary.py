@@ -54,6 +54,8 @@ def result_reliability(result) -> str | None:
 def format_summary(result, out: Path | None = None, top: int = 10, extra: str | None = None) -> str:
     """The console summary; `extra` (e.g. the comparison with --previous) goes before the files written."""
     m = result.metrics
+    if hasattr(result, "format_summary"):  # hook: a task's own summary (auditor.multilabel)
+        return result.format_summary(out, top)
     lines = [
         f"Audited {m['n']} examples, {len(m['classes'])} classes, method {m['method']}"
         + (f", {m['folds']}-fold" if m.get("folds") else ""),

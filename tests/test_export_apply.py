@@ -509,6 +509,7 @@ def test_no_command_writes_over_its_input_or_a_foreign_file(hostile, tmp_path):
         (("export", run_dir, "--out", notes), "--overwrite"),
         (("export", run_dir, "--format", "label-studio", "--out", data, "--overwrite"), "is an input"),
         (("export", run_dir, "--format", "label-studio", "--out", notes), "--overwrite"),
+        (("compare", run_dir, run_dir, "--out", run_dir / "scores.csv"), "is an input"),
         (("report", run_dir, "--out", notes), "--overwrite"),
         (("run", "--data", data, "--out", notes, "--method", "tfidf", "--overwrite"), "not a folder"),
         (("run", "--data", data, "--out", tmp_path, "--method", "tfidf", "--overwrite"), "holds the input"),
@@ -562,3 +563,11 @@ def test_ids_above_2_53_stay_exact_in_the_report(tmp_path):
     html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     big = str(2**53 + 1)
     assert f'"{big}"' in html and not re.search(rf"[\[,:]{big}[,\]}}]", html)
+
+
+def test_the_report_download_neutralises_by_the_same_rule():
+    """The page writes corrections CSVs too: its rule must be safeio's, or `'-neg` and `-neg` meet again."""
+    from auditor.safeio import _NEEDS_PREFIX
+
+    script = (Path(__file__).resolve().parents[1] / "auditor" / "report" / "templates" / "report.js.j2").read_text()
+    assert f"var FORMULA = /{_NEEDS_PREFIX.pattern}/;" in script

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
-from ..data import check_utf8, id_text, read_lines
-from ..errors import DataError, RunDirError, first_line
+from ..data import id_text, read_lines
+from ..errors import DataError, RunDirError
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
@@ -82,6 +82,10 @@ def _read_checked(path, result, fmt: str | None) -> tuple[list[Correction], int]
     return corrections, len(frame)
 
 
+# Hook: `apply` for tasks other than single-label, registered by their package (auditor.multilabel.apply).
+TASK_APPLIERS: dict = {}
+
+
 def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = False, fmt: str | None = None) -> dict:
     """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`.
 
@@ -95,6 +99,9 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out}: is a file; expected a folder for cleaned.<ext> and changes.csv.")
     result = load_run(run_dir)
+    task_apply = TASK_APPLIERS.get(result.metrics.get("task"))  # hook: label sets (auditor.multilabel.apply)
+    if task_apply is not None:
+        return task_apply(result, run_dir, corrections_path, out, overwrite)
     corrections, listed = _read_checked(corrections_path, result, fmt)
     data = _reload_input(result, run_dir)
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"
@@ -121,19 +128,6 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
 
 
 # -------------------------------------------------------------------------------------------- reading
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file.")
-    raw = path.read_bytes()
-    check_utf8(raw, path, expected="a UTF-8 CSV", save_as="'CSV UTF-8'")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
 
 
 def _id_index(result) -> dict[str, int]:

@@ -121,7 +121,10 @@ def export_suspects(run_dir, top: int | None = None, out=None, overwrite: bool =
     if annotated and not overwrite:
         raise RunDirError(f"{path}: holds annotations ({annotated} row(s) with a corrected_label or note); "
                           "pass --overwrite to replace it, or --out NEW.csv to write elsewhere.")
-    frame = suspects_frame(result.scores, top)
-    safe_write({path: lambda handle: write_suspects(frame, handle)}, inputs=run_inputs(run_dir, result),
+    frame_of, write = suspects_frame, write_suspects
+    if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from ..multilabel.export import suspects_frame as frame_of, write_suspects as write
+    frame = frame_of(result.scores, top)
+    safe_write({path: lambda handle: write(frame, handle)}, inputs=run_inputs(run_dir, result),
                overwrite=overwrite, own=[path] if annotated == 0 else [])
     return path, len(frame)

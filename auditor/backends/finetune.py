@@ -32,7 +32,7 @@ def load_tokenizer(model: str):
         raise OptionError(f"--model {model!r}: cannot load its tokenizer: {_first_line(exc)}") from None
 
 
-def load_classifier(model: str, n_classes: int, class_names=None):
+def load_classifier(model: str, n_classes: int, class_names=None, **options):
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -46,6 +46,7 @@ def load_classifier(model: str, n_classes: int, class_names=None):
             dtype=torch.float32,
             id2label=dict(enumerate(names)),
             label2id={n: i for i, n in enumerate(names)},
+            **options,  # e.g. problem_type="multi_label_classification" (auditor.multilabel.finetune)
         )
     except Exception as exc:
         raise OptionError(f"--model {model!r}: cannot load it as a classifier: {_first_line(exc)}") from None
@@ -328,7 +329,7 @@ class FinetuneBackend(Backend):
     def _trainer(self, train_idx, labels):
         from transformers import DataCollatorWithPadding, set_seed
 
-        train = self.encoded.select(train_idx).add_column("labels", [int(x) for x in labels[train_idx]])
+        train = self.encoded.select(train_idx).add_column("labels", self._label_values(labels[train_idx]))
         if self._scratch is None:  # the Trainer's output_dir; it saves nothing there (save_strategy "no")
             self._scratch = tempfile.TemporaryDirectory(prefix="auditor-trainer-")
         args = training_arguments(self.cfg, self.seed, self._scratch.name, self.show_progress, self.device)
@@ -338,7 +339,7 @@ class FinetuneBackend(Backend):
         # (a resumed run then equals an uninterrupted one).
         set_seed(self.seed)
         trainer = _trainer_class()(
-            model=load_classifier(self.cfg.model, self.n_classes, self.class_names),
+            model=self._classifier(),
             args=args,
             train_dataset=train,
             processing_class=self.tokenizer,
@@ -346,7 +347,7 @@ class FinetuneBackend(Backend):
             # is the sequence length) aligned for tensor cores; on CPU it would only add padding.
             data_collator=DataCollatorWithPadding(
                 self.tokenizer, pad_to_multiple_of=8 if self.device.type == "cuda" else None),
-            compute_metrics=compute_metrics,
+            compute_metrics=self.compute_metrics,
             callbacks=list(self.callbacks),
         )
         trainer.lengths = self.lengths[train_idx]
@@ -368,12 +369,12 @@ class FinetuneBackend(Backend):
         trainer.args.train_sampling_strategy = "random"
         order = np.argsort(self.lengths[test_idx], kind="stable")
         rows = np.asarray(test_idx)[order]
-        held_out = self.encoded.select(rows).add_column("labels", [int(x) for x in labels[rows]])
+        held_out = self.encoded.select(rows).add_column("labels", self._label_values(labels[rows]))
         output = trainer.predict(held_out)
         self.fold_metrics.append({k: float(v) for k, v in output.metrics.items() if np.isscalar(v)})
         logits = np.asarray(output.predictions, dtype=np.float64)
         probs = np.empty_like(logits)
-        probs[order] = _softmax(logits)
+        probs[order] = self._probabilities(logits)
         self.timings["predict"] += time.perf_counter() - started
         return probs
 
@@ -393,6 +394,18 @@ class FinetuneBackend(Backend):
         self.throughput["train_tokens"] += float(self.lengths[train_idx].sum()) * self.cfg.epochs
         self.restore_fold(fold, found["arrays"])  # its training dynamics, numbered as this fold
         return found["probs"]
+
+    # Hooks a multi-label subclass (auditor.multilabel.finetune) replaces: labels, head, outputs, metrics.
+    compute_metrics = staticmethod(compute_metrics)
+
+    def _label_values(self, labels) -> list:
+        return [int(x) for x in labels]
+
+    def _classifier(self):
+        return load_classifier(self.cfg.model, self.n_classes, self.class_names)
+
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return _softmax(logits)
 
     def details(self):
         cfg = self.cfg
@@ -443,15 +456,24 @@ def run_folds_in_processes(backend, folds, labels) -> dict[int, dict]:
                        PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
             command = [sys.executable, "-c", "import sys; from auditor.backends.finetune import _fold_worker; "
                        "_fold_worker(sys.argv[1])", str(spec)]
-            running.append((subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True), spec, share))
+            log = open(spec.with_suffix(".log"), "w+")  # a file, not a pipe: a chatty worker cannot block
+            running.append((subprocess.Popen(command, env=env, stderr=log), log, spec, share))
         results = {}
-        for process, spec, share in running:
-            _, err = process.communicate()
-            if process.returncode != 0:
-                tail = err.strip().splitlines()[-1] if err.strip() else f"exit status {process.returncode}"
-                raise RuntimeError(f"--parallel-folds: the worker training folds {share} failed: {tail}")
-            with open(spec.with_suffix(".out.pkl"), "rb") as handle:
-                results.update(pickle.load(handle))
+        try:
+            for process, log, spec, share in running:
+                if process.wait() != 0:
+                    log.seek(0)
+                    lines = log.read().strip().splitlines()
+                    tail = lines[-1] if lines else f"exit status {process.returncode}"
+                    raise RuntimeError(f"--parallel-folds: the worker training folds {share} failed: {tail}")
+                with open(spec.with_suffix(".out.pkl"), "rb") as handle:
+                    results.update(pickle.load(handle))
+        finally:  # one worker failed or the run was interrupted: stop the others too
+            for process, log, _, _ in running:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                log.close()
     return results
 
 

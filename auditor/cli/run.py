@@ -21,6 +21,13 @@ def add_run(p: argparse.ArgumentParser) -> None:
     data.add_argument("--label-column")
     data.add_argument("--id-column", help="a column of unique ids (default: 0-based row position)")
     data.add_argument("--train-data", help="train once on this data and score --data (no k-fold)")
+    multi = p.add_argument_group("multi-label data (docs/multilabel.md)")
+    multi.add_argument("--task", default="auto", help="auto (multi-label when the labels are lists, joined ids such "
+                       "as '6,20', or a multi-label option is given), single-label or multi-label")
+    multi.add_argument("--label-columns", help="one 0/1 column per label: names a,b,c or a prefix such as 'emo_*'")
+    multi.add_argument("--label-separator", help="separator of joined label strings such as 'joy|love' (default: ,)")
+    multi.add_argument("--column-names", help="the columns of a headerless CSV/TSV, e.g. text,labels,id")
+    multi.add_argument("--label-names", help="a file of label names, one per line; label id = line number from 0")
     model = p.add_argument_group("probabilities")
     method = model.add_argument(
         "--method", default="auto",
@@ -100,7 +107,9 @@ def config_from_args(args) -> "RunConfig":
     from ..config import DataConfig, RunConfig, TrainConfig
 
     data_kwargs = dict(split=args.split, config_name=args.config_name, text_column=args.text_column,
-                       label_column=args.label_column, id_column=args.id_column)
+                       label_column=args.label_column, id_column=args.id_column, label_columns=args.label_columns,
+                       label_separator=args.label_separator, column_names=args.column_names,
+                       label_names=args.label_names)
     data = DataConfig(source=args.data, **data_kwargs) if args.data else DataConfig(**data_kwargs)
     train_data = DataConfig(source=args.train_data, text_column=args.text_column,
                             label_column=args.label_column) if args.train_data else None
@@ -114,6 +123,7 @@ def config_from_args(args) -> "RunConfig":
         pred_probs=args.pred_probs, train_data=train_data, out=args.out,
         overwrite=args.overwrite, resume=args.resume, top=args.top, quiet=args.quiet, command=command_line(),
         save_model=args.save_model, push_to_hub=args.push_to_hub, previous=args.previous,
+        task=args.task,
     )
 
 

@@ -121,7 +121,9 @@ def _cmd_compare(args) -> int:
     if args.out:
         from ..runfiles import write_csv
 
-        write_csv(comparison["table"], Path(args.out))
+        runs = [Path(r) / name for r in (args.run_a, args.run_b) for name in ("scores.csv", "scores.parquet",
+                                                                             "suspects.csv", "run.json")]
+        write_csv(comparison["table"], Path(args.out), inputs=runs)
         print(f"Wrote {args.out} ({len(comparison['table']):,} suspects with their status)")
     return 0
 

@@ -18,10 +18,18 @@ def write(suspects, path: Path, run_info: dict) -> list[Path]:
 
 def read(path: Path):
     """The filled-in CSV; rows are numbered as a spreadsheet shows them (the header is row 1)."""
-    from ...errors import DataError
-    from ..apply import _read_csv
+    import pandas as pd
 
-    frame = _read_csv(Path(path))
+    from ...data import check_utf8
+    from ...errors import DataError, first_line
+
+    path = Path(path)
+    check_utf8(path.read_bytes(), path, expected="a UTF-8 CSV", save_as="'CSV UTF-8'")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in ("id", "corrected_label") if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "

@@ -1,0 +1,194 @@
+"""Applying annotators' multi-label corrections: `corrected_labels` holds a set (labels joined by the run's
+separator), `DELETE` drops the example, blank keeps it. Every row is checked before anything is written;
+the cleaned copy keeps the input's form (list column, joined strings, or 0/1 columns; ids where the input
+had ids), and a headerless input stays headerless."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import DataConfig
+from ..errors import DataError, RunDirError
+from ..annotate import apply as _apply
+from ..safeio import neutralise, safe_write, unneutralise
+from .data import format_set, load_multilabel, parse_set_text
+
+__all__ = ["read_multilabel_corrections", "apply_multilabel_corrections"]
+
+_REQUIRED = ("id", "corrected_labels")
+
+
+def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset | None]]:
+    """{row position: (spreadsheet row, new set of class indices or None = drop)} for rows that change."""
+    path = Path(path)
+    frame = _read_csv(path)
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
+                        "Expected the multi-label suspects.csv columns (id, ..., corrected_labels, note).")
+    ids = _apply._id_index(result)
+    index = {str(c): j for j, c in enumerate(result.class_names)}
+    sep = result.separator
+    found, errors, first_row = {}, [], {}
+    for i, (raw_id, raw) in enumerate(zip(frame["id"].tolist(), frame["corrected_labels"].tolist())):
+        row = i + 2
+        try:
+            position = _apply._resolve_id(raw_id, ids, result.run.get("id_kind") == "int", row)
+            if position in first_row:
+                raise DataError(f"row {row}: id {str(raw_id).strip()!r} appears again (first at row "
+                                f"{first_row[position]}); give each id once")
+            first_row[position] = row
+            new = _parse(raw, index, sep, row)
+        except DataError as exc:
+            errors.append(str(exc))
+            continue
+        if new != "":
+            found[position] = (row, new)
+    if errors:
+        more = f" (and {len(errors) - 1} more row(s) with problems)" if len(errors) > 1 else ""
+        raise DataError(f"{path}: {errors[0]}{more}; nothing was written.")
+    return found
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    from ..data import check_utf8
+
+    if not path.is_file():
+        raise DataError(f"{path}: no such file.")
+    check_utf8(path.read_bytes(), path, expected="a UTF-8 CSV", save_as="'CSV UTF-8'")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot be read as CSV: {str(exc).strip().splitlines()[0]}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _parse(raw, index: dict, sep: str, row: int):
+    value = unneutralise(str(raw).strip())
+    if value == "":
+        return ""
+    if value.upper() == _apply.DELETE and value not in index:
+        return None
+    names = parse_set_text(value, sep)
+    unknown = [n for n in names if n not in index]
+    if unknown or not names:
+        shown = ", ".join(index) if len(index) <= 30 else f"{len(index)} labels"
+        what = f"label {unknown[0]!r} is not a label" if unknown else "holds no label"
+        raise DataError(f"row {row}: corrected_labels {value!r}: {what}; expected labels from {shown} joined by "
+                        f"{sep!r}, {_apply.DELETE} or blank")
+    return frozenset(index[n] for n in names)
+
+
+def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, overwrite: bool = False) -> dict:
+    run_dir = Path(run_dir)
+    corrections = read_multilabel_corrections(corrections_path, result)
+    data = _reload(result, run_dir)
+    out = Path(out) if out is not None else run_dir
+    cleaned_path = out / f"cleaned.{_apply.CLEANED_EXTENSIONS[data.format]}"
+    changes_path = out / "changes.csv"
+    inputs = [Path(data.source), Path(corrections_path)]
+    if out.is_dir():
+        for target in (cleaned_path, changes_path):
+            if target.exists() and not overwrite:
+                raise RunDirError(f"{target}: already exists; pass --overwrite to replace it or choose --out.")
+    changes = _changes(result, data, corrections)
+    cleaned = _cleaned(data, changes)
+    out.mkdir(parents=True, exist_ok=True)
+    safe_write({cleaned_path: lambda h: _write(cleaned, data, result, h),
+                changes_path: lambda h: _write_changes(changes, h)}, inputs=inputs, overwrite=overwrite)
+    relabelled = int((changes["change"] == "relabelled").sum())
+    deleted = len(changes) - relabelled
+    listed = len(corrections)
+    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
+            "dropped": deleted, "kept": listed - len(changes), "rows": len(cleaned), "input_rows": len(data),
+            "notes": 0, "id_column": None, "listed": listed}
+
+
+def _reload(result, run_dir: Path):
+    info = result.run.get("data") or {}
+    config = (result.run.get("config") or {}).get("data") or {}
+    if info.get("format") not in _apply.CLEANED_EXTENSIONS or not info.get("source"):
+        raise RunDirError(f"{run_dir}: run.json names no input file this can rewrite (format {info.get('format')!r}); "
+                          "nothing was written.")
+    cfg = DataConfig(**{**config, "source": info["source"]})
+    data = load_multilabel(cfg)
+    same = (len(data) == len(result.scores)
+            and [str(x) for x in data.ids] == [str(x) for x in result.scores["id"].tolist()]
+            and np.array_equal(data.labels, result.labels))
+    if not same:
+        raise DataError(f"{info['source']}: changed since the run in {run_dir} ({len(data):,} rows now, "
+                        f"{len(result.scores):,} audited); re-run the audit; nothing was written.")
+    return data
+
+
+def _changes(result, data, corrections) -> pd.DataFrame:
+    names, sep, rows = data.class_names, data.separator, []
+    for position in sorted(corrections):
+        _, new = corrections[position]
+        old = frozenset(np.flatnonzero(data.labels[position]).tolist())
+        if new == old:
+            continue
+        rows.append({"position": position, "id": result.scores["id"].iat[position],
+                     "old_labels": format_set(old, names, sep),
+                     "new_labels": "" if new is None else format_set(new, names, sep),
+                     "change": "dropped" if new is None else "relabelled", "new": new})
+    return pd.DataFrame(rows, columns=["position", "id", "old_labels", "new_labels", "change", "new"])
+
+
+def _cleaned(data, changes: pd.DataFrame) -> pd.DataFrame:
+    frame = data.frame.reset_index(drop=True).copy()
+    for position, new in zip(changes["position"], changes["new"]):
+        if new is not None:
+            _set_row(frame, data, int(position), sorted(new))
+    dropped = changes.loc[changes["change"] == "dropped", "position"].astype(int).to_numpy()
+    return frame.drop(index=dropped).reset_index(drop=True)
+
+
+def _set_row(frame: pd.DataFrame, data, position: int, indices: list[int]) -> None:
+    """Write one row's new set the way the input wrote sets."""
+    names = data.class_names
+    if data.form == "columns":
+        for j, column in enumerate(data.label_columns):
+            sample = frame[column].iat[0]
+            value = int(j in indices)
+            frame[column] = frame[column].astype(object)
+            frame.at[position, column] = str(value) if isinstance(sample, str) else value
+        return
+    as_ids = data.ids_as_names or all(n.isdigit() for n in names)
+    values = [j if data.ids_as_names else (int(names[j]) if as_ids else names[j]) for j in indices]
+    column = frame[data.label_column].astype(object)
+    if data.form == "list":
+        column.iat[position] = values
+    else:
+        column.iat[position] = data.separator.join(str(v) for v in values)
+    frame[data.label_column] = column
+
+
+def _write(frame: pd.DataFrame, data, result, handle) -> None:
+    """The cleaned rows in the input's file format (a headerless CSV/TSV stays headerless)."""
+    import io
+
+    column_names = (result.run.get("data") or {}).get("column_names")
+    fmt = data.format
+    if fmt in ("csv", "tsv"):
+        text = io.StringIO()
+        quoting = csv.QUOTE_NONE if fmt == "tsv" and column_names else csv.QUOTE_MINIMAL
+        frame.to_csv(text, sep="\t" if fmt == "tsv" else ",", header=not column_names, index=False, quoting=quoting)
+        handle.write(text.getvalue().encode("utf-8"))
+    elif fmt in ("json", "jsonl"):
+        lines = fmt == "jsonl" or not Path(data.source).read_text(encoding="utf-8").lstrip().startswith("[")
+        handle.write(frame.to_json(orient="records", lines=lines, force_ascii=False).encode("utf-8"))
+    else:  # parquet and Hub datasets: parquet keeps the column types (lists stay lists)
+        frame.to_parquet(handle, index=False)
+
+
+def _write_changes(changes: pd.DataFrame, handle) -> None:
+    table = changes.drop(columns=["position", "new"]).copy()
+    for column in ("id", "old_labels", "new_labels"):
+        table[column] = table[column].map(neutralise)
+    handle.write(table.to_csv(index=False).encode("utf-8-sig"))
