@@ -171,7 +171,7 @@ class Edit:
         """A JSON record with its corrections (the id first, as a column of its own)."""
         if position in self.relabel:
             record = {**record, self.label: self.relabel[position]}
-        return {self.add_id: _plain(self.ids[position]), **record} if self.add_id else record
+        return {self.add_id: plain(self.ids[position]), **record} if self.add_id else record
 
 
 def plain(value):
