@@ -39,7 +39,7 @@ def audit(
     epochs: float | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
-    max_length: int = 128,
+    max_length: int | None = None,
     verbose: bool = True,
     task: str = "auto",
     label_columns=None,

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import backends as _backends
 from .errors import OptionError
 from .scoring import CORE_SIGNALS
 from .scoring import SIGNALS as _REGISTRY
@@ -14,7 +15,7 @@ from .scoring import SIGNALS as _REGISTRY
 __all__ = ["BACKENDS", "TASKS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
 
-BACKENDS = ("finetune", "embeddings", "tfidf", "hybrid", "nb")
+BACKENDS = _backends.NAMES  # the registry's names (auditor.backends.REGISTRY)
 # Scorers selectable with --signals, from the signal registry; the core ones (loss, label_quality) always run.
 SIGNALS = tuple(_REGISTRY)
 TASKS = ("auto", "single-label", "multi-label")  # auto: multi-label when the data or options say so
@@ -63,7 +64,7 @@ class TrainConfig:
     epochs: float | None = None
     batch_size: int | None = None  # of one optimiser step, across all processes under torchrun
     learning_rate: float | None = None
-    max_length: int = 128
+    max_length: int | None = None  # None: from the data (backends.finetune.choose_max_length)
     weight_decay: float = 0.01
     group_by_length: bool = True
     torch_compile: bool = False
@@ -102,7 +103,8 @@ class RunConfig:
         _check_int("top", self.top, 0)
         if self.train.batch_size is not None:
             _check_int("batch-size", self.train.batch_size, 1)
-        _check_int("max-length", self.train.max_length, 8)
+        if self.train.max_length is not None:
+            _check_int("max-length", self.train.max_length, 8)
         if self.train.epochs is not None and not 0 < self.train.epochs < math.inf:
             raise OptionError(f"The 'epochs' option must be a number > 0. Got {self.train.epochs!r} instead.")
         if self.train.learning_rate is not None and not 0 < self.train.learning_rate < math.inf:

@@ -66,9 +66,9 @@ def load_data(cfg: DataConfig, min_per_class: int = 1) -> AuditData:
                                 f"({_format_list()}) or a dataset folder.")
             frame, class_names = _read_hub(cfg)
             return from_frame(frame, cfg, fmt="hub", class_names=class_names, min_per_class=min_per_class)
-        fmt = FILE_FORMATS.get(path.suffix.lower())
-        if fmt is None:
-            raise DataError(f"{cfg.source}: unknown file type {path.suffix!r}; expected one of {_format_list()}.")
+        fmt = FILE_FORMATS.get(_suffix(path))
+        if fmt is None or (fmt == "parquet" and _gzipped(path)):
+            raise DataError(f"{cfg.source}: unknown file type {_suffix(path)!r}; expected one of {_format_list()}.")
         frame, class_names = _read_file(path, fmt), None
     elif _looks_like_file(cfg.source) or not _HUB_ID.match(cfg.source):
         raise DataError(f"{cfg.source}: no such file (and not a Hugging Face dataset id).")
@@ -120,14 +120,40 @@ def _holds_dataset(folder: Path) -> bool:
 
 
 def _format_list() -> str:
-    return ", ".join(sorted(set(FILE_FORMATS)))
+    return ", ".join(sorted(set(FILE_FORMATS))) + " (text formats also gzip-compressed, e.g. .csv.gz)"
+
+
+def _gzipped(path: Path) -> bool:
+    return path.suffix.lower() == ".gz"
+
+
+def _suffix(path: Path) -> str:
+    """The format suffix, looking through a trailing .gz ('train.csv.gz' → '.csv')."""
+    return Path(path.stem).suffix.lower() if _gzipped(path) else path.suffix.lower()
+
+
+class _GzipFile(type(Path())):
+    """A .gz path whose read_bytes/read_text give the decompressed content (pandas infers .gz itself),
+    so every reader and error message keeps the name the user gave."""
+
+    def read_bytes(self) -> bytes:
+        import gzip
+
+        try:
+            return gzip.decompress(super().read_bytes())
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+            raise DataError(f"{self}: cannot be decompressed as gzip: {exc}.") from None
+
+    def read_text(self, encoding=None, errors=None, newline=None) -> str:
+        return self.read_bytes().decode(encoding or "utf-8", errors or "strict")
 
 
 def _looks_like_file(source: str) -> bool:
-    return Path(source).suffix.lower() in FILE_FORMATS or source.startswith((".", "/", "~"))
+    return _suffix(Path(source)) in FILE_FORMATS or source.startswith((".", "/", "~"))
 
 
 def _read_file(path: Path, fmt: str) -> pd.DataFrame:
+    path = _GzipFile(path) if _gzipped(path) else path
     raw = path.read_bytes()
     if fmt != "parquet":
         check_utf8(raw, path)

@@ -10,6 +10,7 @@ with `auto` where it does not choose finetune, i.e. on CPU) is refused before an
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -38,10 +39,9 @@ def check_model_options(config) -> None:
         raise OptionError("--save-model runs in a single process; rerun without torchrun/accelerate launch.")
     if config.pred_probs is not None or config.train_data is not None:
         raise OptionError("--save-model works with k-fold runs only, not with --pred-probs or --train-data.")
-    from .backends import resolve_method
-    from .config import parse_method
+    from .backends import resolve_methods
 
-    methods = resolve_method(parse_method(config.method))
+    methods = resolve_methods(config.method)
     if "finetune" not in methods:
         raise OptionError(
             f"--save-model saves a fine-tuned transformer, but method {config.method!r} resolves to "
@@ -109,6 +109,8 @@ def model_card(result, config) -> str:
 
     train = resolve_train_config(config.train)
     m = result.metrics
+    chosen = m.get("backend_details", {}).get("finetune", {}).get("max_length")
+    train = dataclasses.replace(train, max_length=train.max_length or chosen)
     data = result.run.get("data", {})
     source = data.get("source", "?")
     # A local path may say more about the user's machine than they want to publish.

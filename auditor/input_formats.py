@@ -67,7 +67,8 @@ def split_lines(text: str) -> list[str]:
 
 def read_lines(path: Path) -> tuple[bool, list[str]]:
     """(whether the file starts with a UTF-8 BOM, its lines with their line ends); the BOM is not in them."""
-    text = Path(path).read_bytes().decode("utf-8")
+    path = path if isinstance(path, Path) else Path(path)  # keeps a data._GzipFile, which decompresses
+    text = path.read_bytes().decode("utf-8")
     bom = text.startswith("\ufeff")
     return bom, split_lines(text[1:] if bom else text)
 

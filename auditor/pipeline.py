@@ -15,7 +15,7 @@ import pandas as pd
 from . import backends
 from .device import device_name
 from .distributed import is_main_process, world_size
-from .config import RunConfig, parse_method
+from .config import RunConfig
 from .data import MAX_TEXT_CHARS, AuditData, load_data
 from .errors import OptionError
 from .metrics import classification_metrics, noise_estimate
@@ -98,8 +98,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
         check_out_dir(out, config.overwrite)
         result = audit_data(data, config, progress, timer, train=train)
         if config.pred_probs is None:  # the same provenance as a single-process run
-            methods = backends.resolve_method(parse_method(config.method))
-            result.run["fingerprint"] = fingerprint(data, config, methods, train)["fingerprint"]
+            result.run["fingerprint"] = fingerprint(data, config, plan_for(config, data, train), train)["fingerprint"]
         if is_main_process():
             result.save(out, overwrite=config.overwrite)
     if is_main_process() and config.save_model:
@@ -111,18 +110,18 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
 
 def _audit_resumably(out: Path, data: AuditData, config: RunConfig, progress, timer, train) -> AuditResult:
     """Train with every finished fold cached in `out`, so that an interrupted run can continue (--resume)."""
-    methods = backends.resolve_method(parse_method(config.method))
-    state = dict(fingerprint(data, config, methods, train), command=config.command, config=dataclasses.asdict(config))
-    total = len(methods) * (config.folds if train is None else 1)
+    plan = plan_for(config, data, train)
+    state = dict(fingerprint(data, config, plan, train), command=config.command, config=dataclasses.asdict(config))
+    total = len(plan.backends) * (config.folds if train is None else 1)
     with resumable_run(out, state, overwrite=config.overwrite, resume=config.resume, total_folds=total) as cache:
-        result = audit_data(data, config, progress, timer, train=train, fold_cache=cache)
+        result = audit_data(data, config, progress, timer, train=train, fold_cache=cache, plan=plan)
         result.run["fingerprint"] = state["fingerprint"]
         result.save(out, overwrite=True)  # replaces the folder that held the run while it trained
     return result
 
 
 def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, train: AuditData | None = None,
-               pred_probs=None, fold_cache=None):
+               pred_probs=None, fold_cache=None, plan=None):
     """Probabilities, scores and metrics for already-loaded data (shared by the CLI and the Python API).
 
     `pred_probs` (an array) stands in for `config.pred_probs` (a file) when the caller already holds them.
@@ -132,14 +131,15 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     timer = timer or _Timer()
     started = time.perf_counter()
     given = pred_probs is not None or config.pred_probs is not None
-    methods = ("precomputed",) if given else backends.resolve_method(parse_method(config.method))
+    plan = None if given else plan or plan_for(config, data, train)
+    methods = ("precomputed",) if given else plan.backends
     signals = resolve_signals(config, methods, train)
     precomputed = _precomputed(config, data, pred_probs)  # checked before any progress line: one line on error
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
     if "dynamics" in signals and not config.train.dynamics_per_epoch:
         config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=1))
     with timer.stage("probabilities"):
-        output = precomputed or _probabilities(data, config, methods, progress, train, fold_cache)
+        output = precomputed or _probabilities(data, config, plan, progress, train, fold_cache)
     _say_if_embeddings_too_many(data, config, signals, output.embeddings, progress)
     with timer.stage("score"):
         scores = build_scores(
@@ -162,7 +162,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
         max_text_chars=MAX_TEXT_CHARS,
     )
     metrics["timings"] = dict(timer.stages, total=round(time.perf_counter() - started, 3))
-    run_info = _run_info(config, data, methods)
+    run_info = _run_info(config, data, methods, plan)
     result = AuditResult(scores, metrics, run_info, data.class_names, embeddings=output.embeddings)
     if config.previous:  # kept in run.json, so the report shows it even after the earlier run is gone
         from .compare import compare_results, comparison_summary
@@ -171,6 +171,12 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
         result.run["previous"] = comparison_summary(compare_results(load_run(config.previous), result),
                                                     config.previous)
     return result
+
+
+def plan_for(config: RunConfig, data: AuditData, train: AuditData | None = None) -> backends.Plan:
+    """The run's `backends.Plan`: its method resolved once, settings chosen from the texts models train on."""
+    texts = train.texts if train is not None else data.texts
+    return backends.make_plan(config.method, texts, len(data.class_names))
 
 
 def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:
@@ -216,15 +222,15 @@ def _precomputed(config: RunConfig, data: AuditData, pred_probs=None):
     return backends.BackendOutput(pred_probs=probs, folds=np.full(len(data), -1), details={})
 
 
-def _probabilities(data: AuditData, config: RunConfig, methods, progress, train, fold_cache=None):
+def _probabilities(data: AuditData, config: RunConfig, plan, progress, train, fold_cache=None):
     if train is not None:
         labels = _relabel(train, data)
         return backends.train_and_predict(
-            train.texts, labels, data.texts, data.labels, len(data.class_names), methods,
+            train.texts, labels, data.texts, data.labels, len(data.class_names), plan,
             config.seed, config.train, progress, fold_cache,
         )
     return backends.out_of_sample(
-        data.texts, data.labels, len(data.class_names), methods, config.folds, config.seed, config.train, progress,
+        data.texts, data.labels, len(data.class_names), plan, config.folds, config.seed, config.train, progress,
         fold_cache,
     )
 
@@ -254,8 +260,10 @@ def build_scores(
     from .scoring import DEFAULT_SIGNALS
 
     labels, names = data.labels, data.class_names
+    if signals is None:  # the defaults this call has inputs for (dynamics come only from fine-tuning)
+        signals = tuple(s for s in DEFAULT_SIGNALS if s != "dynamics" or inputs.get("dynamics") is not None)
     signals = score_all(
-        labels, pred_probs, signals or DEFAULT_SIGNALS, score_method=score_method, texts=data.texts,
+        labels, pred_probs, signals, score_method=score_method, texts=data.texts,
         ids=data.ids, class_names=names, **inputs,
     )
     suggested, p_suggested = suggest(labels, pred_probs)
@@ -279,11 +287,12 @@ def build_scores(
     return pd.concat([table, evidence], axis=1)
 
 
-def _run_info(config: RunConfig, data: AuditData, methods) -> dict:
+def _run_info(config: RunConfig, data: AuditData, methods, plan=None) -> dict:
     return {
         "command": config.command,
         "config": dataclasses.asdict(config),
         "resolved_method": "+".join(methods),
+        "plan": plan.as_dict() if plan is not None else None,
         "data": {"source": data.source, "format": data.format, "rows": len(data),
                  "text_column": data.text_column, "label_column": data.label_column, "id_column": data.id_column,
                  "truncated_texts": data.truncated, **input_facts(config, data)},

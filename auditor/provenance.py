@@ -55,13 +55,17 @@ def versions(packages=_PACKAGES) -> dict:
     return found
 
 
-def fingerprint(data, config, methods, train=None) -> dict:
-    """`{"fingerprint": hex, "parts": {...}}`: everything that changes the out-of-sample probabilities."""
+def fingerprint(data, config, plan, train=None) -> dict:
+    """`{"fingerprint": hex, "parts": {...}}`: everything that changes the out-of-sample probabilities.
+
+    `plan` is the run's `backends.Plan` (its resolved backends and their data-dependent settings)."""
     kfold = train is None
+    methods = plan.backends
     parts = {
         "data": content_sha256(data),
         "train data": content_sha256(train) if train is not None else None,
         "method": "+".join(methods),
+        "text features": plan.text_features,
         "folds": config.folds if kfold else None,
         "seed": config.seed,
         "model and training options": dataclasses.asdict(config.train),

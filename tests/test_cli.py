@@ -117,14 +117,14 @@ def test_run_writes_the_run_folder(tmp_path, easy_csv):
 
 
 def test_help_shows_every_default():
-    from auditor.backends import resolve_method
+    from auditor.backends import resolve_methods
     from auditor.scoring import DEFAULT_SIGNALS
 
     proc = run_cli("run", "--help", env={"COLUMNS": "1000"})  # one line per option
     assert proc.returncode == 0, proc.stderr
     text = " ".join(proc.stdout.split())
     for fragment in ("k-fold cross-validation that gives out-of-sample probabilities (default: 5)",
-                     "training (default: 0)", f"which on this machine is {'+'.join(resolve_method(('auto',)))}",
+                     "training (default: 0)", f"which on this machine is {'+'.join(resolve_methods('auto'))}",
                      f"default: {','.join(DEFAULT_SIGNALS)}", "(default: self_confidence)",
                      "exact only; default: 0.95)", "console summary (default: 10)", "transformer backends (default: 128)"):
         assert fragment in text, fragment

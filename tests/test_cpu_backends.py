@@ -38,7 +38,41 @@ def test_nb_ranks_planted_flips_first():
 def test_auto_on_cpu_is_the_benchmarked_default():
     if device() == "cuda":
         pytest.skip("checks the CPU default; this machine has a CUDA GPU")
-    assert backends.resolve_method(("auto",)) == ("tfidf", "nb")
+    assert backends.resolve_methods("auto") == ("tfidf", "nb")
+
+
+def test_registry_is_the_one_list_of_backends():
+    from auditor.config import BACKENDS
+
+    assert BACKENDS == backends.NAMES == tuple(backends.REGISTRY)
+    for name in BACKENDS:
+        cls = backends.backend_class(name)
+        assert issubclass(cls, backends.Backend)
+        assert isinstance(cls.yields_embeddings, bool) and isinstance(cls.caches_prepared, bool)
+    assert backends.backend_class("finetune").yields_dynamics
+    assert backends.backend_class("hybrid").yields_embeddings and not backends.backend_class("tfidf").yields_embeddings
+    with pytest.raises(ValueError, match="unknown backend"):
+        backends.backend_class("nope")
+
+
+def test_plan_parses_the_method_once_and_round_trips():
+    texts = ["good day"] * 5 + ["bad day"] * 5
+    plan = backends.make_plan("tfidf+nb", texts, 2)
+    assert plan.backends == ("tfidf", "nb") and plan.text_features is not None
+    assert backends.Plan(**plan.as_dict()) == plan
+    assert backends.make_plan("embeddings", texts, 2).text_features is None
+
+
+def test_tfidf_and_nb_share_one_feature_matrix():
+    frame = easy_dataset(n_per_class=20)
+    texts = frame["text"].tolist()
+    shared = {}
+    plan = backends.make_plan("tfidf+nb", texts, 3)
+    a = backends.make_backend("tfidf", 3, TrainConfig(), 0, shared=shared, plan=plan)
+    b = backends.make_backend("nb", 3, TrainConfig(), 0, shared=shared, plan=plan)
+    a.prepare(texts)
+    b.prepare(texts)
+    assert a.features is b.features and len(shared) == 1
 
 
 @pytest.mark.slow
@@ -52,3 +86,33 @@ def test_hybrid_beats_random_on_emotion_tweets():
     score = 1 - out.pred_probs[np.arange(len(texts)), noisy]
     # 400 short tweets are little to learn from; random ranking gives AP ≈ 0.10.
     assert detection_metrics(flipped, score)["average_precision"] > 0.2
+
+
+def test_text_feature_rule_uses_char_ngrams_only_for_short_texts():
+    from auditor.backends.tfidf import SHORT_TEXT_CHARS, text_features
+
+    short = text_features(["i feel great today"] * 50)
+    assert short.char_ngrams == (2, 5) and short.solver == "lbfgs" and short.median_chars == 18
+    long = text_features(["word " * 100] * 50)  # 500 characters
+    assert long.char_ngrams is None and long.word_min_df == 2 and long.median_chars == 500 > SHORT_TEXT_CHARS
+    # The median decides: a few long texts among short ones do not switch it.
+    assert text_features(["hi there"] * 40 + ["x" * 5000] * 10).char_ngrams == (2, 5)
+
+
+def test_run_records_the_plan_for_long_texts(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from conftest import run_cli
+
+    frame = easy_dataset(n_per_class=12)
+    frame["text"] = [(t + " ") * 40 for t in frame["text"]]  # several hundred characters each
+    path = tmp_path / "long.csv.gz"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "run"
+    proc = run_cli("run", "--data", path, "--folds", "3", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((out / "run.json").read_text())["plan"]
+    assert plan["backends"] == ["tfidf", "nb"] and plan["text_features"]["char_ngrams"] is None
+    assert len(pd.read_csv(out / "scores.csv")) == len(frame)

@@ -210,5 +210,6 @@ def test_dynamics_batches_are_padded_once_to_a_multiple_of_8():
     assert np.array_equal(logits, recorder._logits(model, args))
     with torch.no_grad():
         for i, row in enumerate(recorder._rows[:6]):
-            enc = backend.tokenizer(data.texts[row], return_tensors="pt", truncation=True, max_length=128)
+            enc = backend.tokenizer(data.texts[row], return_tensors="pt", truncation=True,
+                                    max_length=backend.cfg.max_length)
             assert np.allclose(model(**enc).logits[0].numpy(), logits[i], atol=1e-4), row

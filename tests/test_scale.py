@@ -100,3 +100,32 @@ def test_csv_falls_back_to_pandas_for_columns_arrow_cannot_write(tmp_path):
     write_csv(frame, tmp_path / "scores.csv")
     assert pd.read_csv(tmp_path / "scores.csv")["tokens"].tolist() == ["['a', 'b']", "['c']"]
 
+
+
+def test_outlier_search_with_a_reference_sample_finds_planted_outliers():
+    from auditor.scoring.outliers import knn_distance
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(5, 16)) * 4
+    points = centres[rng.integers(0, 5, 3000)] + rng.normal(size=(3000, 16))
+    far = rng.choice(3000, 15, replace=False)
+    points[far] = rng.normal(size=(15, 16)) * 12  # off every cluster
+    exact = knn_distance(points, 10, reference=3000)
+    sampled = knn_distance(points, 10, reference=300)
+    assert sampled.shape == (3000,) and np.isfinite(sampled).all() and (sampled >= 0).all()
+    # Both put the planted outliers on top; the sample never counts a row as its own neighbour.
+    for score in (exact, sampled):
+        assert set(np.argsort(-score)[:15]) == set(far)
+    assert np.corrcoef(exact, sampled)[0, 1] > 0.9
+
+
+def test_outlier_search_is_exact_up_to_the_bound(monkeypatch):
+    from auditor.scoring import outliers
+
+    points = np.random.default_rng(1).normal(size=(400, 8))
+    exact = outliers.knn_distance(points, 5)
+    monkeypatch.setattr(outliers, "EXACT_MAX_ROWS", 100)
+    monkeypatch.setattr(outliers, "REFERENCE_ROWS", 399)
+    sampled = outliers.knn_distance(points, 5)
+    # 399 of 400 rows as reference: only the one missing row can change anybody's neighbours.
+    assert np.isclose(exact, sampled).mean() > 0.9 and not np.array_equal(exact, sampled)

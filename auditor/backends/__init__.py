@@ -1,18 +1,77 @@
 """Backends turn texts and labels into out-of-sample class probabilities.
 
-Each backend is a class with `prepare(texts)` (work shared by all folds: embeddings, tokenisation,
-TF-IDF vocabulary) and `fit_predict(train_idx, labels, test_idx)` (train on some rows, predict others).
-`out_of_sample` runs the k-fold loop, so every row's probabilities come from a model that never saw it.
+Each backend is a `Backend` subclass with `prepare(texts)` (work shared by all folds: embeddings,
+tokenisation, TF-IDF vocabulary) and `fit_predict(train_idx, labels, test_idx)` (train on some rows,
+predict others), registered by name in `REGISTRY`. `make_plan` resolves `--method` (and 'auto') once into
+a frozen `Plan` that run.json records; `out_of_sample` runs the k-fold loop over the plan's backends, so
+every row's probabilities come from a model that never saw it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
+from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
-__all__ = ["BackendOutput", "fold_assignment", "make_backend", "out_of_sample", "train_and_predict", "resolve_method"]
+__all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "fold_assignment", "make_backend", "make_plan",
+           "out_of_sample", "train_and_predict", "resolve_methods"]
+
+# Backend name → "module:Class" in this package, imported on first use (finetune pulls in torch).
+# A new backend is one module with one `Backend` subclass and one entry here; `config.BACKENDS` reads it.
+REGISTRY: dict[str, str] = {
+    "finetune": "finetune:FinetuneBackend",
+    "embeddings": "embeddings:EmbeddingsBackend",
+    "tfidf": "tfidf:TfidfBackend",
+    "hybrid": "hybrid:HybridBackend",
+    "nb": "nb:NaiveBayesBackend",
+}
+NAMES = tuple(REGISTRY)
+
+
+class Backend:
+    """What every backend is: texts and labels in, out-of-sample class probabilities out.
+
+    `prepare(texts)` does the work shared by all folds (features, embeddings, tokenisation);
+    `fit_predict(train_idx, labels, test_idx)` trains on some rows and returns probabilities for others,
+    shape (len(test_idx), n_classes); `details()` is what run.json records about it. The class attributes
+    say what else it yields, so the fold loop never probes for methods.
+    """
+
+    yields_embeddings: ClassVar[bool] = False  # sets `embeddings` (n × d) in prepare; the scorers use them
+    yields_dynamics: ClassVar[bool] = False  # sets `dynamics` (a recorder with `table()`) when recording
+    caches_prepared: ClassVar[bool] = False  # prepared_arrays()/restore(): --resume skips prepare's costly part
+    caches_folds: ClassVar[bool] = False  # fold_arrays()/restore_fold(): per-fold state kept for --resume
+    embeddings = None
+    dynamics = None
+
+    def __init__(self, n_classes: int, seed: int, train_cfg=None, progress=None, shared: dict | None = None):
+        self.n_classes, self.seed, self.train_cfg = n_classes, seed, train_cfg
+        self.show_progress = progress is not None and getattr(progress, "bars", False)
+        # Work one run's backends can share (the TF-IDF matrix of an ensemble of linear backends).
+        self.shared = shared if shared is not None else {}
+
+    def prepare(self, texts) -> None:
+        raise NotImplementedError
+
+    def fit_predict(self, train_idx, labels, test_idx) -> np.ndarray:
+        raise NotImplementedError
+
+    def details(self) -> dict:
+        raise NotImplementedError
+
+    def prepared_arrays(self) -> dict:
+        return {}
+
+    def restore(self, arrays: dict) -> None:
+        pass
+
+    def fold_arrays(self, fold: int) -> dict:
+        return {}
+
+    def restore_fold(self, fold: int, arrays: dict) -> None:
+        pass
 
 
 @dataclass
@@ -24,8 +83,23 @@ class BackendOutput:
     dynamics: object | None = None  # a DataFrame of training-dynamics records (finetune backend only)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How this run gets its probabilities, resolved once (method string, 'auto', data-dependent settings)
+    and recorded in run.json; every stage reads it instead of parsing `--method` again."""
+
+    method: str  # as given: 'auto' or names joined by '+'
+    backends: tuple[str, ...]  # what runs, probabilities averaged in this order
+    text_features: dict | None = None  # the linear backends' settings (`tfidf.text_features`), None if unused
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """Stratified, seeded fold number per row (saved with the run so it can be repeated)."""
+    from sklearn.model_selection import StratifiedKFold
+
     assignment = np.empty(len(labels), dtype=np.int64)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (_, test) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
@@ -33,7 +107,32 @@ def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return assignment
 
 
-def resolve_method(methods: tuple[str, ...]) -> tuple[str, ...]:
+def resolve_methods(method: str) -> tuple[str, ...]:
+    """The backends `--method` names ('auto' resolved for this machine); the one place it is parsed."""
+    from ..config import parse_method
+
+    return _resolve_auto(parse_method(method))
+
+
+def make_plan(method: str, texts=None, n_classes: int | None = None) -> Plan:
+    """`method` resolved, with the linear backends' settings chosen from the texts when one runs."""
+    names = resolve_methods(method)
+    features = None
+    if texts is not None and any(getattr(backend_class(n), "uses_text_features", False) for n in names):
+        from .tfidf import text_features
+
+        features = asdict(text_features(texts, n_classes))
+    return Plan(method=method, backends=names, text_features=features)
+
+
+def backend_class(name: str) -> type[Backend]:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(NAMES)}")
+    module, cls = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
+def _resolve_auto(methods: tuple[str, ...]) -> tuple[str, ...]:
     """'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best.
 
     On CPU that is the mean of `tfidf` (logistic regression) and `nb` (complement naive Bayes) on the
@@ -50,54 +149,39 @@ def resolve_method(methods: tuple[str, ...]) -> tuple[str, ...]:
     return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf", "nb")
 
 
-def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None):
-    if name == "tfidf":
-        from .tfidf import TfidfBackend
-
-        return TfidfBackend(n_classes, seed)
-    if name == "nb":
-        from .nb import NaiveBayesBackend
-
-        return NaiveBayesBackend(n_classes, seed)
-    if name == "hybrid":
-        from .hybrid import HybridBackend
-
-        return HybridBackend(n_classes, seed, train_cfg.model, progress)
-    if name == "embeddings":
-        from .embeddings import EmbeddingsBackend
-
-        return EmbeddingsBackend(n_classes, seed, train_cfg.model, progress)
-    if name == "finetune":
-        from .finetune import FinetuneBackend
-
-        return FinetuneBackend(n_classes, seed, train_cfg, progress)
-    raise ValueError(f"unknown backend {name!r}")
+def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None, shared: dict | None = None,
+                 plan: Plan | None = None) -> Backend:
+    cls = backend_class(name)
+    backend = cls(n_classes, seed, train_cfg, progress, shared)
+    if plan is not None and plan.text_features is not None and getattr(cls, "uses_text_features", False):
+        backend.set_text_features(plan.text_features)
+    return backend
 
 
 def out_of_sample(
-    texts, labels, n_classes, methods, folds, seed, train_cfg, progress=None, fold_cache=None
+    texts, labels, n_classes, plan, folds, seed, train_cfg, progress=None, fold_cache=None
 ) -> BackendOutput:
-    """k-fold out-of-sample probabilities, averaged over the given backends.
+    """k-fold out-of-sample probabilities, averaged over the plan's backends (a `Plan`, or backend names).
 
     `fold_cache` (an `auditor.resume.FoldCache`) keeps each finished fold, and supplies the folds an
     interrupted run already finished.
     """
+    plan = _as_plan(plan, texts, n_classes)
     assignment = fold_assignment(labels, folds, seed)
     splits = [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
-    return _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress, fold_cache)
+    return _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, train_cfg, progress, fold_cache)
 
 
 def train_and_predict(
-    train_texts, train_labels, texts, labels, n_classes, methods, seed, train_cfg, progress=None, fold_cache=None
+    train_texts, train_labels, texts, labels, n_classes, plan, seed, train_cfg, progress=None, fold_cache=None
 ):
     """Train once on other data and predict `texts` (the book's train-then-score-validation set-up)."""
     all_texts = list(train_texts) + list(texts)
     all_labels = np.concatenate([np.asarray(train_labels), np.asarray(labels)])
     n_train = len(train_texts)
     splits = [(np.arange(n_train), np.arange(n_train, len(all_texts)))]
-    out = _run_backends(
-        all_texts, all_labels, n_classes, methods, splits, None, seed, train_cfg, progress, fold_cache
-    )
+    plan = _as_plan(plan, all_texts, n_classes)
+    out = _run_backends(all_texts, all_labels, n_classes, plan, splits, None, seed, train_cfg, progress, fold_cache)
     out.pred_probs = out.pred_probs[n_train:]
     if out.embeddings is not None:
         out.embeddings = out.embeddings[n_train:]
@@ -106,10 +190,14 @@ def train_and_predict(
     return out
 
 
-def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, train_cfg, progress, fold_cache=None):
-    probs, details, embeddings, dynamics = [], {}, None, None
-    for name in methods:
-        backend = make_backend(name, n_classes, train_cfg, seed, progress)
+def _as_plan(plan, texts, n_classes) -> Plan:
+    return plan if isinstance(plan, Plan) else make_plan("+".join(plan), texts, n_classes)
+
+
+def _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, train_cfg, progress, fold_cache=None):
+    probs, details, embeddings, dynamics, shared = [], {}, None, None, {}
+    for name in plan.backends:
+        backend = make_backend(name, n_classes, train_cfg, seed, progress, shared, plan)
         _prepare(backend, name, texts, fold_cache)
         result = np.zeros((len(texts), n_classes))
         cached = []
@@ -119,23 +207,21 @@ def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, t
             saved = fold_cache.get(name, f"fold-{fold}") if fold_cache is not None else None
             if saved is not None and saved["probs"].shape == (len(test_idx), n_classes):
                 result[test_idx] = saved.pop("probs")
-                if hasattr(backend, "restore_fold"):
-                    backend.restore_fold(fold, saved)
+                backend.restore_fold(fold, saved)
                 cached.append(fold)
                 continue
             if progress:
                 progress(f"{name}: fold {fold + 1}/{len(splits)}")
             result[test_idx] = backend.fit_predict(train_idx, labels, test_idx)
             if fold_cache is not None:
-                extra = backend.fold_arrays(fold) if hasattr(backend, "fold_arrays") else {}
-                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx], **extra)
+                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx], **backend.fold_arrays(fold))
         if cached and progress:
             progress(f"{name}: folds {', '.join(str(f + 1) for f in cached)} taken from the interrupted run")
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
-        if getattr(backend, "embeddings", None) is not None:
+        if backend.yields_embeddings and backend.embeddings is not None:
             embeddings = backend.embeddings
-        if getattr(backend, "dynamics", None) is not None:
+        if backend.yields_dynamics and backend.dynamics is not None:
             dynamics = backend.dynamics.table()
     pred_probs = normalize_probs(np.mean(probs, axis=0))
     folds_out = assignment if assignment is not None else np.zeros(len(texts), dtype=np.int64)
@@ -144,9 +230,9 @@ def _run_backends(texts, labels, n_classes, methods, splits, assignment, seed, t
 
 
 def _prepare(backend, name, texts, fold_cache) -> None:
-    """Shared work before the folds. A backend with `prepared_arrays`/`restore` (embeddings) has its
-    costly part cached; restored, its `prepare` does only the rest."""
-    cacheable = fold_cache is not None and hasattr(backend, "restore")
+    """Shared work before the folds. A backend that `caches_prepared` (embeddings) has its costly part
+    cached; restored, its `prepare` does only the rest."""
+    cacheable = fold_cache is not None and backend.caches_prepared
     saved = fold_cache.get(name, "prepared") if cacheable else None
     if saved is not None:
         backend.restore(saved)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from . import expand_classes
+from .tfidf import LinearBackend
 
 
 def encode(
@@ -43,15 +43,16 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class EmbeddingsBackend:
-    def __init__(self, n_classes: int, seed: int, model: str, progress=None, C: float = 10.0):
-        self.n_classes, self.seed, self.model, self.C = n_classes, seed, model, C
-        self.show_progress = progress is not None and getattr(progress, "bars", False)
-        self.embeddings = None
+class EmbeddingsBackend(LinearBackend):
+    uses_text_features = False
+    yields_embeddings = True
+    caches_prepared = True  # the embeddings: a resumed run does not encode again
+    C = 10.0
 
     def prepare(self, texts):
         if self.embeddings is None:  # else restored from an interrupted run
-            self.embeddings = encode(self.model, texts, show_progress=self.show_progress)
+            self.embeddings = encode(self.train_cfg.model, texts, show_progress=self.show_progress)
+        self.features = self.embeddings
 
     def prepared_arrays(self) -> dict:
         return {"embeddings": self.embeddings}
@@ -59,10 +60,8 @@ class EmbeddingsBackend:
     def restore(self, arrays: dict) -> None:
         self.embeddings = arrays["embeddings"]
 
-    def fit_predict(self, train_idx, labels, test_idx):
-        clf = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
-        clf.fit(self.embeddings[train_idx], labels[train_idx])
-        return expand_classes(clf.predict_proba(self.embeddings[test_idx]), clf.classes_, self.n_classes)
+    def classifier(self):
+        return LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
 
     def details(self):
-        return {"model": self.model, "dim": int(self.embeddings.shape[1]), "C": self.C}
+        return {"model": self.train_cfg.model, "dim": int(self.embeddings.shape[1]), "C": self.C}

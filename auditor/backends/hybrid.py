@@ -6,40 +6,23 @@ on emotion it finds planted flips better than `tfidf` alone, most of all class-c
 
 from __future__ import annotations
 
-import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
 
-from . import expand_classes
-from .embeddings import encode
-from .tfidf import make_vectorizer
+from .embeddings import EmbeddingsBackend, encode
+from .tfidf import TfidfBackend
 
 
-class HybridBackend:
-    def __init__(self, n_classes: int, seed: int, model: str, progress=None, C: float = 10.0):
-        self.n_classes, self.seed, self.model, self.C = n_classes, seed, model, C
-        self.show_progress = progress is not None and getattr(progress, "bars", False)
-        self.embeddings = None
-        self.features = None
+class HybridBackend(TfidfBackend):
+    yields_embeddings = True
+    caches_prepared = True
+    prepared_arrays = EmbeddingsBackend.prepared_arrays
+    restore = EmbeddingsBackend.restore
 
     def prepare(self, texts):
         if self.embeddings is None:
-            self.embeddings = encode(self.model, texts, show_progress=self.show_progress)
+            self.embeddings = encode(self.train_cfg.model, texts, show_progress=self.show_progress)
         # Unit-norm embeddings sit beside the two unit-norm TF-IDF blocks without rescaling.
-        tfidf = make_vectorizer().fit_transform(texts)
-        self.features = sparse.hstack([tfidf, sparse.csr_matrix(self.embeddings)]).tocsr()
-
-    def prepared_arrays(self) -> dict:
-        """The embeddings, cached so that a resumed run does not encode again."""
-        return {"embeddings": self.embeddings}
-
-    def restore(self, arrays: dict) -> None:
-        self.embeddings = arrays["embeddings"]
-
-    def fit_predict(self, train_idx, labels, test_idx):
-        clf = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
-        clf.fit(self.features[train_idx], labels[train_idx])
-        return expand_classes(clf.predict_proba(self.features[test_idx]), clf.classes_, self.n_classes)
+        self.features = sparse.hstack([self.tfidf(texts), sparse.csr_matrix(self.embeddings)]).tocsr()
 
     def details(self):
-        return {"model": self.model, "features": int(self.features.shape[1]), "C": self.C}
+        return {"model": self.train_cfg.model, **super().details()}

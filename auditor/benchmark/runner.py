@@ -71,7 +71,8 @@ def _m(name, probs, signal="audit", group="backend", rule=None):
     return Method(name, dict(probs), signal, group, rule)
 
 
-# The probabilities the signals are compared on: the CPU default's (see backends.resolve_method).
+BASELINE = "baseline: word TF-IDF + LR C=10 + cleanlab"
+# The probabilities the signals are compared on: the CPU default's (see backends.resolve_methods).
 SIGNAL_PROBS = {"tfidf": 1, "nb": 1}
 _SIGNAL_TAG = "+".join(SIGNAL_PROBS)
 
@@ -94,7 +95,7 @@ METHODS = [
     _m("0.3 hybrid + 0.7 nb", {"hybrid": 0.3, "nb": 0.7}, group="ensemble"),
     # ... against one model on concatenated features: `hybrid` above.
     *[_m(f"signal: {s} ({_SIGNAL_TAG})", SIGNAL_PROBS, signal=s, group="signal") for s in SIGNALS if s != "audit"],
-    _m("baseline: word TF-IDF + LR + cleanlab", {"baseline": 1}, group="baseline", rule="cleanlab_baseline"),
+    _m(BASELINE, {}, group="baseline", rule="cleanlab_baseline"),
     _m("baseline: random", {}, group="baseline", rule="random"),
     # Variants tried for the CPU default (--methods candidate).
     _m("tfidf C=3", {"tfidf_C3": 1}, group="candidate"),
@@ -111,9 +112,9 @@ DEFAULT_GROUPS = ("auto", "backend", "ensemble", "signal", "baseline")
 
 
 def _default_method() -> Method:
-    """What `--method auto` runs on this machine, ranked as the audit ranks."""
-    names = backends.resolve_method(("auto",))
-    return Method(f"auto ({'+'.join(names)})", {n: 1 for n in names}, group="auto")
+    """`python -m auditor run` with its defaults, in a process of its own (wall time and peak RSS measured)."""
+    names = backends.resolve_methods("auto")
+    return Method(f"auditor run (auto: {'+'.join(names)})", {}, group="auto", rule="audit")
 
 
 # ---------------------------------------------------------------- probabilities
@@ -127,6 +128,7 @@ class _Sources:
         self.train_cfg, self.progress = train_cfg, progress
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self._prepared: dict = {}
+        self.shared: dict = {}  # one TF-IDF matrix for every linear backend with the same settings
         self.seconds: dict[str, list[float]] = {}
 
     def probs(self, name: str, labels, noise_key: str, seed: int) -> np.ndarray:
@@ -195,7 +197,8 @@ def _backend_source(name):
 
     def source(ctx: _Sources, labels, splits, seed):
         def build():
-            backend = backends.make_backend(name, ctx.n_classes, ctx.train_cfg, 0, None)
+            plan = backends.make_plan(name, ctx.texts, ctx.n_classes)
+            backend = backends.make_backend(name, ctx.n_classes, ctx.train_cfg, 0, None, ctx.shared, plan)
             if name in ("embeddings", "hybrid"):
                 backend.embeddings = ctx.embeddings()
             if name != "embeddings":
@@ -226,15 +229,84 @@ def _sklearn_source(features, make_model):
     return source
 
 
+# The ten lines a practitioner writes (word 1-2-gram TF-IDF + LogisticRegression C=10, k-fold, cleanlab),
+# run as a script of its own so that its wall time and peak memory stand beside the audit's.
+BASELINE_SCRIPT = """
+import sys, numpy as np, pandas as pd
+from cleanlab.filter import find_label_issues
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+data, out, folds, seed = pd.read_csv(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(C=10, max_iter=1000))
+cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+probs = cross_val_predict(pipe, data["text"], data["label"], cv=cv, method="predict_proba")
+issues = find_label_issues(data["label"], probs, return_indices_ranked_by="self_confidence")
+np.savez(out, probs=probs, issues=issues)
+"""
+
+
 def _baseline_source(ctx: _Sources, labels, splits, seed):
-    """The ten lines a practitioner writes: word 1-2-gram TF-IDF + default LogisticRegression, k-fold."""
+    """The baseline's probabilities in this process (to average with others: candidate methods)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
     from sklearn.pipeline import make_pipeline
 
-    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000))
+    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(C=10, max_iter=1000))
     return cross_val_predict(pipe, np.array(ctx.texts, dtype=object), labels, cv=splits, method="predict_proba")
+
+
+# Prepended to a measured child process: at exit it writes its peak resident memory (kB on Linux).
+_MEASURE = ("import atexit, os, resource\n"
+            "atexit.register(lambda: open(os.environ['AUDITOR_BENCH_RSS'], 'w').write("
+            "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n")
+
+
+def measured_process(code: str, args, workdir: Path) -> tuple[float, float]:
+    """Run `python -c code args...` in a fresh interpreter; returns (wall seconds, peak RSS in MB)."""
+    import os
+    import subprocess
+    import sys
+
+    rss_file = Path(workdir) / "peak_rss_kb"
+    env = dict(os.environ, AUDITOR_BENCH_RSS=str(rss_file))
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _MEASURE + code, *map(str, args)], env=env,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark process failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return seconds, int(rss_file.read_text()) / 1024
+
+
+def _write_noisy(data, workdir: Path) -> Path:
+    """The noisy data as a CSV; labels as class numbers, so every reader orders the classes alike."""
+    path = Path(workdir) / "noisy.csv"
+    pd.DataFrame({"id": np.arange(len(data)), "text": list(data.texts), "label": data.labels}).to_csv(path, index=False)
+    return path
+
+
+def _process_ranking(method: Method, data, seed: int, folds: int):
+    """(score, flag, seconds, peak RSS MB) of a method that runs as its own process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
+        csv = _write_noisy(data, Path(tmp))
+        if method.rule == "audit":
+            code = ("import runpy, sys\nsys.argv = ['auditor', *sys.argv[1:]]\n"
+                    "runpy.run_module('auditor', run_name='__main__')")
+            args = ["run", "--data", csv, "--id-column", "id", "--out", Path(tmp) / "run", "--quiet",
+                    "--folds", folds, "--seed", seed]
+            seconds, rss = measured_process(code, args, Path(tmp))
+            table = pd.read_parquet(Path(tmp) / "run" / "scores.parquet", columns=["id", "rank", "is_label_issue"])
+            table = table.set_index("id").loc[np.arange(len(data))]
+            return -table["rank"].to_numpy(np.float64), table["is_label_issue"].to_numpy(bool), seconds, rss
+        seconds, rss = measured_process(BASELINE_SCRIPT, [csv, Path(tmp) / "out.npz", folds, seed], Path(tmp))
+        saved = np.load(Path(tmp) / "out.npz")
+        score, flag = _cleanlab_ranking(data.labels, saved["probs"], saved["issues"])
+        return score, flag, seconds, rss
 
 
 def _lr(C=10.0, **kw):
@@ -311,8 +383,6 @@ def _ranking(method: Method, data, probs, seed, tables: dict, embeddings=None):
     labels = data.labels
     if method.rule == "random":
         return np.random.default_rng(seed).random(len(labels)), None
-    if method.rule == "cleanlab_baseline":
-        return _cleanlab_baseline(labels, probs)
     key_or_parts, flag_column, score_method = SIGNALS[method.signal]
     table = _table(tables, method, data, probs, score_method, embeddings)
     if key_or_parts is None:
@@ -338,7 +408,7 @@ def _table(tables, method, data, probs, score_method, embeddings):
 
     key = (tuple(sorted(method.probs.items())), score_method)
     if key not in tables:
-        signals = tuple(dict.fromkeys((*DEFAULT_SIGNALS, *EXTRA_SCORERS)))
+        signals = tuple(s for s in dict.fromkeys((*DEFAULT_SIGNALS, *EXTRA_SCORERS)) if s != "dynamics")
         # As in the audit, only a method whose backend computed embeddings hands them to the scorers.
         uses = {"embeddings", "hybrid"} & set(method.probs)
         tables[key] = build_scores(data, probs, score_method, signals=signals,
@@ -346,13 +416,8 @@ def _table(tables, method, data, probs, score_method, embeddings):
     return tables[key]
 
 
-def _cleanlab_baseline(labels, probs):
+def _cleanlab_ranking(labels, probs, issues):
     """cleanlab's `find_label_issues` ranked by self-confidence; unflagged rows follow, by self-confidence."""
-    from cleanlab.filter import find_label_issues
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        issues = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
     flag = np.zeros(len(labels), dtype=bool)
     flag[issues] = True
     score = 1.0 - probs[np.arange(len(labels)), labels]
@@ -433,15 +498,20 @@ def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds
             conflicts = duplicate_conflicts(noisy.texts, noisy.labels)
             tables: dict = {}
             for method in methods:
-                probs = _blend(sources, method, noisy.labels, setting, seed) if method.probs else None
-                ranked = _ranking(method, noisy, probs, seed, tables, sources.cached_embeddings())
-                if ranked is None:
-                    continue
-                score, flag = ranked
-                seconds = sum(np.mean(sources.seconds.get(s, [np.nan])) for s in method.probs)
+                rss = np.nan
+                if method.rule in ("audit", "cleanlab_baseline"):
+                    progress(f"{setting} seed {seed}: {method.name} (own process)")
+                    score, flag, seconds, rss = _process_ranking(method, noisy, seed, folds)
+                else:
+                    probs = _blend(sources, method, noisy.labels, setting, seed) if method.probs else None
+                    ranked = _ranking(method, noisy, probs, seed, tables, sources.cached_embeddings())
+                    if ranked is None:
+                        continue
+                    score, flag = ranked
+                    seconds = sum(np.mean(sources.seconds.get(s, [np.nan])) for s in method.probs)
                 rows.append({"noise": setting, "seed": seed, "method": method.name, "group": method.group,
                              "n": len(data), "flips": int(flipped.sum()), **detection_metrics(flipped, score, flag),
-                             "seconds": float(seconds)})
+                             "seconds": float(seconds), "peak_rss_mb": float(rss)})
                 if method.group == "auto" or method.rule == "cleanlab_baseline":
                     suspects.append({"noise": setting, "seed": seed, "method": method.name,
                                      **_unplanted_suspects(score, flipped, conflicts)})
@@ -457,7 +527,7 @@ def _check_noise(noise) -> None:
 
 def bench(*, data: str | None = None, text_column: str | None = None, label_column: str | None = None,
           limit: int | None = None, noise=("uniform10", "classcond10"), seeds=(0,), methods=None, folds: int = 5,
-          epochs: float | None = None, max_length: int = 128, cache_dir: str | None = "reports/.bench-cache",
+          epochs: float | None = None, max_length: int | None = None, cache_dir: str | None = "reports/.bench-cache",
           out: str | None = None, quiet: bool = False, command: str = "") -> str:
     """The `auditor bench` command: load, subset, run, write; returns the Markdown summary.
 

@@ -21,7 +21,7 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation over seeds per (noise, method), in the order the methods ran."""
     order = {name: i for i, name in enumerate(dict.fromkeys(rows["method"]))}
     noise_order = {name: i for i, name in enumerate(dict.fromkeys(rows["noise"]))}
-    metrics = [c for c, _ in METRIC_COLUMNS if c in rows] + ["seconds"]
+    metrics = [c for c, _ in METRIC_COLUMNS if c in rows] + [c for c in ("seconds", "peak_rss_mb") if c in rows]
     grouped = rows.groupby(["noise", "method"], sort=False)[metrics]
     table = grouped.mean().join(grouped.std(ddof=0).add_suffix("_std")).join(grouped.size().rename("seeds"))
     table = table.reset_index()
@@ -33,7 +33,7 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
 def markdown_table(summary: pd.DataFrame, noise: str) -> str:
     """One noise setting's results as a Markdown table (AP as mean ± std over seeds)."""
     part = summary[summary["noise"] == noise]
-    header = ["method", *[label for _, label in METRIC_COLUMNS], "s / run"]
+    header = ["method", *[label for _, label in METRIC_COLUMNS], "s / run", "peak RSS MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in part.iterrows():
         cells = [row["method"]]
@@ -46,6 +46,8 @@ def markdown_table(summary: pd.DataFrame, noise: str) -> str:
             else:
                 cells.append(f"{value:.3f}")
         cells.append("–" if pd.isna(row["seconds"]) else f"{row['seconds']:.0f}")
+        rss = row.get("peak_rss_mb", np.nan)
+        cells.append("–" if pd.isna(rss) else f"{rss:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

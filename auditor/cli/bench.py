@@ -24,7 +24,8 @@ def add_bench(p: argparse.ArgumentParser) -> None:
                    "finetune, all) or method names (default: all but candidate; finetune only on a GPU)")
     p.add_argument("--folds", type=int_type("folds"), default=5)
     p.add_argument("--epochs", type=float_type("epochs"), help="for finetune (default: as for 'run')")
-    p.add_argument("--max-length", type=int_type("max-length"), default=128, help="for finetune")
+    p.add_argument("--max-length", type=int_type("max-length"), default=None,
+                   help="for finetune (default: the data's 95th percentile of tokens, up to the model's limit)")
     p.add_argument("--cache-dir", default="reports/.bench-cache",
                    help="probabilities cached per (data, noise, seed, source); clear it after changing a backend")
     p.add_argument("--no-cache", action="store_true")

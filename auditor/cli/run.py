@@ -45,8 +45,9 @@ def add_run(p: argparse.ArgumentParser) -> None:
     model.add_argument("--batch-size", type=int_type("batch-size"),
                        help="examples per optimiser step, over all processes (default: 32 on CPU, 256 on a CUDA GPU)")
     model.add_argument("--learning-rate", type=float_type("learning-rate"), help="default: 1e-4 on CPU, 3e-4 on a CUDA GPU")
-    model.add_argument("--max-length", type=int_type("max-length"), default=128,
-                       help="tokens per text for the transformer backends (default: %(default)s)")
+    model.add_argument("--max-length", type=int_type("max-length"), default=None,
+                       help="tokens per text for finetune (default: the data's 95th percentile, up to the model's "
+                       "limit)")
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
     model.add_argument("--parallel-folds", action="store_true",
                        help="finetune: with several visible GPUs, train folds in parallel, one process per GPU")
@@ -91,9 +92,9 @@ class _Lazy:
 
 
 def _auto_method() -> str:
-    from ..backends import resolve_method
+    from ..backends import resolve_methods
 
-    return "+".join(resolve_method(("auto",)))
+    return "+".join(resolve_methods("auto"))
 
 
 def _default_signals() -> str:

@@ -107,5 +107,8 @@ SIGNAL = Signal(
                     "Training dynamics per example: easy, ambiguous or hard to learn.", kind="group",
                     extra_columns=("confidence_score", "variability_score", "aum_score"), plot=_cartography),
     benchmark=(("dynamics_confidence", "dynamics_confidence", "self_confidence"),),
+    # On by default, run wherever the method fine-tunes (pipeline.resolve_signals drops it elsewhere): it
+    # ranked planted flips better than label quality alone (AP 0.796 vs 0.726, 4,000 emotion rows).
+    default=True,
     order=4,
 )

@@ -5,6 +5,14 @@ cleanlab's `OutOfDistribution` uses, without its rescaling). Features are the ru
 it has them, else TF-IDF vectors reduced to `_LSA_DIMS` dimensions (latent semantic analysis), so the
 tfidf backend gets an outlier score without a neural encoder. The `share` most atypical rows are
 flagged: on short texts the distances bunch up, and cleanlab's IQR fence flagged nothing on emotion.
+
+Above `EXACT_MAX_ROWS` rows the neighbours are searched among a fixed random sample of `REFERENCE_ROWS`
+rows (a bounded reference set), so the cost grows linearly with the rows instead of with their square:
+exact search spent 35 s of 37 on 100,000 rows and did not finish 1,000,000 in 14 minutes. What that costs
+(benchmarks/outliers_reference.py, emotion, 16,000 rows): with 2,000 reference rows the scores keep a
+Spearman correlation of 0.90 with the exact ones and 41% of the exact top 1%, in 0.15x the time (5,000:
+0.96, 51%, 0.34x). The signal does not enter the ranking (alone it is at chance on planted flips), so the
+label-issue ranking is unchanged; up to `EXACT_MAX_ROWS` (both development sets) the search is exact.
 """
 
 from __future__ import annotations
@@ -14,10 +22,12 @@ import pandas as pd
 
 from .registry import Score, Section, Signal
 
-__all__ = ["DEFAULT_K", "DEFAULT_SHARE", "score_outliers", "knn_distance"]
+__all__ = ["DEFAULT_K", "DEFAULT_SHARE", "EXACT_MAX_ROWS", "REFERENCE_ROWS", "score_outliers", "knn_distance"]
 
 DEFAULT_K = 10
 DEFAULT_SHARE = 0.01
+EXACT_MAX_ROWS = 20_000
+REFERENCE_ROWS = 2_000
 _LSA_DIMS = 100
 
 
@@ -30,7 +40,7 @@ def score_outliers(
     n = features.shape[0]
     if n < 3:  # no neighbourhood to compare with
         return pd.DataFrame({"outlier_score": np.zeros(n), "is_outlier_issue": np.zeros(n, dtype=bool)})
-    score = knn_distance(features, min(k, n - 1))
+    score = knn_distance(features, min(k, n - 1), seed=seed)
     flagged = int(np.floor(outlier_share * n))
     is_issue = np.zeros(n, dtype=bool)
     if flagged:
@@ -38,15 +48,26 @@ def score_outliers(
     return pd.DataFrame({"outlier_score": score, "is_outlier_issue": is_issue})
 
 
-def knn_distance(features: np.ndarray, k: int) -> np.ndarray:
-    """Mean cosine distance from each row to its `k` nearest other rows."""
+def knn_distance(features: np.ndarray, k: int, reference: int | None = None, seed: int = 0) -> np.ndarray:
+    """Mean cosine distance from each row to its `k` nearest other rows: among all rows up to
+    `EXACT_MAX_ROWS`, else among `reference` (default `REFERENCE_ROWS`) rows drawn at random."""
     from sklearn.neighbors import NearestNeighbors
     from sklearn.preprocessing import normalize
 
     unit = normalize(np.asarray(features, dtype=np.float32))
+    n = len(unit)
+    if reference is None:
+        reference = n if n <= EXACT_MAX_ROWS else REFERENCE_ROWS
     # On unit vectors Euclidean distance orders like cosine distance and has faster kernels: cos = d² / 2.
-    distances, _ = NearestNeighbors(n_neighbors=k).fit(unit).kneighbors()  # no query: each row skips itself
-    return (distances.astype(np.float64) ** 2 / 2).mean(axis=1)
+    if n <= reference:
+        distances, _ = NearestNeighbors(n_neighbors=k).fit(unit).kneighbors()  # no query: each row skips itself
+        return (distances.astype(np.float64) ** 2 / 2).mean(axis=1)
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=reference, replace=False))
+    distances, index = NearestNeighbors(n_neighbors=k + 1).fit(unit[rows]).kneighbors(unit)
+    # A row of the sample finds itself first: drop that match, else the (k+1)-th.
+    distances = np.where(rows[index] == np.arange(n)[:, None], np.inf, distances.astype(np.float64))
+    nearest = np.sort(distances, axis=1)[:, :k]
+    return (nearest**2 / 2).mean(axis=1)
 
 
 def _features(texts, embeddings, seed):
