@@ -43,7 +43,9 @@ FAILURES = [
     ("binary.csv", FAST, ["binary file", "UTF-8"]),
     ("broken.jsonl", FAST, ["line 2", "column 45", "invalid JSON"]),
     ("lone_surrogate.jsonl", FAST, ["line 2", "invalid Unicode", "\\ud83c"]),
-    ("multi_label.jsonl", FAST, ["row 1", "column 'label'", "holds a list", "one label"]),
+    # Label lists are a multi-label audit unless --task says otherwise; either way this file is refused.
+    ("multi_label.jsonl", (*FAST, "--task", "single-label"), ["row 1", "column 'label'", "holds a list", "one label"]),
+    ("multi_label.jsonl", FAST, ["multi_label.jsonl", "3 rows", "2-fold audit needs at least 4"]),
     ("no_separator.txt", FAST, ["line 1", "no ';'", "'the match was great'"]),
     ("nested_text.parquet", FAST, ["row 1", "column 'text'", "holds a dict"]),
     ("duplicate_ids.csv", (*FAST, "--id-column", "id"), ["row 3", "'a1'", "column 'id'", "repeats"]),

@@ -44,6 +44,8 @@ def runs(tiny_emotion, tmp_path_factory):
     return single, single_root, ddp, ddp_root
 
 
+@pytest.mark.slow
+@pytest.mark.ci_slow  # a real fine-tune: CI's second tier, keeps the default run short
 def test_two_processes_write_one_run_folder_and_one_summary(runs):
     _, _, ddp, ddp_root = runs
     assert ddp.returncode == 0, ddp.stderr[-3000:]
@@ -53,6 +55,8 @@ def test_two_processes_write_one_run_folder_and_one_summary(runs):
     assert "Traceback" not in ddp.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.ci_slow  # a real fine-tune: CI's second tier, keeps the default run short
 def test_two_process_run_has_the_single_process_format(runs):
     single, single_root, ddp, ddp_root = runs
     assert single.returncode == 0, single.stderr[-3000:]
@@ -75,6 +79,8 @@ def test_two_process_run_has_the_single_process_format(runs):
     assert m2["backend_details"]["finetune"]["batch_size"] == m1["backend_details"]["finetune"]["batch_size"] == 16
 
 
+@pytest.mark.slow
+@pytest.mark.ci_slow  # a real fine-tune: CI's second tier, keeps the default run short
 def test_ddp_prediction_returns_every_row_once_in_order(tiny_emotion, tmp_path):
     plain, ddp = tmp_path / "plain.npz", tmp_path / "ddp.npz"
     script = ROOT / "tests" / "ddp_predict_order.py"

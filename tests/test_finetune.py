@@ -25,6 +25,8 @@ from auditor.config import DataConfig
 from conftest import ROOT, easy_dataset, run_cli
 
 
+@pytest.mark.slow
+@pytest.mark.ci_slow  # a real fine-tune: CI's second tier, keeps the default run short
 def test_kfold_predictions_are_aligned_with_their_rows():
     """group_by_length makes the Trainer length-group its prediction sampler too; rows must not move.
 
@@ -56,6 +58,8 @@ def test_kfold_predictions_are_aligned_with_their_rows():
     assert len(backend.fold_metrics) == 2 and "test_accuracy" in backend.fold_metrics[0]
 
 
+@pytest.mark.slow
+@pytest.mark.ci_slow  # a real fine-tune: CI's second tier, keeps the default run short
 def test_finetune_cli_end_to_end(tmp_path, emotion_slice):
     data = tmp_path / "emotion120.txt"
     data.write_text("\n".join(emotion_slice.read_text(encoding="utf-8").splitlines()[:120]) + "\n", encoding="utf-8")

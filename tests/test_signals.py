@@ -286,6 +286,8 @@ def test_classes_with_one_or_two_examples_are_scored_not_crashed_on(tmp_path):
 # --- training dynamics recorded in a real fine-tune --------------------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.ci_slow  # a real fine-tune: CI's second tier, keeps the default run short
 def test_dynamics_recorded_for_every_training_row_in_a_tiny_finetune(emotion_slice):
     import torch
 
