@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -15,22 +14,12 @@ import pandas as pd
 
 from .config import DataConfig
 from .errors import DataError, DataWarning, HubError, first_line
+from .input_formats import FILE_EXTENSIONS, INPUT_FORMATS, read_lines, split_lines
 
 __all__ = ["AuditData", "load_data", "from_frame", "FILE_FORMATS", "class_label_names", "parse_ids", "id_text",
            "split_lines", "read_lines"]
 
-FILE_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".txt": "text",
-}
-TEXTUAL_FORMATS = ("csv", "tsv", "text")  # every value is text as written
+FILE_FORMATS = FILE_EXTENSIONS  # ".csv" -> "csv", from the registry in input_formats.py
 TEXT_CANDIDATES = ("text", "sentence", "content", "review", "tweet", "document", "body", "utterance", "question")
 LABEL_CANDIDATES = ("label", "labels", "target", "class", "category", "emotion", "sentiment", "y", "intent")
 MAX_CLASSES = 1000
@@ -105,7 +94,7 @@ def from_frame(
     label_col = _pick_column(frame, cfg.label_column, LABEL_CANDIDATES, "label", where, exclude=(text_col,))
     texts, truncated = _check_texts(frame[text_col], text_col, where)
     labels, names = _encode_labels(frame[label_col], label_col, where, class_names)
-    ids = _ids(frame, cfg.id_column, where, textual=fmt in TEXTUAL_FORMATS)
+    ids = _ids(frame, cfg.id_column, where, textual=fmt in INPUT_FORMATS and INPUT_FORMATS[fmt].textual)
     _check_classes(labels, names, label_col, where, min_per_class)
     return AuditData(
         ids=ids,
@@ -171,7 +160,7 @@ def _read_file(path: Path, fmt: str) -> pd.DataFrame:
         if not raw.strip():
             raise DataError(f"{path}: the file is empty; expected at least 2 labelled rows.")
     try:
-        return _READERS[fmt](path)
+        return INPUT_FORMATS[fmt].read(path)
     except DataError:
         raise
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -196,122 +185,6 @@ def check_utf8(raw: bytes, path: Path, expected: str = "UTF-8 text", save_as: st
         raise DataError(
             f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as {save_as}."
         ) from None
-
-
-def split_lines(text: str) -> list[str]:
-    """`text` cut after every '\\n' only, each piece keeping its line end.
-
-    Not `str.splitlines`: that also cuts at U+2028, U+0085, form feeds and lone CRs, which may sit
-    inside a text (or a JSON string), turning one example into two and shifting every later id.
-    """
-    pieces = text.split("\n")
-    lines = [p + "\n" for p in pieces[:-1]]
-    return lines + ([pieces[-1]] if pieces[-1] else [])
-
-
-def read_lines(path: Path) -> tuple[bool, list[str]]:
-    """(whether the file starts with a UTF-8 BOM, its lines with their line ends); the BOM is not in them."""
-    path = path if isinstance(path, Path) else Path(path)  # keeps a _GzipFile, which decompresses
-    text = path.read_bytes().decode("utf-8")
-    bom = text.startswith("\ufeff")
-    return bom, split_lines(text[1:] if bom else text)
-
-
-def _content_lines(path: Path):
-    """(line number, line without its '\\n' or '\\r\\n') for every line that is not blank."""
-    for number, line in enumerate(read_lines(path)[1], start=1):
-        line = line[:-1] if line.endswith("\n") else line
-        line = line[:-1] if line.endswith("\r") else line
-        if line.strip():
-            yield number, line
-
-
-def _read_text_lines(path: Path) -> pd.DataFrame:
-    """`text;label` lines: split on the last ';' so texts may contain semicolons."""
-    texts, labels = [], []
-    for number, line in _content_lines(path):
-        text, sep, label = line.rpartition(";")
-        if not sep:
-            raise DataError(f"{path}: line {number}: no ';' found in {line[:60]!r}; expected 'text;label'.")
-        texts.append(text)
-        labels.append(label.strip())
-    return pd.DataFrame({"text": texts, "label": labels})
-
-
-def _read_json(path: Path) -> pd.DataFrame:
-    """A list of records, a dict of columns, or (if the whole file is not one JSON value) JSON lines."""
-    text = path.read_text(encoding="utf-8-sig")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if text.strip().count("\n") and exc.msg == "Extra data":
-            return _read_jsonl(path)
-        raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}.") from None
-    if isinstance(value, dict):
-        columns = value and all(isinstance(v, list) for v in value.values())
-        if columns and len({len(v) for v in value.values()}) == 1:
-            return pd.DataFrame(value)
-        value = [value]  # one record, as a one-line JSON lines file would be
-    if not isinstance(value, list):
-        raise DataError(
-            f"{path}: holds a JSON {type(value).__name__}; expected a list of records "
-            '([{"text": ..., "label": ...}, ...]) or a dict of equal-length columns.'
-        )
-    return _records(value, path, "item")
-
-
-def _read_jsonl(path: Path) -> pd.DataFrame:
-    records, numbers = [], []
-    for number, line in _content_lines(path):
-        numbers.append(number)
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: line {number}, column {exc.colno}: invalid JSON: {exc.msg}.") from None
-        if not isinstance(records[-1], dict):
-            raise DataError(
-                f"{path}: line {number}: holds a JSON {type(records[-1]).__name__}; expected an object "
-                '({"text": ..., "label": ...}).'
-            )
-    return _frame_from_records(records, path, "line", numbers)
-
-
-def _frame_from_records(records: list, path: Path, what: str, numbers=None) -> pd.DataFrame:
-    try:
-        return pd.DataFrame.from_records(records) if records else pd.DataFrame()
-    except UnicodeEncodeError:  # pandas stores text as UTF-8; JSON escapes can hold lone surrogates
-        for index, record in enumerate(records):
-            try:
-                json.dumps(record, ensure_ascii=False).encode("utf-8")
-            except UnicodeEncodeError as exc:
-                where = numbers[index] if numbers else index + 1
-                raise DataError(
-                    f"{path}: {what} {where}: holds invalid Unicode ({exc.object[exc.start]!r}, an unpaired "
-                    "surrogate); expected valid text."
-                ) from None
-        raise
-
-
-def _records(items: list, path: Path, what: str) -> pd.DataFrame:
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            raise DataError(
-                f"{path}: {what} {number}: holds a JSON {type(item).__name__}; expected an object "
-                '({"text": ..., "label": ...}).'
-            )
-    return _frame_from_records(items, path, what)
-
-
-_READERS = {
-    "csv": lambda p: pd.read_csv(p, dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8-sig"),
-    "tsv": lambda p: pd.read_csv(
-        p, sep="\t", dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
-    ),
-    "json": _read_json,
-    "jsonl": _read_jsonl,
-    "parquet": pd.read_parquet,
-    "text": _read_text_lines,
-}
 
 
 def _read_hub(cfg: DataConfig):

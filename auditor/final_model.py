@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 from .errors import HubError, OptionError, first_line
-from .rundir import read_json, write_json
+from .rundir import json_text, read_json
+from .safeio import safe_write
 
 __all__ = ["check_model_options", "save_final_model", "model_card", "push_to_hub", "MODEL_DIR"]
 
@@ -96,9 +97,8 @@ def _train_on_all(data, config, progress):
 def _note_in_run_json(out: Path, facts: dict) -> None:
     run = read_json(out / "run.json")
     run.update(facts)
-    tmp = out / f".run.json.tmp-{os.getpid()}"
-    write_json(tmp, run)
-    os.replace(tmp, out / "run.json")
+    text = json_text(run)
+    safe_write({out / "run.json": lambda handle: handle.write(text.encode("utf-8"))}, own=[out / "run.json"], option="")
 
 
 def model_card(result, config) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .device import device
 from .errors import OptionError, first_line
+from .safeio import safe_write
 
 __all__ = ["resolve_model_dir", "predict_texts", "format_predictions", "plot_predictions", "check_plot_path"]
 
@@ -85,10 +85,6 @@ def plot_predictions(texts, predictions, path) -> Path:
     axes = fig.subplots(len(texts), 1, squeeze=False)[:, 0]
     for ax, text, probs in zip(axes, texts, predictions):
         plot_class_probabilities(probs, ax, title=text)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        fig.savefig(tmp, format=suffix, dpi=100)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # The plot is the user's chosen output name: replaced when it exists, as before.
+    safe_write({path: lambda handle: fig.savefig(handle, format=suffix, dpi=100)}, overwrite=True, option="--plot")
     return path

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RunDirError
+from .safeio import safe_write
 from .rundir import RUN_MARKER, RUN_SCHEMA, check_out_dir, is_run_folder, read_json, write_json
 
 __all__ = ["FoldCache", "resumable_run", "MARKER", "PARTIAL", "incomplete_reason"]
@@ -53,17 +54,10 @@ class FoldCache:
         return arrays
 
     def put(self, backend: str, key: str, **arrays: np.ndarray) -> None:
-        # Written under a temporary name and renamed: a kill mid-write leaves no half file behind.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.folder)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, fingerprint=np.array(self.fingerprint), **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self._path(backend, key))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # safe_write: a kill mid-write leaves no half file behind; a stale fold file is ours to replace.
+        path = self._path(backend, key)
+        safe_write({path: lambda handle: np.savez(handle, fingerprint=np.array(self.fingerprint), **arrays)},
+                   own=[path], option="")
 
     def finished(self) -> list[str]:
         """Names of the cached fold results (not the prepared arrays)."""
@@ -173,8 +167,9 @@ def _check_resumable(out: Path, state: dict) -> None:
 
 
 def _clear_temporaries(partial: Path) -> None:
-    for leftover in partial.glob(".tmp-*"):
-        leftover.unlink(missing_ok=True)
+    for pattern in (".tmp-*", ".*.tmp"):  # safe_write's temporaries (and those of older versions)
+        for leftover in partial.glob(pattern):
+            leftover.unlink(missing_ok=True)
 
 
 def _after_failure(out: Path, cache: FoldCache, created: str | None, total: int, command: str) -> str:

@@ -135,8 +135,13 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
+def json_text(obj) -> str:
+    """The run folder's JSON spelling (numpy values as plain numbers)."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=_default) + "\n"
+
+
 def write_json(path: Path, obj) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=_default) + "\n", encoding="utf-8")
+    Path(path).write_text(json_text(obj), encoding="utf-8")
 
 
 def read_json(path: Path):

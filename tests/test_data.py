@@ -177,3 +177,32 @@ def test_label_spellings_are_decided_and_warned_about(labels, message):
     frame = pd.DataFrame({"text": ["a", "b", "c", "d"], "label": labels}, dtype=object)
     with pytest.warns(DataWarning, match=re.escape(message)):
         from_frame(frame, DataConfig(source="f"), fmt="csv")
+
+
+def test_an_input_format_is_one_registry_entry(tmp_path):
+    """A format registered once (extension, reader, writer) is read by load_data and written back by apply."""
+    from auditor.annotate.apply import CLEANED_EXTENSIONS, cleaned_copy
+    from auditor.config import DataConfig
+    from auditor.data import load_data
+    from auditor.input_formats import FILE_EXTENSIONS, INPUT_FORMATS, InputFormat, register
+
+    def read(path):
+        return pd.read_csv(path, sep="|", dtype=object, keep_default_na=False)
+
+    def rewrite(data, edit):
+        frame = data.frame.copy()
+        for position, value in edit.relabel.items():
+            frame.loc[position, edit.label] = value
+        frame = frame.drop(index=sorted(edit.deleted))
+        return lambda handle: handle.write(frame.to_csv(sep="|", index=False).encode("utf-8"))
+
+    register(InputFormat("psv", (".psv",), read, rewrite, "psv", textual=True))
+    try:
+        path = tmp_path / "d.psv"
+        path.write_text("text|label\nhappy day|joy\nawful news|sad\ngreat fun|joy\nso gloomy|sad\n", encoding="utf-8")
+        data = load_data(DataConfig(source=str(path)))
+        assert (data.format, data.texts[1], CLEANED_EXTENSIONS["psv"]) == ("psv", "awful news", "psv")
+        cleaned = cleaned_copy(data, relabel={0: "sad"}, deleted=[1])
+        assert cleaned == b"text|label\nhappy day|sad\ngreat fun|joy\nso gloomy|sad\n"
+    finally:
+        INPUT_FORMATS.pop("psv"), FILE_EXTENSIONS.pop(".psv"), CLEANED_EXTENSIONS.pop("psv")

@@ -20,7 +20,7 @@ LAYERS = [
     ("signals and figures", ["auditor.scoring", "auditor.metrics", "auditor.rundir", "auditor.distributed",
                              "auditor.compare"]),
     ("configuration", ["auditor.config"]),
-    ("inputs and models", ["auditor.data", "auditor.backends", "auditor.resume", "auditor.provenance",
+    ("inputs and models", ["auditor.data", "auditor.input_formats", "auditor.backends", "auditor.resume", "auditor.provenance",
                            "auditor.multilabel.data", "auditor.multilabel.backend", "auditor.multilabel.finetune",
                            "auditor.multilabel.scoring", "auditor.multilabel.metrics", "auditor.multilabel.bench"]),
     ("saved models", ["auditor.final_model", "auditor.predict"]),

@@ -14,7 +14,6 @@ file keeps the audit's ids: re-audit it with `--id-column id` (`text;label` file
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +21,16 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
-from ..data import id_text, read_lines
+from ..data import id_text
 from ..errors import DataError, RunDirError
+# Output names come from the format registry only, never from the dataset's name, so they stay inside --out.
+from ..input_formats import CLEANED_EXTENSIONS, INPUT_FORMATS, Edit, plain
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
 __all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS"]
 
 DELETE = "DELETE"
-# Output names come from this table only, never from the dataset's name, so they stay inside --out.
-CLEANED_EXTENSIONS = {"csv": "csv", "tsv": "tsv", "json": "json", "jsonl": "jsonl", "parquet": "parquet",
-                      "text": "txt", "hub": "parquet"}
 _ID_NAMES = ("id", "auditor_id", "auditor_row_id")  # the first not already a column names the added ids
 
 
@@ -236,33 +234,8 @@ def _cleaned_writer(data, changes: pd.DataFrame, add_id: str | None):
     relabel = {int(p): _label_value(data, n) for p, n, c in
                zip(changes["position"], changes["new_label"], changes["change"]) if c == "relabelled"}
     deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "dropped"}
-    edit = _Edit(relabel, deleted, data.label_column, add_id, data.ids)
-    fmt = data.format
-    if fmt in ("jsonl", "text") or (fmt == "json" and _json_value(data.source) is None):
-        return lambda handle: handle.write(_edit_lines(data, edit).encode("utf-8"))
-    if fmt == "json":
-        return lambda handle: handle.write(_edit_json(data, edit).encode("utf-8"))
-    if fmt == "parquet":
-        return lambda handle: _edit_parquet(data, edit, handle)
-    frame = _edit_frame(data.frame, edit)
-    if fmt in ("csv", "tsv"):
-        return lambda handle: write_csv(frame, handle, neutralise=False, sep="\t" if fmt == "tsv" else ",")
-    return lambda handle: frame.to_parquet(handle, index=False)  # a Hub dataset: parquet keeps the types
-
-
-@dataclass(frozen=True)
-class _Edit:
-    relabel: dict  # row position -> the new label's value, in the input's own style
-    deleted: set
-    label: str  # the label column (key)
-    add_id: str | None  # a column to add holding each row's id, or None
-    ids: np.ndarray
-
-    def record(self, position: int, record: dict) -> dict:
-        """A JSON record with its corrections (the id first, as a column of its own)."""
-        if position in self.relabel:
-            record = {**record, self.label: self.relabel[position]}
-        return {self.add_id: _plain(self.ids[position]), **record} if self.add_id else record
+    edit = Edit(relabel, deleted, data.label_column, add_id, data.ids)
+    return INPUT_FORMATS[data.format].rewrite(data, edit)
 
 
 def _label_value(data, name: str):
@@ -270,100 +243,10 @@ def _label_value(data, name: str):
     index = data.class_names.index(name)
     seen = np.flatnonzero(data.labels == index)
     if len(seen):
-        return _plain(data.frame[data.label_column].iat[int(seen[0])])
+        return plain(data.frame[data.label_column].iat[int(seen[0])])
     if data.format == "hub":
         return index
     return int(name) if all(_integral(c) == c for c in data.class_names) else name
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _edit_lines(data, edit: _Edit) -> str:
-    """JSON Lines and `text;label` files: each kept line as it was, corrected lines rewritten."""
-    bom, lines = read_lines(Path(data.source))
-    out, position = ["\ufeff"] if bom else [], 0
-    for line in lines:
-        body = line.rstrip("\r\n")
-        if not body.strip():  # blank lines are no rows: keep them
-            out.append(line)
-            continue
-        ending = line[len(body):]
-        if position not in edit.deleted:
-            out.append(_edit_line(body, position, edit, data.format) + ending)
-        position += 1
-    return "".join(out)
-
-
-def _edit_line(body: str, position: int, edit: _Edit, fmt: str) -> str:
-    if fmt == "text":
-        if position not in edit.relabel:
-            return body
-        return body.rpartition(";")[0] + ";" + str(edit.relabel[position])
-    if position in edit.relabel:
-        body = json.dumps(edit.record(position, json.loads(body)), ensure_ascii=False)
-    elif edit.add_id:  # the line as it was, with the id put in front of its first key
-        brace = body.index("{") + 1
-        body = f"{body[:brace]}{json.dumps(edit.add_id)}: {json.dumps(_plain(edit.ids[position]))}, {body[brace:]}"
-    return body
-
-
-def _json_value(source):
-    """The whole JSON file's value, or None when it is JSON lines."""
-    try:
-        return json.loads(Path(source).read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError:
-        return None
-
-
-def _edit_json(data, edit: _Edit) -> str:
-    """A JSON array of records stays an array; a dict of columns stays a dict of columns."""
-    value = _json_value(data.source)
-    indent = 2 if "\n" in Path(data.source).read_text(encoding="utf-8-sig").strip() else None
-    if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
-        n = len(next(iter(value.values())))
-        keep = [i for i in range(n) if i not in edit.deleted]
-        columns = {k: [v[i] for i in keep] for k, v in value.items()}
-        if edit.label in columns:
-            columns[edit.label] = [edit.relabel.get(i, value[edit.label][i]) for i in keep]
-        if edit.add_id:
-            columns = {edit.add_id: [_plain(edit.ids[i]) for i in keep], **columns}
-        return json.dumps(columns, ensure_ascii=False, indent=indent) + "\n"
-    records = value if isinstance(value, list) else [value]
-    kept = [edit.record(i, r) for i, r in enumerate(records) if i not in edit.deleted]
-    return json.dumps(kept, ensure_ascii=False, indent=indent) + "\n"
-
-
-def _edit_parquet(data, edit: _Edit, handle) -> None:
-    """Parquet value for value: the table as stored, rows taken out and label cells replaced."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(data.source)
-    keep = [i for i in range(table.num_rows) if i not in edit.deleted]
-    if edit.relabel:
-        column = table.column(edit.label).to_pylist()
-        for position, value in edit.relabel.items():
-            column[position] = value
-        index = table.schema.get_field_index(edit.label)
-        table = table.set_column(index, table.schema.field(index), pa.array(column, type=table.schema.field(index).type))
-    table = table.take(pa.array(keep, type=pa.int64()))
-    if edit.add_id:
-        table = table.add_column(0, edit.add_id, pa.array([_plain(edit.ids[i]) for i in keep]))
-    pq.write_table(table, handle)
-
-
-def _edit_frame(frame: pd.DataFrame, edit: _Edit) -> pd.DataFrame:
-    frame = frame.reset_index(drop=True).copy()
-    if edit.relabel:
-        column = frame[edit.label].astype(object)
-        for position, value in edit.relabel.items():
-            column.iat[position] = value
-        frame[edit.label] = column
-    if edit.add_id:
-        frame.insert(0, edit.add_id, edit.ids)
-    return frame.drop(index=sorted(edit.deleted)).reset_index(drop=True)
 
 
 # -------------------------------------------------------------------------------------------- writing

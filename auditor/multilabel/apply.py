@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
-from ..errors import DataError, RunDirError
+from ..errors import DataError, RunDirError, first_line
 from ..annotate import apply as _apply
 from ..safeio import neutralise, safe_write, unneutralise
 from .data import format_set, load_multilabel, parse_set_text
@@ -63,7 +63,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV: {str(exc).strip().splitlines()[0]}") from None
+        raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import data as _single
 from ..config import DataConfig
-from ..errors import DataError, OptionError
+from ..errors import DataError, OptionError, first_line
 
 __all__ = ["MultiLabelData", "load_multilabel", "multilabel_from_frame", "looks_multilabel", "read_frame",
            "format_set", "parse_set_text", "DEFAULT_SEPARATOR"]
@@ -107,7 +107,7 @@ def _read_headerless(path: Path, fmt: str, column_names: str) -> pd.DataFrame:
         frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", header=None, dtype=object, quoting=quoting,
                             keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot be read as {fmt.upper()}: {str(exc).strip().splitlines()[0]}") from None
+        raise DataError(f"{path}: cannot be read as {fmt.upper()}: {first_line(exc)}") from None
     if frame.shape[1] != len(names):
         raise DataError(f"{path}: has {frame.shape[1]} columns; --column-names names {len(names)} ({column_names}).")
     frame.columns = names

@@ -22,9 +22,9 @@ def resolve_multilabel_method(config: RunConfig) -> tuple[str, ...]:
     """'auto': `tfidf` on CPU, `finetune+tfidf` on a CUDA GPU (as single-label); else backends joined by '+'."""
     methods = _check_method(config)
     if methods == ("auto",):
-        import torch
+        from ..device import device
 
-        return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf",)
+        return ("finetune", "tfidf") if device() == "cuda" else ("tfidf",)
     return methods
 
 

@@ -4,7 +4,6 @@ table script, its CSP and escaping), so the same guarantees hold."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pandas as pd
 
 from ..report import html as _html
 from .. import plots
+from ..safeio import safe_write
 
 __all__ = ["render_report", "write_report", "format_summary"]
 
@@ -37,12 +37,7 @@ _FIELDS = {
 def write_report(result, path, *, max_rows: int = _html.DEFAULT_MAX_ROWS) -> Path:
     path = Path(path)
     text = render_report(result, max_rows=max_rows)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    safe_write({path: lambda handle: handle.write(text.encode("utf-8"))}, own=[path], option="")
     return path
 
 

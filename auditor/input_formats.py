@@ -1,0 +1,308 @@
+"""Input file formats: each one entry in INPUT_FORMATS, read by data loading and written back by apply.
+
+An `InputFormat` names its file extensions, how to read a file into rows (`read`), and how to write the
+cleaned copy (`rewrite`). The rewrite keeps apply's promise: every row nobody corrected comes out as it
+went in, the same line byte for byte in JSON Lines and `text;label` files, the same values in CSV, TSV,
+JSON (an array stays an array, a dict of columns a dict of columns) and Parquet.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .safeio import write_csv
+
+__all__ = ["InputFormat", "INPUT_FORMATS", "FILE_EXTENSIONS", "CLEANED_EXTENSIONS", "register", "Edit", "plain", "split_lines", "read_lines"]
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """One input format. `read(path)` gives the rows as a DataFrame (raising DataError on bad content);
+    `rewrite(data, edit)` gives a function writing the cleaned copy of `data` to a binary handle."""
+
+    name: str
+    extensions: tuple[str, ...]  # lower-case, with the dot; () for sources that are not one file (the Hub)
+    read: Callable[[Path], pd.DataFrame] | None
+    rewrite: Callable
+    cleaned_extension: str  # the cleaned copy is cleaned.<this>
+    textual: bool = False  # every value is text as written (ids compare as text)
+
+
+INPUT_FORMATS: dict[str, InputFormat] = {}
+FILE_EXTENSIONS: dict[str, str] = {}  # ".csv" -> "csv": kept by `register`, read by data loading
+CLEANED_EXTENSIONS: dict[str, str] = {}  # "text" -> "txt": kept by `register`, read by apply
+
+
+def register(fmt: InputFormat) -> InputFormat:
+    """Add `fmt` to the registry (once per name and extension)."""
+    taken = [e for e in fmt.extensions if e in FILE_EXTENSIONS]
+    if fmt.name in INPUT_FORMATS or taken:
+        raise ValueError(f"input format {fmt.name!r}: name or extension {taken} is registered already")
+    INPUT_FORMATS[fmt.name] = fmt
+    FILE_EXTENSIONS.update(dict.fromkeys(fmt.extensions, fmt.name))
+    CLEANED_EXTENSIONS[fmt.name] = fmt.cleaned_extension
+    return fmt
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def split_lines(text: str) -> list[str]:
+    """`text` cut after every '\\n' only, each piece keeping its line end.
+
+    Not `str.splitlines`: that also cuts at U+2028, U+0085, form feeds and lone CRs, which may sit
+    inside a text (or a JSON string), turning one example into two and shifting every later id.
+    """
+    pieces = text.split("\n")
+    lines = [p + "\n" for p in pieces[:-1]]
+    return lines + ([pieces[-1]] if pieces[-1] else [])
+
+
+def read_lines(path: Path) -> tuple[bool, list[str]]:
+    """(whether the file starts with a UTF-8 BOM, its lines with their line ends); the BOM is not in them."""
+    path = path if isinstance(path, Path) else Path(path)  # keeps a data._GzipFile, which decompresses
+    text = path.read_bytes().decode("utf-8")
+    bom = text.startswith("\ufeff")
+    return bom, split_lines(text[1:] if bom else text)
+
+
+def _content_lines(path: Path):
+    """(line number, line without its '\\n' or '\\r\\n') for every line that is not blank."""
+    for number, line in enumerate(read_lines(path)[1], start=1):
+        line = line[:-1] if line.endswith("\n") else line
+        line = line[:-1] if line.endswith("\r") else line
+        if line.strip():
+            yield number, line
+
+
+def _read_text_lines(path: Path) -> pd.DataFrame:
+    """`text;label` lines: split on the last ';' so texts may contain semicolons."""
+    texts, labels = [], []
+    for number, line in _content_lines(path):
+        text, sep, label = line.rpartition(";")
+        if not sep:
+            raise DataError(f"{path}: line {number}: no ';' found in {line[:60]!r}; expected 'text;label'.")
+        texts.append(text)
+        labels.append(label.strip())
+    return pd.DataFrame({"text": texts, "label": labels})
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    """A list of records, a dict of columns, or (if the whole file is not one JSON value) JSON lines."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.strip().count("\n") and exc.msg == "Extra data":
+            return _read_jsonl(path)
+        raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}.") from None
+    if isinstance(value, dict):
+        columns = value and all(isinstance(v, list) for v in value.values())
+        if columns and len({len(v) for v in value.values()}) == 1:
+            return pd.DataFrame(value)
+        value = [value]  # one record, as a one-line JSON lines file would be
+    if not isinstance(value, list):
+        raise DataError(
+            f"{path}: holds a JSON {type(value).__name__}; expected a list of records "
+            '([{"text": ..., "label": ...}, ...]) or a dict of equal-length columns.'
+        )
+    return _records(value, path, "item")
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    records, numbers = [], []
+    for number, line in _content_lines(path):
+        numbers.append(number)
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {number}, column {exc.colno}: invalid JSON: {exc.msg}.") from None
+        if not isinstance(records[-1], dict):
+            raise DataError(
+                f"{path}: line {number}: holds a JSON {type(records[-1]).__name__}; expected an object "
+                '({"text": ..., "label": ...}).'
+            )
+    return _frame_from_records(records, path, "line", numbers)
+
+
+def _frame_from_records(records: list, path: Path, what: str, numbers=None) -> pd.DataFrame:
+    try:
+        return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    except UnicodeEncodeError:  # pandas stores text as UTF-8; JSON escapes can hold lone surrogates
+        for index, record in enumerate(records):
+            try:
+                json.dumps(record, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                where = numbers[index] if numbers else index + 1
+                raise DataError(
+                    f"{path}: {what} {where}: holds invalid Unicode ({exc.object[exc.start]!r}, an unpaired "
+                    "surrogate); expected valid text."
+                ) from None
+        raise
+
+
+def _records(items: list, path: Path, what: str) -> pd.DataFrame:
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise DataError(
+                f"{path}: {what} {number}: holds a JSON {type(item).__name__}; expected an object "
+                '({"text": ..., "label": ...}).'
+            )
+    return _frame_from_records(items, path, what)
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class Edit:
+    relabel: dict  # row position -> the new label's value, in the input's own style
+    deleted: set
+    label: str  # the label column (key)
+    add_id: str | None  # a column to add holding each row's id, or None
+    ids: np.ndarray
+
+    def record(self, position: int, record: dict) -> dict:
+        """A JSON record with its corrections (the id first, as a column of its own)."""
+        if position in self.relabel:
+            record = {**record, self.label: self.relabel[position]}
+        return {self.add_id: plain(self.ids[position]), **record} if self.add_id else record
+
+
+def plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _edit_lines(data, edit: Edit) -> str:
+    """JSON Lines and `text;label` files: each kept line as it was, corrected lines rewritten."""
+    bom, lines = read_lines(Path(data.source))
+    out, position = ["\ufeff"] if bom else [], 0
+    for line in lines:
+        body = line.rstrip("\r\n")
+        if not body.strip():  # blank lines are no rows: keep them
+            out.append(line)
+            continue
+        ending = line[len(body):]
+        if position not in edit.deleted:
+            out.append(_edit_line(body, position, edit, data.format) + ending)
+        position += 1
+    return "".join(out)
+
+
+def _edit_line(body: str, position: int, edit: Edit, fmt: str) -> str:
+    if fmt == "text":
+        if position not in edit.relabel:
+            return body
+        return body.rpartition(";")[0] + ";" + str(edit.relabel[position])
+    if position in edit.relabel:
+        body = json.dumps(edit.record(position, json.loads(body)), ensure_ascii=False)
+    elif edit.add_id:  # the line as it was, with the id put in front of its first key
+        brace = body.index("{") + 1
+        body = f"{body[:brace]}{json.dumps(edit.add_id)}: {json.dumps(plain(edit.ids[position]))}, {body[brace:]}"
+    return body
+
+
+def _json_value(source):
+    """The whole JSON file's value, or None when it is JSON lines."""
+    try:
+        return json.loads(Path(source).read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError:
+        return None
+
+
+def _edit_json(data, edit: Edit) -> str:
+    """A JSON array of records stays an array; a dict of columns stays a dict of columns."""
+    value = _json_value(data.source)
+    indent = 2 if "\n" in Path(data.source).read_text(encoding="utf-8-sig").strip() else None
+    if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
+        n = len(next(iter(value.values())))
+        keep = [i for i in range(n) if i not in edit.deleted]
+        columns = {k: [v[i] for i in keep] for k, v in value.items()}
+        if edit.label in columns:
+            columns[edit.label] = [edit.relabel.get(i, value[edit.label][i]) for i in keep]
+        if edit.add_id:
+            columns = {edit.add_id: [plain(edit.ids[i]) for i in keep], **columns}
+        return json.dumps(columns, ensure_ascii=False, indent=indent) + "\n"
+    records = value if isinstance(value, list) else [value]
+    kept = [edit.record(i, r) for i, r in enumerate(records) if i not in edit.deleted]
+    return json.dumps(kept, ensure_ascii=False, indent=indent) + "\n"
+
+
+def _edit_parquet(data, edit: Edit, handle) -> None:
+    """Parquet value for value: the table as stored, rows taken out and label cells replaced."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(data.source)
+    keep = [i for i in range(table.num_rows) if i not in edit.deleted]
+    if edit.relabel:
+        column = table.column(edit.label).to_pylist()
+        for position, value in edit.relabel.items():
+            column[position] = value
+        index = table.schema.get_field_index(edit.label)
+        table = table.set_column(index, table.schema.field(index), pa.array(column, type=table.schema.field(index).type))
+    table = table.take(pa.array(keep, type=pa.int64()))
+    if edit.add_id:
+        table = table.add_column(0, edit.add_id, pa.array([plain(edit.ids[i]) for i in keep]))
+    pq.write_table(table, handle)
+
+
+def _edit_frame(frame: pd.DataFrame, edit: Edit) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True).copy()
+    if edit.relabel:
+        column = frame[edit.label].astype(object)
+        for position, value in edit.relabel.items():
+            column.iat[position] = value
+        frame[edit.label] = column
+    if edit.add_id:
+        frame.insert(0, edit.add_id, edit.ids)
+    return frame.drop(index=sorted(edit.deleted)).reset_index(drop=True)
+
+
+def _rewrite_lines(data, edit: Edit):
+    return lambda handle: handle.write(_edit_lines(data, edit).encode("utf-8"))
+
+
+def _rewrite_json(data, edit: Edit):
+    if _json_value(data.source) is None:  # JSON lines in a .json file: line for line
+        return _rewrite_lines(data, edit)
+    return lambda handle: handle.write(_edit_json(data, edit).encode("utf-8"))
+
+
+def _rewrite_parquet(data, edit: Edit):
+    return lambda handle: _edit_parquet(data, edit, handle)
+
+
+def _rewrite_csv(sep: str):
+    def rewrite(data, edit: Edit):
+        frame = _edit_frame(data.frame, edit)
+        return lambda handle: write_csv(frame, handle, neutralise=False, sep=sep)
+    return rewrite
+
+
+def _rewrite_frame_as_parquet(data, edit: Edit):
+    frame = _edit_frame(data.frame, edit)
+    return lambda handle: frame.to_parquet(handle, index=False)  # a Hub dataset: parquet keeps the types
+
+
+def _read_csv(sep: str):
+    return lambda path: pd.read_csv(path, sep=sep, dtype=object, keep_default_na=False, na_values=[""],
+                                    encoding="utf-8-sig")
+
+
+# ------------------------------------------------------------------------------------------ registry
+
+register(InputFormat("csv", (".csv",), _read_csv(","), _rewrite_csv(","), "csv", textual=True))
+register(InputFormat("tsv", (".tsv", ".tab"), _read_csv("\t"), _rewrite_csv("\t"), "tsv", textual=True))
+register(InputFormat("json", (".json",), _read_json, _rewrite_json, "json"))
+register(InputFormat("jsonl", (".jsonl", ".ndjson"), _read_jsonl, _rewrite_lines, "jsonl"))
+register(InputFormat("parquet", (".parquet", ".pq"), pd.read_parquet, _rewrite_parquet, "parquet"))
+register(InputFormat("text", (".txt",), _read_text_lines, _rewrite_lines, "txt", textual=True))
+# A Hugging Face dataset (an id or a folder) is read by data._read_hub; its cleaned copy is Parquet.
+register(InputFormat("hub", (), None, _rewrite_frame_as_parquet, "parquet"))
