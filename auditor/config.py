@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import backends as _backends
+from .backends.registry import NAMES as _BACKEND_NAMES
 from .errors import OptionError
 from .scoring import CORE_SIGNALS
 from .scoring import SIGNALS as _REGISTRY
@@ -15,7 +15,7 @@ from .scoring import SIGNALS as _REGISTRY
 __all__ = ["BACKENDS", "TASKS", "SCORE_METHODS", "SIGNALS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
 
-BACKENDS = _backends.NAMES  # the registry's names (auditor.backends.REGISTRY)
+BACKENDS = _BACKEND_NAMES  # the registry's names (auditor.backends.registry)
 # Scorers selectable with --signals, from the signal registry; the core ones (loss, label_quality) always run.
 SIGNALS = tuple(_REGISTRY)
 TASKS = ("auto", "single-label", "multi-label")  # auto: multi-label when the data or options say so

@@ -19,7 +19,7 @@ LAYERS = [
     ("base", ["auditor.errors", "auditor.plots", "auditor.device", "auditor.safeio"]),
     ("signals and figures", ["auditor.scoring", "auditor.metrics", "auditor.rundir", "auditor.distributed",
                              "auditor.compare"]),
-    ("configuration", ["auditor.config"]),
+    ("configuration", ["auditor.config", "auditor.backends.registry"]),
     ("inputs and models", ["auditor.data", "auditor.input_formats", "auditor.backends", "auditor.resume", "auditor.provenance",
                            "auditor.multilabel.data", "auditor.multilabel.backend", "auditor.multilabel.finetune",
                            "auditor.multilabel.scoring", "auditor.multilabel.metrics", "auditor.multilabel.bench"]),

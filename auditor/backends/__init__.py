@@ -15,19 +15,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
+
 __all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "fold_assignment", "make_backend", "make_plan",
            "out_of_sample", "train_and_predict", "resolve_methods"]
-
-# Backend name → "module:Class" in this package, imported on first use (finetune pulls in torch).
-# A new backend is one module with one `Backend` subclass and one entry here; `config.BACKENDS` reads it.
-REGISTRY: dict[str, str] = {
-    "finetune": "finetune:FinetuneBackend",
-    "embeddings": "embeddings:EmbeddingsBackend",
-    "tfidf": "tfidf:TfidfBackend",
-    "hybrid": "hybrid:HybridBackend",
-    "nb": "nb:NaiveBayesBackend",
-}
-NAMES = tuple(REGISTRY)
 
 
 class Backend:
