@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
-from ..errors import DataError, RunDirError, first_line
+from ..errors import DataError, RunDirError
 from ..annotate import apply as _apply
 from ..safeio import neutralise, safe_write, unneutralise
 from .data import format_set, load_multilabel, parse_set_text
@@ -55,17 +55,11 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    from ..data import check_utf8
+    from ..annotate.formats.csv import read_sheet
 
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
-    check_utf8(path.read_bytes(), path, expected="a UTF-8 CSV", save_as="'CSV UTF-8'")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return read_sheet(path)
 
 
 def _parse(raw, index: dict, sep: str, row: int):

@@ -16,8 +16,8 @@ def write(suspects, path: Path, run_info: dict) -> list[Path]:
     return [Path(path)]
 
 
-def read(path: Path):
-    """The filled-in CSV; rows are numbered as a spreadsheet shows them (the header is row 1)."""
+def read_sheet(path: Path):
+    """An annotated CSV as text cells (a spreadsheet's BOM and padded headers tolerated); one-line errors."""
     import pandas as pd
 
     from ...data import check_utf8
@@ -30,6 +30,14 @@ def read(path: Path):
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot be read as CSV: {first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def read(path: Path):
+    """The filled-in CSV; rows are numbered as a spreadsheet shows them (the header is row 1)."""
+    from ...errors import DataError
+
+    frame = read_sheet(path)
     missing = [c for c in ("id", "corrected_label") if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
