@@ -126,7 +126,8 @@ def test_help_shows_every_default():
     for fragment in ("k-fold cross-validation that gives out-of-sample probabilities (default: 5)",
                      "training (default: 0)", f"which on this machine is {'+'.join(resolve_methods('auto'))}",
                      f"default: {','.join(DEFAULT_SIGNALS)}", "(default: self_confidence)",
-                     "exact only; default: 0.95)", "console summary (default: 10)", "transformer backends (default: 128)"):
+                     "exact only; default: 0.95)", "console summary (default: 10)",
+                     "for finetune (default: the data's 95th percentile, up to the model's limit)"):
         assert fragment in text, fragment
 
 
