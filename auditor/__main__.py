@@ -17,4 +17,11 @@ if __name__ == "__main__":
     from auditor.cli import main
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, main() reports interrupts
-    raise SystemExit(main())
+    code = main()
+    if code == 128 + signal.SIGINT:
+        # CPython 3.11 kills itself with SIGINT at exit (status -2, not 130) when a KeyboardInterrupt crossed an
+        # exec() of a string, as scipy.stats does while it imports, even though main() caught it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
