@@ -21,17 +21,23 @@ from scipy import sparse
 
 from .registry import Score, Section, Signal
 
-__all__ = ["DEFAULT_THRESHOLD", "NEAR_SEARCH_MAX_UNITS", "normalize_text", "score_duplicates"]
+__all__ = ["DEFAULT_THRESHOLD", "HASHED_ABOVE_UNITS", "NEAR_SEARCH_MAX_UNITS", "normalize_text", "score_duplicates"]
 
 DEFAULT_THRESHOLD = 0.95
 # The dense radius search over embeddings compares every distinct text with every other, so its time
 # grows with their square. Above this many distinct texts near duplicates are found with the pruned
 # TF-IDF search instead, which stayed near linear on short texts (benchmarks/scale.py).
 NEAR_SEARCH_MAX_UNITS = 50_000
-_PUNCTUATION = re.compile(r"[^\w\s]+")
-_MAX_MENTIONS = 3
+# Above this many distinct texts their word 1-2-grams are hashed (2^24 buckets) instead of collected in a
+# vocabulary: the vocabulary of 10,000 posts of ~1,900 characters held 1.5 million n-grams and took 15.4 s
+# CPU to build and sort, hashing 3.8 s (200,000 short texts: 2.9 s and 1.6 s). Two texts' n-grams share a
+# bucket by chance about 0.02 times per pair of 600-term posts, which cannot lift a cosine to 0.95.
+HASHED_ABOVE_UNITS = 20_000
 # Terms in at most this share of the texts (and at most _RARE_MAX texts) count as rare in the pair search.
 _RARE_SHARE, _RARE_MAX = 0.01, 1000
+_HASH_FEATURES = 2**24
+_PUNCTUATION = re.compile(r"[^\w\s]+")
+_MAX_MENTIONS = 3
 
 
 def normalize_text(text: str) -> str:
@@ -120,26 +126,27 @@ def _sparse_pairs(vectors, threshold, block: int = 1024):
     """All pairs of rows of L2-normalised sparse `vectors` with cosine ≥ `threshold`, exactly, without
     the dense n × n product that common words ('i', 'feel') would cause.
 
-    Terms split into rare (in at most `_RARE_SHARE` of rows) and common. A pair sharing no rare term
-    has cosine ≤ ‖common part of a‖ · ‖common part of b‖ (Cauchy–Schwarz), so candidates are pairs
-    sharing a rare term (a sparse product, row block by row block) plus pairs of rows whose common
-    part alone has norm ≥ threshold (compared in full); every candidate is then scored exactly.
+    Each row's "key" terms are its rarest terms up to the point where the rest has norm below
+    `threshold` (prefix filtering), kept only if rare (in at most `_RARE_SHARE` of rows, at most
+    `_RARE_MAX`). Entries are non-negative, so cosine(a, b) ≤ a·keys(b) + keys(a)·b + ‖rest of a‖ ·
+    ‖rest of b‖ (Cauchy–Schwarz on the rests). A row's rest is below `threshold` unless a common
+    term is among its keys; so candidates are the pairs of `vectors @ keys.T` and its transpose (row
+    block by row block) that the rests could still lift to the threshold, plus pairs of rows whose
+    rest alone reaches it (compared in full). Every candidate is then scored exactly. Keeping only the
+    rarest terms as keys keeps the posting lists short: with every rare term as a key, 30,000 posts of
+    ~1,900 characters gave billions of candidate pairs through terms of middling frequency.
     """
-    n = vectors.shape[0]
-    df = np.bincount(vectors.indices, minlength=vectors.shape[1])
-    rare = df <= max(2, min(_RARE_SHARE * n, _RARE_MAX))
-    rare_part, common_part = vectors[:, np.flatnonzero(rare)].tocsr(), vectors[:, np.flatnonzero(~rare)].tocsr()
-    common_norm = np.sqrt(np.asarray(common_part.multiply(common_part).sum(axis=1)).ravel())
+    keys, rest_norm = _keys(vectors, threshold)
     slack = threshold - 1e-6
     found = []
-    rare_t = rare_part.T.tocsr()
-    for start in range(0, n, block):
-        product = (rare_part[start : start + block] @ rare_t).tocoo()
-        a, b, rare_dot = product.row + start, product.col, product.data
-        # A candidate's common part adds at most the product of the two common norms.
-        maybe = (a < b) & (rare_dot + common_norm[a] * common_norm[b] >= slack)
+    keys_t, vectors_t = keys.T.tocsr(), vectors.T.tocsr()
+    for start in range(0, vectors.shape[0], block):
+        rows = slice(start, start + block)
+        product = (vectors[rows] @ keys_t + keys[rows] @ vectors_t).tocoo()
+        a, b, key_dot = product.row + start, product.col, product.data
+        maybe = (a < b) & (key_dot + rest_norm[a] * rest_norm[b] >= slack)
         found.append(_exact_pairs(vectors, a[maybe], b[maybe], threshold))
-    heavy = np.flatnonzero(common_norm >= slack)
+    heavy = np.flatnonzero(rest_norm >= slack)
     for start in range(0, len(heavy), block):
         product = (vectors[heavy[start : start + block]] @ vectors[heavy].T).tocoo()
         a, b = heavy[product.row + start], heavy[product.col]
@@ -148,6 +155,27 @@ def _sparse_pairs(vectors, threshold, block: int = 1024):
     a, b, sim = (np.concatenate(parts) for parts in zip(*found))
     pairs, first = np.unique(np.stack([a, b], axis=1), axis=0, return_index=True)
     return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), sim[first].astype(np.float64)
+
+
+def _keys(vectors, threshold):
+    """Each row's key terms (a copy of `vectors` with the other terms removed) and the norm of the
+    others: its commonest terms while their norm stays below `threshold` (a margin for rounding),
+    and any common term."""
+    n = vectors.shape[0]
+    df = np.bincount(vectors.indices, minlength=vectors.shape[1])
+    row = np.repeat(np.arange(n), np.diff(vectors.indptr))
+    order = np.lexsort((vectors.indices, -df[vectors.indices], row))  # per row: commonest term first
+    squares = vectors.data[order].astype(np.float64) ** 2
+    running = np.cumsum(squares)
+    running -= np.repeat(np.concatenate(([0.0], running))[vectors.indptr[:-1]], np.diff(vectors.indptr))
+    rest = np.empty(len(order), dtype=bool)
+    rest[order] = running < (threshold - 1e-4) ** 2
+    rest |= df[vectors.indices] > max(2, min(_RARE_SHARE * n, _RARE_MAX))
+    rest_sq = np.bincount(row[rest], weights=vectors.data[rest].astype(np.float64) ** 2, minlength=n)
+    keys = vectors.copy()
+    keys.data = np.where(rest, 0, keys.data)
+    keys.eliminate_zeros()
+    return keys, np.sqrt(rest_sq)
 
 
 def _exact_pairs(vectors, a, b, threshold):
@@ -161,15 +189,25 @@ def _exact_pairs(vectors, a, b, threshold):
 def _unit_vectors(texts, first_row, embeddings):
     if embeddings is not None:
         return np.asarray(embeddings)[first_row]
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 
     distinct = [normalize_text(texts[i]) for i in first_row]
     # token_pattern keeps one-letter words ('i', 'a'): short texts differ by little else.
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")
+    words = dict(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b")
     try:
-        return vectorizer.fit_transform(distinct)
+        if len(distinct) <= HASHED_ABOVE_UNITS:
+            return TfidfVectorizer(sublinear_tf=True, **words).fit_transform(distinct)
+        counts = HashingVectorizer(n_features=_HASH_FEATURES, alternate_sign=False, norm=None, **words)
+        return TfidfTransformer(sublinear_tf=True).fit_transform(_used_columns(counts.transform(distinct)))
     except ValueError:  # every text empty after normalisation (e.g. only punctuation)
         return sparse.csr_matrix((len(distinct), 1))
+
+
+def _used_columns(matrix):
+    """`matrix` without its empty columns (hashing leaves most of its 2^24 buckets empty)."""
+    matrix = matrix.tocsr()
+    used, columns = np.unique(matrix.indices, return_inverse=True)
+    return sparse.csr_matrix((matrix.data, columns, matrix.indptr), shape=(matrix.shape[0], max(len(used), 1)))
 
 
 def _unit_adjacency(n_units, near):

@@ -29,6 +29,7 @@ DEFAULT_SHARE = 0.01
 EXACT_MAX_ROWS = 20_000
 REFERENCE_ROWS = 2_000
 _LSA_DIMS = 100
+_BLOCK = 65_536  # texts projected at a time: bounds the sparse matrix of long texts
 
 
 def score_outliers(
@@ -70,7 +71,10 @@ def knn_distance(features: np.ndarray, k: int, reference: int | None = None, see
     return (nearest**2 / 2).mean(axis=1)
 
 
-def _features(texts, embeddings, seed):
+def _features(texts, embeddings, seed, fit_rows: int | None = None):
+    """Embeddings, else LSA of TF-IDF. Above `fit_rows` (default `EXACT_MAX_ROWS`) texts, the vocabulary,
+    idf and LSA axes are fitted on a random sample of that many texts and every text is projected in
+    blocks: a randomized SVD costs time with rows × vocabulary (27 s for 200,000 short texts)."""
     if embeddings is not None:
         return np.asarray(embeddings, dtype=np.float32)
     if texts is None:
@@ -78,14 +82,27 @@ def _features(texts, embeddings, seed):
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    texts = list(texts)
+    fit_rows = EXACT_MAX_ROWS if fit_rows is None else fit_rows
+    sample = None
+    if len(texts) > fit_rows:
+        sample = np.sort(np.random.default_rng(seed).choice(len(texts), fit_rows, replace=False))
+    vectorizer = TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
     try:
-        tfidf = TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32).fit_transform(texts)
+        tfidf = vectorizer.fit_transform(texts if sample is None else [texts[i] for i in sample])
     except ValueError:  # no word in any text
         return np.zeros((len(texts), 1), dtype=np.float32)
     dims = min(_LSA_DIMS, tfidf.shape[1] - 1, tfidf.shape[0] - 1)
-    if dims < 2:
-        return tfidf.toarray()
-    return TruncatedSVD(n_components=dims, random_state=seed).fit_transform(tfidf)
+    svd = TruncatedSVD(n_components=dims, random_state=seed) if dims >= 2 else None
+    if sample is None:
+        return tfidf.toarray() if svd is None else svd.fit_transform(tfidf)
+    if svd is not None:
+        svd.fit(tfidf)
+    out = np.empty((len(texts), dims if svd is not None else tfidf.shape[1]), dtype=np.float32)
+    for start in range(0, len(texts), _BLOCK):
+        block = vectorizer.transform(texts[start:start + _BLOCK])
+        out[start:start + _BLOCK] = block.toarray() if svd is None else svd.transform(block)
+    return out
 
 
 SIGNAL = Signal(
