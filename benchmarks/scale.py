@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -76,16 +77,21 @@ def _import_scoring() -> None:
 
 
 class _Stages:
+    """Wall and CPU seconds (this process, all its threads) per stage: on a shared machine the CPU time
+    says what the work costs, the wall time what a user waited."""
+
     def __init__(self, label: str):
-        self.label, self.seconds, self.peaks = label, {}, {}
+        self.label, self.seconds, self.cpu_seconds, self.peaks = label, {}, {}, {}
 
     def __call__(self, name, func, *args, **kwargs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         value = func(*args, **kwargs)
         self.seconds[name] = round(time.perf_counter() - start, 2)
+        self.cpu_seconds[name] = round(time.process_time() - cpu, 2)
         self.peaks[name] = round(peak_mb())
-        print(f"{self.label:>9} {name:>10}: {self.seconds[name]:8.2f} s   peak RSS {self.peaks[name]:6.0f} MB"
-              f"   now {current_mb():6.0f} MB", flush=True)
+        print(f"{self.label:>9} {name:>10}: {self.seconds[name]:8.2f} s (CPU {self.cpu_seconds[name]:8.2f} s)"
+              f"   peak RSS {self.peaks[name]:6.0f} MB   now {current_mb():6.0f} MB   load {os.getloadavg()[0]:.1f}",
+              flush=True)
         return value
 
 
@@ -105,7 +111,8 @@ def measure(rows: int, classes: int, noise: float, out: str | None = None) -> di
         stage("write", result.save, folder, overwrite=True)
         sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in folder.iterdir()}
     flagged = scores["is_label_issue"].to_numpy()
-    return {"rows": rows, "classes": classes, "seconds": stage.seconds, "peak_rss_mb_after": stage.peaks,
+    return {"rows": rows, "classes": classes, "seconds": stage.seconds, "cpu_seconds": stage.cpu_seconds,
+            "peak_rss_mb_after": stage.peaks,
             "flagged": int(flagged.sum()), "flagged_that_were_flipped": round(float(flip[flagged].mean()), 3),
             "files_mb": sizes}
 
@@ -195,6 +202,10 @@ def main(argv=None) -> dict:
         summary["time_ratio_to_baseline"] = {
             k: round(big["seconds"][k] / max(base["seconds"][k], 1e-3), 1) for k in big["seconds"]
         }
+        summary["cpu_time_ratio_to_baseline"] = {
+            k: round(big["cpu_seconds"][k] / max(base["cpu_seconds"][k], 1e-3), 1) for k in big["cpu_seconds"]
+        }
+    summary["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     print(json.dumps(summary, indent=2))
     if args.compare:
         summary["compare"] = compare(args.compare_rows, args.classes, args.noise)
