@@ -129,3 +129,57 @@ def test_outlier_search_is_exact_up_to_the_bound(monkeypatch):
     sampled = outliers.knn_distance(points, 5)
     # 399 of 400 rows as reference: only the one missing row can change anybody's neighbours.
     assert np.isclose(exact, sampled).mean() > 0.9 and not np.array_equal(exact, sampled)
+
+
+def test_outlier_features_fitted_on_a_sample_still_find_off_topic_texts(monkeypatch):
+    from auditor.scoring import outliers
+
+    rng = np.random.default_rng(2)
+    topics = [[f"{t}word{i}" for i in range(30)] for t in "abc"]
+    texts = [" ".join(rng.choice(topics[i % 3], 8)) for i in range(600)]
+    odd = [5, 250, 499]
+    for i in odd:
+        texts[i] = "zebra quantum violin harbour " + texts[i].split()[0]
+    monkeypatch.setattr(outliers, "EXACT_MAX_ROWS", 300)  # fit vocabulary and LSA on 300 texts, 2 blocks
+    monkeypatch.setattr(outliers, "_BLOCK", 256)
+    features = outliers._features(texts, None, 0)
+    assert features.shape[0] == 600 and np.isfinite(features).all()
+    score = outliers.knn_distance(features, 5, reference=600)
+    assert set(np.argsort(-score)[:3]) == set(odd)
+
+
+def _brute_pairs(vectors, threshold):
+    sims = (vectors @ vectors.T).toarray()
+    a, b = np.nonzero(np.triu(sims >= threshold, k=1))
+    return a, b
+
+
+@pytest.mark.parametrize("threshold", [0.95, 0.8, 0.5])
+def test_near_duplicate_search_finds_exactly_the_pairs_of_a_full_comparison(threshold):
+    """Prefix filtering on long and short texts, common words everywhere: the same pairs as n × n."""
+    rng = np.random.default_rng(3)
+    words = np.array([f"w{i}" for i in range(300)])
+    zipf = 1 / np.arange(1, 301)
+    texts = [" ".join(rng.choice(words, rng.integers(3, 200), p=zipf / zipf.sum())) for _ in range(400)]
+    texts += [t + " extra" for t in texts[:40]] + [" ".join(t.split()[:-2]) for t in texts[40:80]]
+    _, first = duplicates._exact_units(texts)
+    vectors = duplicates._unit_vectors(texts, first, None).tocsr()
+    a, b, sim = duplicates._sparse_pairs(vectors, threshold)
+    want_a, want_b = _brute_pairs(vectors, threshold)
+    assert len(a) >= 40 and np.array_equal(a, want_a) and np.array_equal(b, want_b)
+
+
+def test_hashed_near_duplicate_vectors_find_the_same_pairs(monkeypatch):
+    rng = np.random.default_rng(4)
+    words = np.array([f"w{i}" for i in range(500)])
+    texts = [" ".join(rng.choice(words, 60)) for _ in range(300)]
+    texts += [t.rsplit(" ", 1)[0] for t in texts[:30]]
+    _, first = duplicates._exact_units(texts)
+    exact = duplicates._sparse_pairs(duplicates._unit_vectors(texts, first, None).tocsr(), 0.95)
+    monkeypatch.setattr(duplicates, "HASHED_ABOVE_UNITS", 10)
+    hashed_vectors = duplicates._unit_vectors(texts, first, None).tocsr()
+    assert hashed_vectors.shape[1] < 2**24  # empty buckets dropped
+    hashed = duplicates._sparse_pairs(hashed_vectors, 0.95)
+    assert len(exact[0]) >= 30
+    assert np.array_equal(exact[0], hashed[0]) and np.array_equal(exact[1], hashed[1])
+    assert np.allclose(exact[2], hashed[2], atol=1e-3)  # a rare bucket collision moves a cosine a little
