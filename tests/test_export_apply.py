@@ -141,7 +141,7 @@ def test_annotator_round_trip(audited, tmp_path):
     changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert list(changes.columns) == ["id", "old_label", "new_label", "change", "note"]
     changes["id"] = changes["id"].str.lstrip("'")
-    dropped = changes[changes["change"] == "dropped"]
+    dropped = changes[changes["change"] == "deleted"]
     assert sorted(dropped["id"]) == sorted(deleted) and (dropped["new_label"] == "").all()
     relabelled = changes[changes["change"] == "relabelled"]
     assert dict(zip(relabelled["id"], relabelled["new_label"].str.lstrip("'"))) == corrected
@@ -422,7 +422,7 @@ def test_cleaned_copy_keeps_the_audit_ids_for_a_reaudit(tmp_path):
     again = load_data(DataConfig(source=str(run_dir / "cleaned.csv"), id_column="id"))
     assert again.ids.tolist() == [i for i in range(30) if i != 3]
     changes = pd.read_csv(run_dir / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert changes[["id", "change", "note"]].values.tolist() == [["3", "dropped", "spam"], ["7", "kept", "unsure"]]
+    assert changes[["id", "change", "note"]].values.tolist() == [["3", "deleted", "spam"], ["7", "kept", "unsure"]]
 
 
 JSONL_ROWS = ['{"uid": 9007199254740993, "text": "goal match team", "label": "sport", "score": 0.1}',

@@ -1,8 +1,8 @@
 """Applying annotators' corrections: validate them, write a cleaned copy of the data and a change log.
 
 The corrections file is the suspects.csv that `run`/`export` wrote, filled in by annotators: rows may be
-re-ordered or dropped; `corrected_label` blank keeps the label, a class name relabels, `DELETE` drops the
-example; `note` is kept in changes.csv. Every row is checked before anything is written; no input file is
+re-ordered or left out; `corrected_label` blank keeps the label, a class name relabels, `DELETE` deletes
+the example; `note` is kept in changes.csv. Every row is checked before anything is written; no input file is
 ever written over. Row numbers in messages are spreadsheet rows (the header is row 1).
 
 The cleaned copy keeps the input's format, and every row nobody corrected comes out as it went in:
@@ -38,7 +38,7 @@ _ID_NAMES = ("id", "auditor_id", "auditor_row_id")  # the first not already a co
 class Correction:
     position: int  # row position in the audited data
     row: int  # spreadsheet row in the corrections file
-    new_label: str | None  # None = drop the example, "" = keep
+    new_label: str | None  # None = delete the example, "" = keep
     note: str = ""
 
 
@@ -118,9 +118,9 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     safe_write({cleaned_path: writer, changes_path: lambda handle: _write_changes(changes, handle)},
                inputs=inputs, overwrite=overwrite)
     counts = changes["change"].value_counts()
-    relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("dropped", 0))
+    relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("deleted", 0))
     return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
-            "dropped": deleted, "kept": listed - relabelled - deleted,
+            "kept": listed - relabelled - deleted,
             "rows": len(data) - deleted, "input_rows": len(data), "notes": int((changes["note"] != "").sum()),
             "id_column": id_column if data.format != "text" else None, "listed": listed}
 
@@ -160,7 +160,7 @@ def _integral(value: str) -> str | None:
 
 
 def _resolve_label(raw, classes: set[str], row: int) -> str | None:
-    """'' = keep, a class name = relabel, DELETE = drop (None). A class literally named 'delete' wins."""
+    """'' = keep, a class name = relabel, DELETE = delete (None). A class literally named 'delete' wins."""
     value = unneutralise(str(raw).strip()).strip()
     if value == "":
         return ""
@@ -199,12 +199,12 @@ def _reload_input(result, run_dir: Path):
 
 
 def _changes(result, corrections: list[Correction]) -> pd.DataFrame:
-    """One row per correction that relabels or drops (a DELETE) a row, and per kept row with a note."""
+    """One row per correction that relabels or deletes (a DELETE) a row, and per kept row with a note."""
     scores = result.scores
     rows = []
     for c in sorted(corrections, key=lambda c: c.position):
         old = str(scores["given_label"].iat[c.position])
-        change = "dropped" if c.new_label is None else "relabelled" if c.new_label not in ("", old) else "kept"
+        change = "deleted" if c.new_label is None else "relabelled" if c.new_label not in ("", old) else "kept"
         if change == "kept" and not c.note:
             continue
         rows.append({"position": c.position, "id": scores["id"].iat[c.position], "old_label": old,
@@ -218,7 +218,7 @@ def cleaned_copy(data, relabel: dict | None = None, deleted=(), add_id: str | No
     import io
 
     rows = [{"position": p, "change": "relabelled", "new_label": n} for p, n in (relabel or {}).items()]
-    rows += [{"position": p, "change": "dropped", "new_label": ""} for p in deleted]
+    rows += [{"position": p, "change": "deleted", "new_label": ""} for p in deleted]
     handle = io.BytesIO()
     _cleaned_writer(data, pd.DataFrame(rows, columns=["position", "change", "new_label"]), add_id)(handle)
     return handle.getvalue()
@@ -233,7 +233,7 @@ def _cleaned_writer(data, changes: pd.DataFrame, add_id: str | None):
     """A function writing the cleaned copy in the input's own format to a binary handle."""
     relabel = {int(p): _label_value(data, n) for p, n, c in
                zip(changes["position"], changes["new_label"], changes["change"]) if c == "relabelled"}
-    deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "dropped"}
+    deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "deleted"}
     edit = Edit(relabel, deleted, data.label_column, add_id, data.ids)
     return INPUT_FORMATS[data.format].rewrite(data, edit)
 

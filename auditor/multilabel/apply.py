@@ -1,5 +1,5 @@
 """Applying annotators' multi-label corrections: `corrected_labels` holds a set (labels joined by the run's
-separator), `DELETE` drops the example, blank keeps it. Every row is checked before anything is written;
+separator), `DELETE` deletes the example, blank keeps it. Every row is checked before anything is written;
 the cleaned copy keeps the input's form (list column, joined strings, or 0/1 columns; ids where the input
 had ids), and a headerless input stays headerless."""
 
@@ -23,7 +23,7 @@ _REQUIRED = ("id", "corrected_labels")
 
 
 def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset | None]]:
-    """{row position: (spreadsheet row, new set of class indices or None = drop)} for rows that change."""
+    """{row position: (spreadsheet row, new set of class indices or None = delete)} for rows that change."""
     path = Path(path)
     frame = _read_csv(path)
     missing = [c for c in _REQUIRED if c not in frame.columns]
@@ -99,7 +99,7 @@ def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, ov
     deleted = len(changes) - relabelled
     listed = len(corrections)
     return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
-            "dropped": deleted, "kept": listed - len(changes), "rows": len(cleaned), "input_rows": len(data),
+            "kept": listed - len(changes), "rows": len(cleaned), "input_rows": len(data),
             "notes": 0, "id_column": None, "listed": listed}
 
 
@@ -130,7 +130,7 @@ def _changes(result, data, corrections) -> pd.DataFrame:
         rows.append({"position": position, "id": result.scores["id"].iat[position],
                      "old_labels": format_set(old, names, sep),
                      "new_labels": "" if new is None else format_set(new, names, sep),
-                     "change": "dropped" if new is None else "relabelled", "new": new})
+                     "change": "deleted" if new is None else "relabelled", "new": new})
     return pd.DataFrame(rows, columns=["position", "id", "old_labels", "new_labels", "change", "new"])
 
 
@@ -139,7 +139,7 @@ def _cleaned(data, changes: pd.DataFrame) -> pd.DataFrame:
     for position, new in zip(changes["position"], changes["new"]):
         if new is not None:
             _set_row(frame, data, int(position), sorted(new))
-    dropped = changes.loc[changes["change"] == "dropped", "position"].astype(int).to_numpy()
+    dropped = changes.loc[changes["change"] == "deleted", "position"].astype(int).to_numpy()
     return frame.drop(index=dropped).reset_index(drop=True)
 
 
