@@ -2,8 +2,10 @@
 
 An `InputFormat` names its file extensions, how to read a file into rows (`read`), and how to write the
 cleaned copy (`rewrite`). The rewrite keeps apply's promise: every row nobody corrected comes out as it
-went in, the same line byte for byte in JSON Lines and `text;label` files, the same values in CSV, TSV,
-JSON (an array stays an array, a dict of columns a dict of columns) and Parquet.
+went in, byte for byte in CSV, TSV, JSON Lines and `text;label` files (with the file's BOM, header, blank
+lines, quoting and line ends), value for value in JSON (an array stays an array, a dict of columns a dict
+of columns) and Parquet; a corrected row changes in its label only. Rewriters copy the input's own text
+(`source_bytes`), so a row the tool did not change is never re-serialised.
 """
 
 from __future__ import annotations

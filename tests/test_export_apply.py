@@ -247,6 +247,7 @@ def test_apply_on_text_label_lines_keeps_the_format(emotion_slice, tmp_path):
     expected[5] = expected[5].rsplit(";", 1)[0] + ";love"
     del expected[7]
     assert cleaned == expected
+    assert "cleaned.txt holds no ids: a `text;label` line has no room for an id" in done.stdout
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
@@ -641,7 +642,9 @@ def test_readme_states_the_promises_in_the_words_the_tests_check():
                   "No command writes over a file it read from", "holds annotations", "only replaces run folders",
                   "files auditor did not write", "An empty folder is a valid `--out`", "never followed",
                   "exits 130 or 143", "auditor: interrupted (SIGINT)", "`''-neg`", "byte for byte",
-                  "N relabelled, M deleted, K kept"]:
+                  "N relabelled, M deleted, K kept", "byte for byte in CSV, TSV, JSON Lines and `text;label` files",
+                  "its label cell is rewritten, quoted", "A `text;label` line has no room for an id",
+                  "(`relabelled`, `deleted`, `kept`)", "its cells are not neutralised"]:
         assert words in section, words
 
 

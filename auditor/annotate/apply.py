@@ -6,10 +6,11 @@ the example; `note` is kept in changes.csv. Every row is checked before anything
 ever written over. Row numbers in messages are spreadsheet rows (the header is row 1).
 
 The cleaned copy keeps the input's format, and every row nobody corrected comes out as it went in:
-the same line, byte for byte, in JSON Lines and `text;label` files; the same values in CSV, TSV, JSON
-(an array stays an array, a dict of columns a dict of columns) and Parquet. When the run had no
+byte for byte in CSV, TSV, JSON Lines and `text;label` files; value for value in JSON (an array stays an
+array, a dict of columns a dict of columns) and Parquet (input_formats.py). When the run had no
 --id-column, a column of the ids the run used (the 0-based row positions) is added first, so the cleaned
-file keeps the audit's ids: re-audit it with `--id-column id` (`text;label` files have no columns for it).
+file keeps the audit's ids: re-audit it with `--id-column id`. A `text;label` line has no room for an id
+(`TEXT_IDS`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from ..input_formats import CLEANED_EXTENSIONS, INPUT_FORMATS, Edit, plain
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
-__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS"]
+__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS",
+           "TEXT_IDS"]
 
 DELETE = "DELETE"
+# What apply says of a `text;label` input's cleaned copy (README, "What auditor promises").
+TEXT_IDS = ("{name} holds no ids: a `text;label` line has no room for an id. A re-audit numbers its lines "
+            "from 0 again, so after a deleted line the ids of the later lines differ from this run's.")
 _ID_NAMES = ("id", "auditor_id", "auditor_row_id")  # the first not already a column names the added ids
 
 
@@ -88,7 +93,8 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`.
 
     Returns the paths and counts: relabelled, deleted, kept (rows of the file left as labelled),
-    rows (in the cleaned copy), input_rows, id_column (the column holding the ids in the cleaned copy).
+    rows (in the cleaned copy), input_rows, id_column (the column holding the ids in the cleaned copy, None
+    for a `text;label` file) and id_note (for a `text;label` file, `TEXT_IDS`: it holds no ids; else None).
     """
     from ..result import load_run
 
@@ -122,7 +128,8 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
             "kept": listed - relabelled - deleted,
             "rows": len(data) - deleted, "input_rows": len(data), "notes": int((changes["note"] != "").sum()),
-            "id_column": id_column if data.format != "text" else None, "listed": listed}
+            "id_column": id_column if data.format != "text" else None, "listed": listed,
+            "id_note": TEXT_IDS.format(name=cleaned_path.name) if data.format == "text" else None}
 
 
 # -------------------------------------------------------------------------------------------- reading
