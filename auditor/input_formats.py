@@ -79,8 +79,7 @@ def source_bytes(source) -> bytes:
 
 def read_lines(path: Path) -> tuple[bool, list[str]]:
     """(whether the file starts with a UTF-8 BOM, its lines with their line ends); the BOM is not in them."""
-    path = path if isinstance(path, Path) else Path(path)  # keeps a data._GzipFile, which decompresses
-    text = path.read_bytes().decode("utf-8")
+    text = source_bytes(path).decode("utf-8")
     bom = text.startswith("\ufeff")
     return bom, split_lines(text[1:] if bom else text)
 
@@ -193,9 +192,7 @@ def plain(value):
 
 def _edit_lines(data, edit: Edit) -> str:
     """JSON Lines and `text;label` files: each kept line as it was, corrected lines rewritten."""
-    text = source_bytes(data.source).decode("utf-8")
-    bom = text.startswith("\ufeff")
-    lines = split_lines(text[1:] if bom else text)
+    bom, lines = read_lines(data.source)
     out, position = ["\ufeff"] if bom else [], 0
     for line in lines:
         body = line.rstrip("\r\n")
@@ -314,21 +311,10 @@ def _csv_patterns(sep: str) -> tuple[re.Pattern, re.Pattern]:
     return re.compile(cell), re.compile(rf"{cell}(?:{s}{cell})*(?:\r\n|\n|\r|\Z)")
 
 
-def _csv_rows(text: str, sep: str) -> list[tuple[bool, str]] | None:
-    """`text` cut into its rows as written, each (holds data, its text with its line end); rows pandas
-    skips (empty or only spaces and tabs that are not the separator) hold no data. None at an
-    unclosed quote."""
-    _, row = _csv_patterns(sep)
-    blank = " \t".replace(sep, "")
-    pieces, at = [], 0
-    while at < len(text):
-        found = row.match(text, at)
-        if found is None or found.end() == at:
-            return None
-        piece = found.group()
-        pieces.append((bool(piece.rstrip("\r\n").strip(blank)), piece))
-        at = found.end()
-    return pieces
+def _csv_rows(text: str, sep: str) -> list[str] | None:
+    """`text` cut into its rows as written, each with its line end; None where no row fits (an unclosed quote)."""
+    pieces = _csv_patterns(sep)[1].findall(text)  # the rows, then an empty match at the very end
+    return pieces if "".join(pieces) == text else None  # joined, they are the text only when nothing was skipped
 
 
 def _edit_csv(data, edit: Edit, sep: str) -> str | None:
@@ -338,25 +324,28 @@ def _edit_csv(data, edit: Edit, sep: str) -> str | None:
     text = source_bytes(data.source).decode("utf-8")
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     pieces = _csv_rows(text[len(bom):], sep)
-    if pieces is None or sum(has_data for has_data, _ in pieces) != len(data.frame) + 1:
+    if pieces is None:
         return None
+    # pandas skips empty rows and rows of spaces and tabs (other than the separator): they hold no data.
+    blank = " \t\r\n".replace(sep, "")
+    rows = [i for i, piece in enumerate(pieces) if piece.strip(blank)]  # the header, then the data rows
     frame = data.frame
+    if len(rows) != len(frame) + 1:
+        return None
     label = list(frame.columns).index(edit.label) + (0 if isinstance(frame.index, pd.RangeIndex) else frame.index.nlevels)
-    out, position = [bom], -1  # the header is row -1
-    for has_data, piece in pieces:
-        if not has_data:
-            out.append(piece)
-            continue
-        if position in edit.relabel:
-            piece = _relabel_row(piece, label, edit.relabel[position], sep)
-            if piece is None:
-                return None
-        if position not in edit.deleted:
-            name = edit.add_id if position < 0 else str(plain(edit.ids[position]))
-            out.append(f"{_csv_cell(name)}{sep}{piece}" if edit.add_id else piece)
-        position += 1
-    cleaned = "".join(out)
-    return cleaned if _reads_as_edited(cleaned, data, edit, sep) else None
+    for position, value in edit.relabel.items():
+        pieces[rows[position + 1]] = _relabel_row(pieces[rows[position + 1]], label, value, sep)
+        if pieces[rows[position + 1]] is None:
+            return None
+    ids = [str(i) for i in np.asarray(edit.ids).tolist()] if edit.add_id else []
+    if edit.add_id:
+        pieces[rows[0]] = f"{_csv_cell(edit.add_id)}{sep}{pieces[rows[0]]}"
+        for index, id_text in zip(rows[1:], ids):
+            pieces[index] = f"{id_text}{sep}{pieces[index]}"
+    for position in edit.deleted:
+        pieces[rows[position + 1]] = ""
+    cleaned = bom + "".join(pieces)
+    return cleaned if _reads_as_edited(cleaned, data, edit, sep, ids) else None
 
 
 def _csv_cell(value) -> str:
@@ -383,7 +372,7 @@ def _relabel_row(piece: str, label: int, value, sep: str) -> str | None:
     return body[:start] + '"' + str(value).replace('"', '""') + '"' + body[end:] + piece[len(body):]
 
 
-def _reads_as_edited(cleaned: str, data, edit: Edit, sep: str) -> bool:
+def _reads_as_edited(cleaned: str, data, edit: Edit, sep: str, ids: list[str]) -> bool:
     """Whether `cleaned`, read as the input was, gives exactly the input's rows with the edit applied."""
     import io
 
@@ -394,15 +383,15 @@ def _reads_as_edited(cleaned: str, data, edit: Edit, sep: str) -> bool:
             column.iat[position] = str(value)
         expected[edit.label] = column
     if edit.add_id:
-        expected.insert(0, edit.add_id, pd.Series([str(plain(i)) for i in edit.ids], dtype=object,
-                                                  index=expected.index))
-    expected = expected.iloc[[i for i in range(len(expected)) if i not in edit.deleted]]
+        expected.insert(0, edit.add_id, pd.Series(ids, dtype=object, index=expected.index))
+    keep = np.ones(len(expected), dtype=bool)
+    keep[sorted(edit.deleted)] = False
     try:
         got = _read_csv(sep)(io.BytesIO(cleaned.encode("utf-8")))
     except (ValueError, pd.errors.ParserError):
         return False
     drop = isinstance(data.frame.index, pd.RangeIndex)  # else the first cells are the index: compare them too
-    got, expected = got.reset_index(drop=drop), expected.reset_index(drop=drop)
+    got, expected = got.reset_index(drop=drop), expected[keep].reset_index(drop=drop)
     return list(got.columns) == list(expected.columns) and got.equals(expected)
 
 

@@ -238,8 +238,10 @@ def _free_name(data) -> str:
 
 def _cleaned_writer(data, changes: pd.DataFrame, add_id: str | None):
     """A function writing the cleaned copy in the input's own format to a binary handle."""
-    relabel = {int(p): _label_value(data, n) for p, n, c in
-               zip(changes["position"], changes["new_label"], changes["change"]) if c == "relabelled"}
+    relabelled = [(int(p), n) for p, n, c in zip(changes["position"], changes["new_label"], changes["change"])
+                  if c == "relabelled"]
+    values = {n: _label_value(data, n) for n in {n for _, n in relabelled}}  # one look-up per class, not per row
+    relabel = {p: values[n] for p, n in relabelled}
     deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "deleted"}
     edit = Edit(relabel, deleted, data.label_column, add_id, data.ids)
     return INPUT_FORMATS[data.format].rewrite(data, edit)
