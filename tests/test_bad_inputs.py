@@ -290,6 +290,34 @@ def test_quiet_silences_data_warnings(tmp_path):
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+def test_apply_without_corrections_gives_back_every_accepted_file_byte_for_byte():
+    """Fault 4 over the corpus: each CSV, TSV, JSON Lines and `text;label` file the loader accepts (BOMs, CRLF,
+    quoted newlines, lone CRs, formula-like cells, Unicode) comes back from apply's writer unchanged."""
+    import warnings
+
+    from auditor.annotate.apply import cleaned_copy
+    from auditor.config import DataConfig
+    from auditor.data import load_data
+    from auditor.errors import DataError
+
+    accepted = []
+    for path in sorted(BAD.glob("*")):
+        if path.suffix not in (".csv", ".tsv", ".jsonl", ".txt"):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = load_data(DataConfig(source=str(path)))
+        except DataError:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert cleaned_copy(data) == path.read_bytes(), path.name
+        accepted.append(path.name)
+    assert {"bom.csv", "crlf.csv", "embedded_newlines_quotes.csv", "cr_formula.csv",
+            "unicode_text.csv", "crlf_lines.txt", "bom_blank_lines.jsonl"} <= set(accepted), accepted
+
+
 def _run_in_a_terminal(*args, cwd: Path, timeout: float = 300) -> tuple[int, str, str]:
     """`python -m auditor ARGS` in a subprocess whose stdout and stderr are terminals (two ptys): progress
     bars only show on a terminal. Returns (exit code, stdout, stderr)."""
