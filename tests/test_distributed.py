@@ -125,6 +125,26 @@ def test_fold_shares_are_round_robin():
     assert sorted(f for s in shares for f in s) == list(range(10)) and max(map(len, shares)) - min(map(len, shares)) <= 1
 
 
+def test_every_run_option_passes_through_torchruns_parser():
+    """torchrun's argparse takes any prefix of its own options from the script's arguments too: `--signals`
+    (of --signals-to-handle) stops it; `--use-signals` is the spelling that reaches auditor."""
+    from torch.distributed.run import get_args_parser
+
+    from auditor.cli.main import build_parser
+
+    launch = ["--standalone", "--nproc_per_node", "2", "-m", "auditor"]
+    with pytest.raises(SystemExit):
+        get_args_parser().parse_args([*launch, "run", "--signals", "loss"])
+    script = get_args_parser().parse_args([*launch, "run", "--use-signals", "loss", "--seed", "3"])
+    assert script.training_script == "auditor"
+    args = build_parser().parse_args(script.training_script_args)
+    assert args.signals == "loss" and args.seed == 3
+    torchrun = {o for a in get_args_parser()._actions for o in a.option_strings}
+    ours = {o for a in build_parser()._subparsers._group_actions[0].choices["run"]._actions
+            for o in a.option_strings if o.startswith("--") and o not in ("--help", "--signals")}
+    assert not [o for o in ours if any(t.startswith(o) for t in torchrun)]
+
+
 def test_a_workers_user_error_reaches_the_user_as_itself(tmp_path):
     """--parallel-folds: a worker that cannot load the model (or runs out of GPU memory) stops the run with
     its own one-line error (exit 2), not an internal error about a failed worker."""
