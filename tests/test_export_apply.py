@@ -142,8 +142,8 @@ def test_annotator_round_trip(audited, tmp_path):
     changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert list(changes.columns) == ["id", "old_label", "new_label", "change", "note"]
     changes["id"] = changes["id"].str.lstrip("'")
-    dropped = changes[changes["change"] == "deleted"]
-    assert sorted(dropped["id"]) == sorted(deleted) and (dropped["new_label"] == "").all()
+    gone = changes[changes["change"] == "deleted"]
+    assert sorted(gone["id"]) == sorted(deleted) and (gone["new_label"] == "").all()
     relabelled = changes[changes["change"] == "relabelled"]
     assert dict(zip(relabelled["id"], relabelled["new_label"].str.lstrip("'"))) == corrected
     assert (relabelled["note"] == "fixed").all()  # the annotators' notes are kept
@@ -349,7 +349,7 @@ def test_cr_inside_a_cell_stays_inside_its_quoted_field(hostile, tmp_path):
 
 
 def test_ids_that_read_as_one_number_stay_distinct(hostile, tmp_path):
-    """Fault 2: ids 1, 01 and 1.0 were one number; `1,DELETE` dropped the 01 row."""
+    """Fault 2: ids 1, 01 and 1.0 were one number; `1,DELETE` deleted the 01 row."""
     run_dir, path, frame = hostile
     scores = pd.read_parquet(run_dir / "scores.parquet")
     assert scores["id"].tolist()[:4] == ["0", "1", "01", "1.0"]

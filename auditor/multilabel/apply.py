@@ -139,8 +139,8 @@ def _cleaned(data, changes: pd.DataFrame) -> pd.DataFrame:
     for position, new in zip(changes["position"], changes["new"]):
         if new is not None:
             _set_row(frame, data, int(position), sorted(new))
-    dropped = changes.loc[changes["change"] == "deleted", "position"].astype(int).to_numpy()
-    return frame.drop(index=dropped).reset_index(drop=True)
+    deleted = changes.loc[changes["change"] == "deleted", "position"].astype(int).to_numpy()
+    return frame.drop(index=deleted).reset_index(drop=True)
 
 
 def _set_row(frame: pd.DataFrame, data, position: int, indices: list[int]) -> None:
