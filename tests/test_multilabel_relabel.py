@@ -1,0 +1,216 @@
+"""Relabelling a multi-label run inside report.html (headless Chromium): label toggles, the suggested set,
+delete, undo, reload, download, `auditor apply` on the download, and loading a filled CSV back."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+from report_helpers import build_run
+from test_multilabel import GO, NAMES
+from test_report import _open, browser  # noqa: F401 (the module's headless Chromium fixture)
+
+from auditor.multilabel.export import SUSPECT_COLUMNS, write_suspects
+
+pytestmark = pytest.mark.skipif(GO is None, reason="GoEmotions not found under ../shared or /work/shared")
+COLUMNS = ["text", "labels", "id"]
+
+
+@pytest.fixture(scope="module")
+def go_run(tmp_path_factory) -> Path:
+    """300 GoEmotions rows (headerless TSV of label ids, string ids) audited with tfidf, 3 folds."""
+    folder = tmp_path_factory.mktemp("go-relabel")
+    lines = (GO / "train.tsv").read_text(encoding="utf-8").splitlines(keepends=True)[:300]
+    (folder / "go.tsv").write_text("".join(lines), encoding="utf-8")
+    return build_run(folder / "go.tsv", folder / "run", task="multi-label", data={
+        "column_names": ",".join(COLUMNS), "label_names": str(GO / "emotions.txt"), "id_column": "id"})
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", header=None, names=COLUMNS, quoting=csv.QUOTE_NONE, dtype=str)
+
+
+def _suspects(run_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(run_dir / "suspects.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def _states(page) -> list[str]:
+    return page.eval_on_selector_all("#table-suspects tbody tr[data-row] td.decision .state",
+                                     "cells => cells.map(c => c.textContent)")
+
+
+def _pressed(page, at: int) -> set[str]:
+    """The labels whose toggle is pressed on the `at`-th row of the page."""
+    return set(page.eval_on_selector_all(
+        f"#table-suspects tbody tr[data-row]:nth-of-type({at + 1}) button.label-toggle[aria-pressed=true]",
+        "bs => bs.map(b => b.textContent.replace(/^\\d+ /, ''))"))
+
+
+def _press_label(page, name: str) -> None:
+    """A label's number; 1 and 2 wait for a second digit (labels 10-28 exist), so Enter confirms them."""
+    number = str(NAMES.index(name) + 1)
+    for key in number:
+        page.keyboard.press(key)
+    if number in ("1", "2"):
+        page.keyboard.press("Enter")
+
+
+def _split(text: str) -> set[str]:
+    return {p for p in text.split(",") if p}
+
+
+def test_toggle_accept_delete_reload_download_apply(browser, go_run, tmp_path):  # noqa: F811
+    suspects = _suspects(go_run)
+    given = [_split(t) for t in suspects["given_labels"]]
+    suggested = [_split(t) for t in suspects["suggested_labels"]]
+    page, events = _open(browser, go_run)
+    page.select_option("#table-suspects select[data-page-size]", "50")
+    # The first row starts from its given set, the suggested changes marked on its toggles.
+    assert _pressed(page, 0) == given[0]
+    adds = page.eval_on_selector_all("#table-suspects tbody tr[data-row]:first-of-type button.suggest-add",
+                                     "bs => bs.map(b => b.textContent.replace(/^\\d+ /, ''))")
+    assert set(adds) == suggested[0] - given[0]
+
+    # Row 0, keyboard only: add two labels, take one of the given away (never the last one).
+    extra = [n for n in ("gratitude", "curiosity", "love") if n not in given[0]][:2]
+    for name in extra:
+        _press_label(page, name)
+    dropped = sorted(given[0])[0]
+    _press_label(page, dropped)
+    expect0 = (given[0] | set(extra)) - {dropped}
+    assert _pressed(page, 0) == expect0 and _states(page)[0] == "\u2192 " + ",".join(
+        n for n in NAMES if n in expect0)
+    page.keyboard.press("n")
+    page.keyboard.type('toggled, "by keys"')
+    page.keyboard.press("Enter")
+    # An empty set cannot be written (apply reads a blank as keep): taking the last label away is refused.
+    single = next(i for i in range(1, len(given)) if len(given[i]) == 1 and suggested[i] != given[i])
+    for _ in range(single):
+        page.keyboard.press("j")
+    _press_label(page, next(iter(given[single])))
+    assert "keeps at least one label" in page.text_content("[data-relabel-message]")
+    assert _states(page)[single] == "undecided"
+    # a: the suggested set (and on to the next row); d: delete it; s then u: skipped, then undone.
+    page.keyboard.press("a")
+    page.keyboard.press("d")
+    page.keyboard.press("s")
+    assert _states(page)[single + 2] == "skipped"
+    page.keyboard.press("u")
+    # A click on a marked toggle: a suggested addition of a later row.
+    later = next(i for i in range(single + 3, len(given)) if suggested[i] - given[i])
+    added = sorted(suggested[later] - given[later])[0]
+    page.click(f"#table-suspects tbody tr[data-row]:nth-of-type({later + 1}) button.suggest-add >> text={added}")
+    expected = {
+        suspects["id"][0]: expect0,
+        suspects["id"][single]: suggested[single],
+        suspects["id"][single + 1]: None,
+        suspects["id"][later]: given[later] | {added},
+    }
+    states = _states(page)
+    assert states[single + 2] == "undecided"
+    progress = page.text_content("[data-progress]")
+    assert progress.startswith(f"Reviewed 4 of {len(suspects)} · relabelled 3 · kept 0 · deleted 1"), progress
+
+    page.reload()
+    page.wait_for_selector("html[data-ready=true]")
+    page.select_option("#table-suspects select[data-page-size]", "50")
+    assert page.text_content("[data-progress]") == progress and _states(page) == states
+    assert _pressed(page, 0) == expect0 and _pressed(page, later) == given[later] | {added}
+    assert page.input_value("#table-suspects tbody tr[data-row] input[data-note]") == 'toggled, "by keys"'
+
+    with page.expect_download() as download:
+        page.click("[data-action=download]")
+    path = tmp_path / "corrections.csv"
+    download.value.save_as(path)
+    got = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(got.columns) == SUSPECT_COLUMNS
+    for column in SUSPECT_COLUMNS:
+        if column in ("corrected_labels", "note"):
+            continue
+        if column in ("rank", "label_quality_score"):
+            np.testing.assert_allclose(got[column].astype(float), suspects[column].astype(float))
+        else:
+            assert got[column].tolist() == suspects[column].tolist(), column
+    filled = got[got["corrected_labels"] != ""]
+    assert dict(zip(filled["id"], filled["corrected_labels"])) == {
+        k: "DELETE" if v is None else ",".join(n for n in NAMES if n in v) for k, v in expected.items()}
+    assert filled["note"].tolist() == ['toggled, "by keys"', "", "", ""]
+
+    done = run_cli("apply", go_run, path, "--out", tmp_path / "applied")
+    assert done.returncode == 0, done.stderr
+    original = _read_tsv(go_run.parent / "go.tsv")
+    cleaned = _read_tsv(tmp_path / "applied" / "cleaned.tsv")
+    deleted = {k for k, v in expected.items() if v is None}
+    assert cleaned["id"].tolist() == [i for i in original["id"] if i not in deleted]
+    want = original[~original["id"].isin(deleted)].set_index("id")
+    for key, labels in expected.items():
+        if labels is not None:
+            want.loc[key, "labels"] = ",".join(str(NAMES.index(n)) for n in NAMES if n in labels)
+    pd.testing.assert_frame_equal(cleaned.set_index("id"), want)
+    changes = pd.read_csv(tmp_path / "applied" / "changes.csv", dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    assert set(changes["id"]) == set(expected) and (changes["change"] == "dropped").sum() == 1
+    assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in events["requests"])
+    page.close()
+
+    # The downloaded file loaded into a fresh browser restores every toggle; a wrong label loads nothing.
+    page, events = _open(browser, go_run)
+    page.select_option("#table-suspects select[data-page-size]", "50")
+    bad = got.copy()
+    bad.loc[5, "corrected_labels"] = "joy,happiness"
+    with open(tmp_path / "bad.csv", "wb") as handle:
+        write_suspects(bad, handle)
+    page.set_input_files("input[data-load]", str(tmp_path / "bad.csv"))
+    assert "row 7: corrected_labels 'joy,happiness' is not a set of labels joined by ','" in page.text_content(
+        "[data-relabel-message]")
+    assert page.text_content("[data-progress]").startswith("Reviewed 0 ")
+    page.set_input_files("input[data-load]", str(path))
+    assert "Loaded 4 decision(s)" in page.text_content("[data-relabel-message]")
+    assert _states(page) == states and page.text_content("[data-progress]") == progress
+    assert _pressed(page, 0) == expect0 and _pressed(page, single) == suggested[single]
+    assert events["errors"] == []
+    page.close()
+
+
+class _Page(HTMLParser):
+    """Every on* attribute, the CSP meta and the scripts' text."""
+
+    def __init__(self):
+        super().__init__()
+        self.handlers, self.scripts, self.csp, self._in_script = [], [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.handlers += [(tag, name) for name in attrs if name.lower().startswith("on")]
+        if tag == "meta" and attrs.get("http-equiv") == "Content-Security-Policy":
+            self.csp = attrs["content"]
+        if tag == "script":
+            self.scripts.append("")
+            self._in_script = True
+
+    def handle_endtag(self, tag):
+        self._in_script = self._in_script and tag != "script"
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+
+
+def test_multilabel_report_keeps_the_strict_csp(go_run):
+    """No inline handler anywhere; the one script runs by its hash; nothing else may load or run."""
+    html = (go_run / "report.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(html)
+    assert page.handlers == [] and len(page.scripts) == 2
+    digest = base64.b64encode(hashlib.sha256(page.scripts[1].encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page.csp
+    assert "default-src 'none'" in page.csp and "unsafe" not in page.csp
+    assert 'id="relabel"' in html and "corrected_labels" in html
