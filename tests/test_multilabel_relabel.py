@@ -214,3 +214,18 @@ def test_multilabel_report_keeps_the_strict_csp(go_run):
     assert f"script-src 'sha256-{digest}'" in page.csp
     assert "default-src 'none'" in page.csp and "unsafe" not in page.csp
     assert 'id="relabel"' in html and "corrected_labels" in html
+
+
+def test_label_studio_and_argilla_are_refused_in_one_line(go_run, tmp_path):
+    """Their exports hold one label per example: a multi-label run says so, writes nothing, no traceback."""
+    (tmp_path / "answers.json").write_text('[{"data": {"auditor_id": "x"}}]', encoding="utf-8")
+    for args, says in [(("export", go_run, "--format", "label-studio", "--out", tmp_path / "ls.json"),
+                        "--format label-studio"),
+                       (("export", go_run, "--format", "argilla", "--out", tmp_path / "ar.json"), "--format argilla"),
+                       (("apply", go_run, tmp_path / "answers.json", "--out", tmp_path / "a"), "a JSON file"),
+                       (("apply", go_run, go_run / "suspects.csv", "--format", "label-studio", "--out", tmp_path / "b"),
+                        "--format label-studio")]:
+        proc = run_cli(*args)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith("auditor: error: ") and says in proc.stderr and "multi-label" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]

@@ -57,8 +57,13 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
 def _read_csv(path: Path) -> pd.DataFrame:
     from ..annotate.formats.csv import read_sheet
 
+    from ..annotate.formats import _json_document
+
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
+    if _json_document(path) is not None:
+        raise DataError(f"{path}: a JSON file; a multi-label run takes its corrections as a CSV (suspects.csv or "
+                        "report.html's download) with corrected_labels sets; nothing was written.")
     return read_sheet(path)
 
 

@@ -71,6 +71,10 @@ def export_run(run_dir, fmt: str, top: int | None = None, out=None, overwrite: b
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
     module = get_format(fmt)
     result = load_run(run_dir)
+    if result.metrics.get("task") == "multi-label" and fmt != "csv":
+        raise OptionError(f"--format {fmt}: {run_dir} is a multi-label run, and {fmt} exports hold one label per "
+                          "example; use --format csv (suspects.csv with corrected_labels sets) or relabel in "
+                          "report.html, then auditor apply.")
     path = Path(out) if out is not None else Path(run_dir) / module.DEFAULT_NAME
     if not overwrite:
         _refuse_annotated(path, module)
