@@ -216,16 +216,89 @@ def test_multilabel_report_keeps_the_strict_csp(go_run):
     assert 'id="relabel"' in html and "corrected_labels" in html
 
 
-def test_label_studio_and_argilla_are_refused_in_one_line(go_run, tmp_path):
-    """Their exports hold one label per example: a multi-label run says so, writes nothing, no traceback."""
-    (tmp_path / "answers.json").write_text('[{"data": {"auditor_id": "x"}}]', encoding="utf-8")
-    for args, says in [(("export", go_run, "--format", "label-studio", "--out", tmp_path / "ls.json"),
-                        "--format label-studio"),
-                       (("export", go_run, "--format", "argilla", "--out", tmp_path / "ar.json"), "--format argilla"),
-                       (("apply", go_run, tmp_path / "answers.json", "--out", tmp_path / "a"), "a JSON file"),
-                       (("apply", go_run, go_run / "suspects.csv", "--format", "label-studio", "--out", tmp_path / "b"),
-                        "--format label-studio")]:
-        proc = run_cli(*args)
-        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-        assert proc.stderr.startswith("auditor: error: ") and says in proc.stderr and "multi-label" in proc.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
+def _applied(go_run, answers, out: Path, *extra) -> pd.DataFrame:
+    done = run_cli("apply", go_run, answers, "--out", out, *extra)
+    assert done.returncode == 0, done.stderr
+    return _read_tsv(out / "cleaned.tsv")
+
+
+def _expected_clean(go_run, changes: dict) -> pd.DataFrame:
+    """The input with `changes` ({id: set of names, or None = drop}) made and nothing else."""
+    want = _read_tsv(go_run.parent / "go.tsv")
+    want = want[~want["id"].isin([k for k, v in changes.items() if v is None])].reset_index(drop=True)
+    for key, names in changes.items():
+        if names is not None:
+            want.loc[want["id"] == key, "labels"] = ",".join(str(NAMES.index(n)) for n in NAMES if n in names)
+    return want
+
+
+def test_label_studio_and_argilla_round_trip_label_sets(go_run, tmp_path):
+    """Export with the suggested set pre-selected (multiple choices), answer as each tool's export
+    writes answers, apply: exactly those sets and deletions; a bad label or a disagreement is one line."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from auditor.annotate.formats import export_run, read_table
+
+    from auditor import load_run
+    from auditor.multilabel.export import suspects_frame
+
+    suspects = suspects_frame(load_run(go_run).scores, top=6)  # what `export --top 6` writes
+    ids = suspects["id"].tolist()
+    given = [_split(t) for t in suspects["given_labels"]]
+    new0 = (given[0] | {"gratitude"}) - ({sorted(given[0])[0]} if len(given[0]) > 1 else set())
+
+    paths, rows = export_run(go_run, "label-studio", top=6, out=tmp_path / "ls_tasks.json")
+    tasks = json.loads(paths[0].read_text(encoding="utf-8"))
+    assert rows == 6 and [t["data"]["auditor_id"] for t in tasks] == ids
+    assert [set(t["predictions"][0]["result"][0]["value"]["choices"]) if "predictions" in t else set()
+            for t in tasks] == [_split(t) for t in suspects["suggested_labels"]]
+    assert all("score" not in t.get("predictions", [{}])[0] for t in tasks)
+    assert tasks[0]["data"]["given_labels"] == suspects["given_labels"][0]
+    choices = ET.fromstring(paths[1].read_text(encoding="utf-8")).find("Choices")
+    assert choices.get("choice") == "multiple" and [c.get("value") for c in choices] == [*NAMES, "DELETE"]
+
+    def annotate(task, chosen, cancelled=False):
+        task["annotations"] = [{"id": 1, "was_cancelled": cancelled, "result": [
+            {"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": chosen}}]}]
+
+    annotate(tasks[0], sorted(new0))
+    annotate(tasks[1], ["DELETE"])
+    annotate(tasks[2], sorted(given[2]))  # the given set: kept
+    annotate(tasks[3], ["joy"], cancelled=True)  # skipped in Label Studio: kept
+    (tmp_path / "ls_export.json").write_text(json.dumps(tasks), encoding="utf-8")
+    cleaned = _applied(go_run, tmp_path / "ls_export.json", tmp_path / "ls")
+    pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {ids[0]: new0, ids[1]: None}))
+
+    tasks[4]["annotations"] = [{"result": [{"from_name": "label", "value": {"choices": ["joy", "happiness"]}}]}]
+    (tmp_path / "bad.json").write_text(json.dumps(tasks), encoding="utf-8")
+    done = run_cli("apply", go_run, tmp_path / "bad.json", "--out", tmp_path / "bad")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "row 5: corrected_labels 'joy,happiness': label 'happiness' is not a label" in done.stderr
+    assert not (tmp_path / "bad").exists()
+    # JSON-MIN: one flat object per task, several choices as {"choices": [...]}.
+    minimal = [{"auditor_id": ids[0], "label": {"choices": sorted(new0)}}, {"auditor_id": ids[5], "label": "joy"}]
+    (tmp_path / "min.json").write_text(json.dumps(minimal), encoding="utf-8")
+    _, table = read_table(tmp_path / "min.json", separator=",")
+    assert table["corrected_label"].tolist() == [",".join(sorted(new0)), "joy"]
+
+    paths, _ = export_run(go_run, "argilla", top=6, out=tmp_path / "records.json")
+    records = json.loads(paths[0].read_text(encoding="utf-8"))
+    assert [r["id"] for r in records] == ids and records[0]["fields"]["given_labels"] == suspects["given_labels"][0]
+    assert set(records[0]["suggestions"]["label"]["value"]) == _split(suspects["suggested_labels"][0])
+    script = paths[1].read_text(encoding="utf-8")
+    compile(script, str(paths[1]), "exec")
+    assert "rg.MultiLabelQuestion(name='label'" in script and 'rg.TextField(name="given_labels")' in script
+    users = ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"]
+    records[0]["responses"] = {"label": [{"value": sorted(new0), "user_id": users[0]},
+                                         {"value": sorted(new0, reverse=True), "user_id": users[1]}]}
+    records[3]["responses"] = {"label": [{"value": ["DELETE"], "user_id": users[0]}]}
+    records[4]["responses"] = {"label": [{"value": ["joy"], "user_id": users[0]},
+                                         {"value": ["joy", "love"], "user_id": users[1]}]}
+    (tmp_path / "answers.json").write_text(json.dumps(records), encoding="utf-8")
+    done = run_cli("apply", go_run, tmp_path / "answers.json", "--out", tmp_path / "ar")
+    assert done.returncode == 2 and "record 5: annotators disagree" in done.stderr, done.stderr
+    records[4]["responses"] = {}
+    (tmp_path / "answers.json").write_text(json.dumps(records), encoding="utf-8")
+    cleaned = _applied(go_run, tmp_path / "answers.json", tmp_path / "ar", "--format", "argilla")
+    pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {ids[0]: new0, ids[3]: None}))

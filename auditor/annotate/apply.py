@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..config import DataConfig
 from ..data import id_text
-from ..errors import DataError, OptionError, RunDirError
+from ..errors import DataError, RunDirError
 # Output names come from the format registry only, never from the dataset's name, so they stay inside --out.
 from ..input_formats import CLEANED_EXTENSIONS, INPUT_FORMATS, Edit, plain
 from ..safeio import check_target, safe_write, unneutralise, write_csv
@@ -99,10 +99,7 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     result = load_run(run_dir)
     task_apply = TASK_APPLIERS.get(result.metrics.get("task"))  # hook: label sets (auditor.multilabel.apply)
     if task_apply is not None:
-        if fmt not in (None, "csv"):
-            raise OptionError(f"--format {fmt}: {run_dir} is a {result.metrics['task']} run; its corrections are a CSV "
-                              "(suspects.csv or report.html's download) with corrected_labels sets.")
-        return task_apply(result, run_dir, corrections_path, out, overwrite)
+        return task_apply(result, run_dir, corrections_path, out, overwrite, fmt)
     corrections, listed = _read_checked(corrections_path, result, fmt)
     data = _reload_input(result, run_dir)
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"

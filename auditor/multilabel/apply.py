@@ -22,10 +22,11 @@ __all__ = ["read_multilabel_corrections", "apply_multilabel_corrections"]
 _REQUIRED = ("id", "corrected_labels")
 
 
-def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset | None]]:
-    """{row position: (spreadsheet row, new set of class indices or None = drop)} for rows that change."""
+def read_multilabel_corrections(path, result, fmt: str | None = None) -> dict[int, tuple[int, frozenset | None]]:
+    """{row position: (spreadsheet row, new set of class indices or None = drop)} for rows that change;
+    `fmt`: csv, label-studio or argilla (default: detected from the file)."""
     path = Path(path)
-    frame = _read_csv(path)
+    frame = _read_table(path, fmt, result.separator)
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
@@ -34,8 +35,7 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
     index = {str(c): j for j, c in enumerate(result.class_names)}
     sep = result.separator
     found, errors, first_row = {}, [], {}
-    for i, (raw_id, raw) in enumerate(zip(frame["id"].tolist(), frame["corrected_labels"].tolist())):
-        row = i + 2
+    for row, raw_id, raw in zip(frame.index, frame["id"].tolist(), frame["corrected_labels"].tolist()):
         try:
             position = _apply._resolve_id(raw_id, ids, result.run.get("id_kind") == "int", row)
             if position in first_row:
@@ -54,17 +54,20 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
     return found
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, fmt: str | None, separator: str) -> pd.DataFrame:
+    """The corrections with rows numbered as messages name them: a spreadsheet row (the header is row 1),
+    or the task/record's position in a Label Studio or Argilla export (read with the run's separator)."""
+    from ..annotate.formats import detect_format, read_table
     from ..annotate.formats.csv import read_sheet
-
-    from ..annotate.formats import _json_document
 
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
-    if _json_document(path) is not None:
-        raise DataError(f"{path}: a JSON file; a multi-label run takes its corrections as a CSV (suspects.csv or "
-                        "report.html's download) with corrected_labels sets; nothing was written.")
-    return read_sheet(path)
+    if (fmt or detect_format(path)) != "csv":
+        _, frame = read_table(path, fmt, separator=separator)
+        return frame.rename(columns={"corrected_label": "corrected_labels"})
+    frame = read_sheet(path)
+    frame.index = range(2, len(frame) + 2)
+    return frame
 
 
 def _parse(raw, index: dict, sep: str, row: int):
@@ -83,9 +86,10 @@ def _parse(raw, index: dict, sep: str, row: int):
     return frozenset(index[n] for n in names)
 
 
-def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, overwrite: bool = False) -> dict:
+def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, overwrite: bool = False,
+                                 fmt: str | None = None) -> dict:
     run_dir = Path(run_dir)
-    corrections = read_multilabel_corrections(corrections_path, result)
+    corrections = read_multilabel_corrections(corrections_path, result, fmt)
     data = _reload(result, run_dir)
     out = Path(out) if out is not None else run_dir
     cleaned_path = out / f"cleaned.{_apply.CLEANED_EXTENSIONS[data.format]}"
