@@ -302,3 +302,86 @@ def test_label_studio_and_argilla_round_trip_label_sets(go_run, tmp_path):
     (tmp_path / "answers.json").write_text(json.dumps(records), encoding="utf-8")
     cleaned = _applied(go_run, tmp_path / "answers.json", tmp_path / "ar", "--format", "argilla")
     pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {ids[0]: new0, ids[3]: None}))
+
+
+@pytest.mark.slow
+@pytest.mark.labelstudio
+def test_label_sets_round_trip_through_the_real_label_studio(go_run, tmp_path):
+    """Our multiple-choice config and tasks in a real Label Studio: predictions imported, two tasks
+    annotated (a new set; DELETE), its JSON export applied."""
+    import json
+    import urllib.request
+
+    from test_formats import LS_VENV, _api, label_studio
+
+    from auditor.annotate.formats import export_run
+
+    if not (LS_VENV / "bin" / "label-studio").exists():
+        pytest.skip(f"no Label Studio venv at {LS_VENV}")
+    paths, _ = export_run(go_run, "label-studio", top=8, out=tmp_path / "label_studio_tasks.json")
+    tasks = json.loads(paths[0].read_text(encoding="utf-8"))
+    first, second = tasks[0]["data"], tasks[1]["data"]
+    new = (_split(first["given_labels"]) | {"gratitude", "love"}) - {sorted(_split(first["given_labels"]))[0]}
+    with label_studio(tmp_path) as (base, token):
+        project = _api(base, token, "POST", "/api/projects",
+                       {"title": "auditor multi-label", "label_config": paths[1].read_text(encoding="utf-8")})
+        _api(base, token, "POST", f"/api/projects/{project['id']}/import", tasks)
+        listed = _api(base, token, "GET", f"/api/tasks?project={project['id']}&page_size=100")
+        listed = listed["tasks"] if isinstance(listed, dict) else listed
+        assert len(listed) == 8
+        assert sum(t["total_predictions"] for t in listed) == sum("predictions" in t for t in tasks)
+        by_id = {t["data"]["auditor_id"]: t for t in listed}
+        for data, chosen in ((first, sorted(new)), (second, ["DELETE"])):
+            result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": chosen}}]
+            _api(base, token, "POST", f"/api/tasks/{by_id[data['auditor_id']]['id']}/annotations",
+                 {"result": result, "was_cancelled": False})
+        request = urllib.request.Request(
+            f"{base}/api/projects/{project['id']}/export?exportType=JSON&download_all_tasks=true",
+            headers={"Authorization": f"Token {token}"})
+        with urllib.request.urlopen(request, timeout=300) as response:
+            (tmp_path / "exported.json").write_bytes(response.read())
+    cleaned = _applied(go_run, tmp_path / "exported.json", tmp_path / "out")
+    pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {first["auditor_id"]: new,
+                                                                    second["auditor_id"]: None}))
+
+
+ARGILLA_ANNOTATE = """
+import json, sys, uuid
+import argilla as rg
+from argilla.records._io._generic import GenericIO
+
+records = [rg.Record.from_dict(r) for r in json.load(open(sys.argv[1], encoding="utf-8"))]
+annotator = uuid.UUID(int=7)
+records[0].responses.add(rg.Response("label", json.loads(sys.argv[3]), user_id=annotator, status="submitted"))
+records[1].responses.add(rg.Response("label", ["DELETE"], user_id=annotator, status="submitted"))
+with open(sys.argv[2], "w") as f:
+    json.dump(GenericIO.to_list(records, flatten=False), f)
+"""
+
+
+@pytest.mark.argilla
+def test_label_sets_round_trip_through_the_argilla_sdk(go_run, tmp_path):
+    """Our records load with the SDK's Record.from_dict (list suggestions); what it writes after two
+    multi-label answers applies."""
+    import json
+    import os
+    import subprocess
+
+    from test_formats import ARGILLA_VENV
+
+    from auditor.annotate.formats import export_run
+
+    if not (ARGILLA_VENV / "bin" / "python").exists():
+        pytest.skip(f"no Argilla SDK venv at {ARGILLA_VENV}")
+    paths, _ = export_run(go_run, "argilla", top=8, out=tmp_path / "records.json")
+    records = json.loads(paths[0].read_text(encoding="utf-8"))
+    given = _split(records[0]["fields"]["given_labels"])
+    new = given | {next(n for n in ("gratitude", "love", "joy") if n not in given)}
+    script = tmp_path / "annotate.py"
+    script.write_text(ARGILLA_ANNOTATE, encoding="utf-8")
+    made = subprocess.run([str(ARGILLA_VENV / "bin" / "python"), str(script), str(paths[0]),
+                           str(tmp_path / "answers.json"), json.dumps(sorted(new))],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=""))
+    assert made.returncode == 0, made.stderr
+    cleaned = _applied(go_run, tmp_path / "answers.json", tmp_path / "out")
+    pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {records[0]["id"]: new, records[1]["id"]: None}))
