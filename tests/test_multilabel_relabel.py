@@ -157,6 +157,9 @@ def test_toggle_accept_delete_reload_download_apply(browser, go_run, tmp_path): 
     changes = pd.read_csv(tmp_path / "applied" / "changes.csv", dtype=str, keep_default_na=False,
                           encoding="utf-8-sig")
     assert set(changes["id"]) == set(expected) and (changes["change"] == "dropped").sum() == 1
+    assert dict(zip(changes["id"], changes["note"])) == {k: 'toggled, "by keys"' if k == suspects["id"][0] else ""
+                                                        for k in expected}
+    assert "3 relabelled, 1 deleted" in done.stdout and "1 note(s)" in done.stdout
     assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
     assert all(u.startswith(("file:", "data:", "blob:")) for u in events["requests"])
     page.close()
