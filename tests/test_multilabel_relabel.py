@@ -17,6 +17,7 @@ from report_helpers import build_run
 from test_multilabel import GO, NAMES
 from test_report import _open, browser  # noqa: F401 (the module's headless Chromium fixture)
 
+from auditor.errors import DataError
 from auditor.multilabel.export import SUSPECT_COLUMNS, write_suspects
 
 pytestmark = pytest.mark.skipif(GO is None, reason="GoEmotions not found under ../shared or /work/shared")
@@ -219,9 +220,11 @@ def test_multilabel_report_keeps_the_strict_csp(go_run):
     assert 'id="relabel"' in html and "corrected_labels" in html
 
 
-def _applied(go_run, answers, out: Path, *extra) -> pd.DataFrame:
-    done = run_cli("apply", go_run, answers, "--out", out, *extra)
-    assert done.returncode == 0, done.stderr
+def _applied(go_run, answers, out: Path, fmt=None) -> pd.DataFrame:
+    """`auditor apply` in process (the CLI's own path is tested above): the cleaned copy."""
+    from auditor.annotate.apply import apply_corrections
+
+    apply_corrections(go_run, answers, out=out, fmt=fmt)
     return _read_tsv(out / "cleaned.tsv")
 
 
@@ -299,11 +302,12 @@ def test_label_studio_and_argilla_round_trip_label_sets(go_run, tmp_path):
     records[4]["responses"] = {"label": [{"value": ["joy"], "user_id": users[0]},
                                          {"value": ["joy", "love"], "user_id": users[1]}]}
     (tmp_path / "answers.json").write_text(json.dumps(records), encoding="utf-8")
-    done = run_cli("apply", go_run, tmp_path / "answers.json", "--out", tmp_path / "ar")
-    assert done.returncode == 2 and "record 5: annotators disagree" in done.stderr, done.stderr
+    with pytest.raises(DataError, match="record 5: annotators disagree"):
+        _applied(go_run, tmp_path / "answers.json", tmp_path / "ar")
+    assert not (tmp_path / "ar").exists()
     records[4]["responses"] = {}
     (tmp_path / "answers.json").write_text(json.dumps(records), encoding="utf-8")
-    cleaned = _applied(go_run, tmp_path / "answers.json", tmp_path / "ar", "--format", "argilla")
+    cleaned = _applied(go_run, tmp_path / "answers.json", tmp_path / "ar", fmt="argilla")
     pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {ids[0]: new0, ids[3]: None}))
 
 
