@@ -81,7 +81,8 @@ def _context(result, max_rows: int) -> dict:
     return {
         "summary": summary, "classes": names, "per_label": _per_label(metrics, names),
         "pairs": _top_pairs(metrics, names), "images": _images(result, names), "tables": tables,
-        "max_rows": max_rows, "separator": result.separator, "relabel": {"shown": len(suspects_shown), "total": tables[0]["total"]},
+        "max_rows": max_rows, "separator": result.separator,
+        "relabel": {"shown": len(suspects_shown), "total": tables[0]["total"]},
         "data_json": _html._json_for_script({"classes": names, "fields": fields, "rows": rows,
                                              "separator": result.separator,
                                              "relabel": _relabel_config(result, rows, fields, suspects_shown),
