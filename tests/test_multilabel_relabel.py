@@ -98,6 +98,10 @@ def test_toggle_accept_delete_reload_download_apply(browser, go_run, tmp_path): 
     _press_label(page, next(iter(given[single])))
     assert "keeps at least one label" in page.text_content("[data-relabel-message]")
     assert _states(page)[single] == "undecided"
+    page.keyboard.press("2")
+    page.keyboard.press("9")  # 28 labels: nothing toggles
+    assert "No label 29 (1–28)" in page.text_content("[data-relabel-message]")
+    assert _states(page)[single] == "undecided"
     # a: the suggested set (and on to the next row); d: delete it; s then u: skipped, then undone.
     page.keyboard.press("a")
     page.keyboard.press("d")
