@@ -105,7 +105,7 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     result = load_run(run_dir)
     task_apply = TASK_APPLIERS.get(result.metrics.get("task"))  # hook: label sets (auditor.multilabel.apply)
     if task_apply is not None:
-        return task_apply(result, run_dir, corrections_path, out, overwrite)
+        return task_apply(result, run_dir, corrections_path, out, overwrite, fmt)
     corrections, listed = _read_checked(corrections_path, result, fmt)
     data = _reload_input(result, run_dir)
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"
