@@ -50,7 +50,7 @@ def measure(rows: int) -> dict:
         deleted = [int(p) for p in picked[1500:]]
 
         start = time.perf_counter()
-        edit = Edit(relabel, set(deleted), data.label_column, "id", data.ids)
+        edit = Edit({p: {data.label_column: v} for p, v in relabel.items()}, set(deleted), "id", data.ids)
         write_csv(_edit_frame(data.frame, edit), io.BytesIO(), neutralise=False)
         before = time.perf_counter() - start
 

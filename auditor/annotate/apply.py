@@ -29,8 +29,8 @@ from ..input_formats import CLEANED_EXTENSIONS, INPUT_FORMATS, Edit, plain
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
-__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS",
-           "TEXT_IDS"]
+__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "cleaned_writer", "DELETE",
+           "CLEANED_EXTENSIONS", "TEXT_IDS"]
 
 DELETE = "DELETE"
 # What apply says of a `text;label` input's cleaned copy (README, "What auditor promises").
@@ -116,7 +116,8 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
             check_target(target, inputs=inputs, overwrite=overwrite)
     changes = _changes(result, corrections)
     id_column = data.id_column or _free_name(data)
-    writer = _cleaned_writer(data, changes, None if data.id_column else id_column)
+    relabel, deleted = _edits(changes, "new_label")
+    writer = cleaned_writer(data, relabel, deleted, None if data.id_column else id_column)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -219,15 +220,18 @@ def _changes(result, corrections: list[Correction]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["position", "id", "old_label", "new_label", "change", "note"])
 
 
+def _edits(changes: pd.DataFrame, new: str) -> tuple[dict, set]:
+    """({row position: new label (column `new`)}, {deleted row positions}) from a change log."""
+    relabel = {int(p): n for p, n, c in zip(changes["position"], changes[new], changes["change"]) if c == "relabelled"}
+    return relabel, {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "deleted"}
+
+
 def cleaned_copy(data, relabel: dict | None = None, deleted=(), add_id: str | None = None) -> bytes:
-    """The bytes of the cleaned copy of `data` (AuditData read from a file): `relabel` maps row positions
-    to class names, `deleted` holds row positions; `add_id` names a column to add holding the ids."""
+    """The bytes of the cleaned copy of `data` (AuditData read from a file), as `cleaned_writer` writes it."""
     import io
 
-    rows = [{"position": p, "change": "relabelled", "new_label": n} for p, n in (relabel or {}).items()]
-    rows += [{"position": p, "change": "deleted", "new_label": ""} for p in deleted]
     handle = io.BytesIO()
-    _cleaned_writer(data, pd.DataFrame(rows, columns=["position", "change", "new_label"]), add_id)(handle)
+    cleaned_writer(data, relabel or {}, set(deleted), add_id)(handle)
     return handle.getvalue()
 
 
@@ -236,15 +240,18 @@ def _free_name(data) -> str:
     return next((n for n in _ID_NAMES if n not in columns), f"auditor_id_{len(columns)}")
 
 
-def _cleaned_writer(data, changes: pd.DataFrame, add_id: str | None):
-    """A function writing the cleaned copy in the input's own format to a binary handle."""
-    relabelled = [(int(p), n) for p, n, c in zip(changes["position"], changes["new_label"], changes["change"])
-                  if c == "relabelled"]
-    values = {n: _label_value(data, n) for n in {n for _, n in relabelled}}  # one look-up per class, not per row
-    relabel = {p: values[n] for p, n in relabelled}
-    deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "deleted"}
-    edit = Edit(relabel, deleted, data.label_column, add_id, data.ids)
-    return INPUT_FORMATS[data.format].rewrite(data, edit)
+def cleaned_writer(data, relabel: dict, deleted: set, add_id: str | None):
+    """A function writing the cleaned copy of `data` in the input's own format to a binary handle: every row
+    nobody corrected as it went in (input_formats.py). `relabel` maps row positions to the new label (a class
+    name; for label sets, the set's class names), `deleted` holds row positions, `add_id` names a column to
+    add holding the ids. The data says which cells a new label is written to (`label_cells`, where its task
+    keeps labels in more than one form), else it is the label column's."""
+    if hasattr(data, "label_cells"):  # label sets: a list, a joined string, or 0/1 columns (MultiLabelData)
+        cells = data.label_cells(relabel)
+    else:
+        values = {n: _label_value(data, n) for n in set(relabel.values())}  # one look-up per class, not per row
+        cells = {p: {data.label_column: values[n]} for p, n in relabel.items()}
+    return INPUT_FORMATS[data.format].rewrite(data, Edit(cells, set(deleted), add_id, data.ids))
 
 
 def _label_value(data, name: str):

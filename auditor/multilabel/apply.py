@@ -1,11 +1,11 @@
 """Applying annotators' multi-label corrections: `corrected_labels` holds a set (labels joined by the run's
-separator), `DELETE` deletes the example, blank keeps it. Every row is checked before anything is written;
-the cleaned copy keeps the input's form (list column, joined strings, or 0/1 columns; ids where the input
-had ids), and a headerless input stays headerless."""
+separator), `DELETE` deletes the example, blank keeps it. Every row is checked before anything is written.
+The cleaned copy is written by single-label apply's writer (`cleaned_writer`): every row nobody corrected
+as it went in, byte for byte in CSV, TSV and JSON Lines; a corrected row changes in its label cell(s) only,
+written as the input writes sets (`MultiLabelData.label_cells`). No id column is added."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -102,15 +102,15 @@ def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, ov
             if target.exists() and not overwrite:
                 raise RunDirError(f"{target}: already exists; pass --overwrite to replace it or choose --out.")
     changes = _changes(result, data, corrections)
-    cleaned = _cleaned(data, changes)
+    relabel, deleted = _apply._edits(changes, "new")
+    names = data.class_names
+    writer = _apply.cleaned_writer(data, {p: [names[j] for j in new] for p, new in relabel.items()}, deleted, None)
     out.mkdir(parents=True, exist_ok=True)
-    safe_write({cleaned_path: lambda h: _write(cleaned, data, result, h),
-                changes_path: lambda h: _write_changes(changes, h)}, inputs=inputs, overwrite=overwrite)
-    relabelled = int((changes["change"] == "relabelled").sum())
-    deleted = int((changes["change"] == "deleted").sum())
+    safe_write({cleaned_path: writer, changes_path: lambda h: _write_changes(changes, h)},
+               inputs=inputs, overwrite=overwrite)
     listed = len(corrections)
-    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
-            "kept": listed - relabelled - deleted, "rows": len(cleaned),
+    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": len(relabel), "deleted": len(deleted),
+            "kept": listed - len(relabel) - len(deleted), "rows": len(data) - len(deleted),
             "input_rows": len(data), "notes": int((changes["note"] != "").sum()), "id_column": None,
             "listed": listed}
 
@@ -146,53 +146,6 @@ def _changes(result, data, corrections) -> pd.DataFrame:
                      "new_labels": format_set(new, names, sep) if change == "relabelled" else "",
                      "change": change, "note": note, "new": new})
     return pd.DataFrame(rows, columns=["position", "id", "old_labels", "new_labels", "change", "note", "new"])
-
-
-def _cleaned(data, changes: pd.DataFrame) -> pd.DataFrame:
-    frame = data.frame.reset_index(drop=True).copy()
-    for position, new, change in zip(changes["position"], changes["new"], changes["change"]):
-        if change == "relabelled":
-            _set_row(frame, data, int(position), sorted(new))
-    deleted = changes.loc[changes["change"] == "deleted", "position"].astype(int).to_numpy()
-    return frame.drop(index=deleted).reset_index(drop=True)
-
-
-def _set_row(frame: pd.DataFrame, data, position: int, indices: list[int]) -> None:
-    """Write one row's new set the way the input wrote sets."""
-    names = data.class_names
-    if data.form == "columns":
-        for j, column in enumerate(data.label_columns):
-            sample = frame[column].iat[0]
-            value = int(j in indices)
-            frame[column] = frame[column].astype(object)
-            frame.at[position, column] = str(value) if isinstance(sample, str) else value
-        return
-    as_ids = data.ids_as_names or all(n.isdigit() for n in names)
-    values = [j if data.ids_as_names else (int(names[j]) if as_ids else names[j]) for j in indices]
-    column = frame[data.label_column].astype(object)
-    if data.form == "list":
-        column.iat[position] = values
-    else:
-        column.iat[position] = data.separator.join(str(v) for v in values)
-    frame[data.label_column] = column
-
-
-def _write(frame: pd.DataFrame, data, result, handle) -> None:
-    """The cleaned rows in the input's file format (a headerless CSV/TSV stays headerless)."""
-    import io
-
-    column_names = (result.run.get("data") or {}).get("column_names")
-    fmt = data.format
-    if fmt in ("csv", "tsv"):
-        text = io.StringIO()
-        quoting = csv.QUOTE_NONE if fmt == "tsv" and column_names else csv.QUOTE_MINIMAL
-        frame.to_csv(text, sep="\t" if fmt == "tsv" else ",", header=not column_names, index=False, quoting=quoting)
-        handle.write(text.getvalue().encode("utf-8"))
-    elif fmt in ("json", "jsonl"):
-        lines = fmt == "jsonl" or not Path(data.source).read_text(encoding="utf-8").lstrip().startswith("[")
-        handle.write(frame.to_json(orient="records", lines=lines, force_ascii=False).encode("utf-8"))
-    else:  # parquet and Hub datasets: parquet keeps the column types (lists stay lists)
-        frame.to_parquet(handle, index=False)
 
 
 def _write_changes(changes: pd.DataFrame, handle) -> None:
