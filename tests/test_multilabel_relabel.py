@@ -177,11 +177,13 @@ def test_toggle_accept_delete_reload_download_apply(browser, go_run, tmp_path): 
     with open(tmp_path / "bad.csv", "wb") as handle:
         write_suspects(bad, handle)
     page.set_input_files("input[data-load]", str(tmp_path / "bad.csv"))
-    assert "row 7: corrected_labels 'joy,happiness' is not a set of labels joined by ','" in page.text_content(
-        "[data-relabel-message]")
+    from playwright.sync_api import expect
+
+    message = page.locator("[data-relabel-message]")  # the file is read asynchronously: wait for its message
+    expect(message).to_contain_text("row 7: corrected_labels 'joy,happiness' is not a set of labels joined by ','")
     assert page.text_content("[data-progress]").startswith("Reviewed 0 ")
     page.set_input_files("input[data-load]", str(path))
-    assert "Loaded 4 decision(s)" in page.text_content("[data-relabel-message]")
+    expect(message).to_contain_text("Loaded 4 decision(s)")
     assert _states(page) == states and page.text_content("[data-progress]") == progress
     assert _pressed(page, 0) == expect0 and _pressed(page, single) == suggested[single]
     assert events["errors"] == []
