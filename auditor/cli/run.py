@@ -10,7 +10,7 @@ __all__ = ["add_run", "config_from_args"]
 
 
 def add_run(p: argparse.ArgumentParser) -> None:
-    from ..config import BACKENDS, SCORE_METHODS, SIGNALS, TRUNCATIONS, RunConfig, TrainConfig
+    from ..config import BACKENDS, SCORE_METHODS, SIGNALS, RunConfig, TrainConfig
 
     data = p.add_argument_group("data")
     data.add_argument("--data", help="a CSV/TSV/JSON/JSONL/Parquet/text;label file or a Hugging Face dataset id "
@@ -49,8 +49,8 @@ def add_run(p: argparse.ArgumentParser) -> None:
                        help="tokens per text for finetune (default: the data's 95th percentile, up to the model's "
                        "limit)")
     model.add_argument("--truncation", default=TrainConfig.truncation,
-                       help=f"finetune: which tokens of a text longer than --max-length to keep, {' or '.join(TRUNCATIONS)} "
-                       "(the first quarter and last three quarters of the tokens) (default: %(default)s)")
+                       help="finetune: which tokens of a text longer than --max-length to keep: head (the first) "
+                       "or head+tail (the first quarter and the last three quarters) (default: %(default)s)")
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
     model.add_argument("--parallel-folds", action="store_true",
                        help="finetune: with several visible GPUs, train folds in parallel, one process per GPU")
