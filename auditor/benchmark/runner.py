@@ -522,11 +522,20 @@ def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds
                              "n": len(data), "flips": int(flipped.sum()), **detection_metrics(flipped, score, flag),
                              **(calibration_metrics(data.labels, probs) if probs is not None else {}),
                              "seconds": float(seconds), "peak_rss_mb": float(rss)})
+                progress(_row_line(rows[-1]))  # as it comes: a long benchmark stopped early keeps its figures
                 if method.group == "auto" or method.rule == "cleanlab_baseline":
                     suspects.append({"noise": setting, "seed": seed, "method": method.name,
                                      **_unplanted_suspects(score, flipped, conflicts)})
     seconds = {name: float(np.mean(v)) for name, v in sources.seconds.items()}
     return {"rows": pd.DataFrame(rows), "suspects": pd.DataFrame(suspects), "seconds": seconds}
+
+
+def _row_line(row: dict) -> str:
+    shown = [("AP", "average_precision"), ("R@2%", "recall_at_2pct"), ("R@5%", "recall_at_5pct"),
+             ("acc.", "accuracy"), ("ECE", "ece")]
+    figures = ", ".join(f"{name} {row[key]:.3f}" for name, key in shown if key in row)
+    return (f"{row['noise']} seed {row['seed']}: {row['method']}: {figures}, {row['seconds']:.0f} s, "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB")
 
 
 def _check_noise(noise) -> None:
