@@ -566,10 +566,10 @@ def bench(*, data: str | None = None, text_column: str | None = None, label_colu
         raise OptionError(f"The 'limit' option must be an int >= {10 * folds}. Got {limit} instead.")
     cfg = DataConfig(text_column=text_column, label_column=label_column,
                      **({"source": data} if data else {}))
+    train_cfg = TrainConfig(epochs=epochs, max_length=max_length, **({"truncation": truncation} if truncation else {}))
+    RunConfig(train=train_cfg)  # validated as for 'run', before the data is read
     data = stratified_subset(load_data(cfg, min_per_class=folds), limit)
     methods = select_methods(methods, finetune=device() == "cuda")
-    train_cfg = TrainConfig(epochs=epochs, max_length=max_length, **({"truncation": truncation} if truncation else {}))
-    RunConfig(train=train_cfg)  # validated as for 'run'
     started = time.perf_counter()
     result = run_benchmark(data, noise=tuple(noise), seeds=tuple(seeds), methods=methods,
                            folds=folds, train_cfg=train_cfg, cache_dir=cache_dir,
