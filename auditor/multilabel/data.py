@@ -74,10 +74,11 @@ class MultiLabelData(_single.AuditData):
         sample = next((plain(v) for cell in self.frame[self.label_column]
                        if isinstance(cell, (list, tuple, np.ndarray)) for v in cell), "")
         names, ids = self.class_names, self.ids_as_names or all(_kind(n) == "int" for n in self.class_names)
+        text = self.form == "list" and not (ids and isinstance(sample, (int, float)))  # lists of strings
 
         def value(j: int):
             raw = j if self.ids_as_names else int(names[j]) if ids else names[j]
-            return raw if self.form != "list" or isinstance(sample, (int, float)) and ids else str(raw)
+            return str(raw) if text else raw
         return value
 
 
