@@ -2,13 +2,17 @@
 
 An `InputFormat` names its file extensions, how to read a file into rows (`read`), and how to write the
 cleaned copy (`rewrite`). The rewrite keeps apply's promise: every row nobody corrected comes out as it
-went in, the same line byte for byte in JSON Lines and `text;label` files, the same values in CSV, TSV,
-JSON (an array stays an array, a dict of columns a dict of columns) and Parquet.
+went in, byte for byte in CSV, TSV, JSON Lines and `text;label` files (with the file's BOM, header, blank
+lines, quoting and line ends), value for value in JSON (an array stays an array, a dict of columns a dict
+of columns) and Parquet; a corrected row changes in its label only. Rewriters copy the input's own text
+(`source_bytes`), so a row the tool did not change is never re-serialised.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,7 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, DataWarning
 from .safeio import write_csv
 
 __all__ = ["InputFormat", "INPUT_FORMATS", "FILE_EXTENSIONS", "CLEANED_EXTENSIONS", "register", "Edit", "plain", "split_lines", "read_lines"]
@@ -65,10 +69,17 @@ def split_lines(text: str) -> list[str]:
     return lines + ([pieces[-1]] if pieces[-1] else [])
 
 
+def source_bytes(source) -> bytes:
+    """The bytes of the input file `source` as its readers see them (a .gz file decompressed)."""
+    import gzip
+
+    raw = Path(source).read_bytes()
+    return gzip.decompress(raw) if str(source).lower().endswith(".gz") else raw
+
+
 def read_lines(path: Path) -> tuple[bool, list[str]]:
     """(whether the file starts with a UTF-8 BOM, its lines with their line ends); the BOM is not in them."""
-    path = path if isinstance(path, Path) else Path(path)  # keeps a data._GzipFile, which decompresses
-    text = path.read_bytes().decode("utf-8")
+    text = source_bytes(path).decode("utf-8")
     bom = text.startswith("\ufeff")
     return bom, split_lines(text[1:] if bom else text)
 
@@ -181,7 +192,7 @@ def plain(value):
 
 def _edit_lines(data, edit: Edit) -> str:
     """JSON Lines and `text;label` files: each kept line as it was, corrected lines rewritten."""
-    bom, lines = read_lines(Path(data.source))
+    bom, lines = read_lines(data.source)
     out, position = ["\ufeff"] if bom else [], 0
     for line in lines:
         body = line.rstrip("\r\n")
@@ -211,7 +222,7 @@ def _edit_line(body: str, position: int, edit: Edit, fmt: str) -> str:
 def _json_value(source):
     """The whole JSON file's value, or None when it is JSON lines."""
     try:
-        return json.loads(Path(source).read_text(encoding="utf-8-sig"))
+        return json.loads(source_bytes(source).decode("utf-8-sig"))
     except json.JSONDecodeError:
         return None
 
@@ -219,7 +230,7 @@ def _json_value(source):
 def _edit_json(data, edit: Edit) -> str:
     """A JSON array of records stays an array; a dict of columns stays a dict of columns."""
     value = _json_value(data.source)
-    indent = 2 if "\n" in Path(data.source).read_text(encoding="utf-8-sig").strip() else None
+    indent = 2 if "\n" in source_bytes(data.source).decode("utf-8-sig").strip() else None
     if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
         n = len(next(iter(value.values())))
         keep = [i for i in range(n) if i not in edit.deleted]
@@ -281,9 +292,107 @@ def _rewrite_parquet(data, edit: Edit):
 
 def _rewrite_csv(sep: str):
     def rewrite(data, edit: Edit):
+        text = _edit_csv(data, edit, sep)
+        if text is not None:
+            return lambda handle: handle.write(text.encode("utf-8"))
+        warnings.warn(DataWarning(f"{data.source}: its rows could not be told apart as written, so the cleaned "
+                                  "copy holds the same values in re-quoted rows (not the same bytes)."))
         frame = _edit_frame(data.frame, edit)
         return lambda handle: write_csv(frame, handle, neutralise=False, sep=sep)
     return rewrite
+
+
+def _csv_patterns(sep: str) -> tuple[re.Pattern, re.Pattern]:
+    """(one cell, one row with its line end) as pandas' reader splits them: a cell is quoted ('""' is a
+    quote inside; text after the closing quote up to the separator belongs to the cell) or unquoted (any
+    quote in it is literal); rows end at CRLF, LF or a lone CR outside quotes."""
+    s = re.escape(sep)
+    cell = rf'(?:"[^"]*(?:""[^"]*)*"[^{s}\r\n]*|[^"{s}\r\n][^{s}\r\n]*|)'
+    return re.compile(cell), re.compile(rf"{cell}(?:{s}{cell})*(?:\r\n|\n|\r|\Z)")
+
+
+def _csv_rows(text: str, sep: str) -> list[str] | None:
+    """`text` cut into its rows as written, each with its line end; None where no row fits (an unclosed quote)."""
+    pieces = _csv_patterns(sep)[1].findall(text)  # the rows, then an empty match at the very end
+    return pieces if "".join(pieces) == text else None  # joined, they are the text only when nothing was skipped
+
+
+def _edit_csv(data, edit: Edit, sep: str) -> str | None:
+    """The cleaned CSV/TSV text: the file as it was (BOM, header, blank lines, line ends, quoting), deleted rows
+    taken out, the ids in a first column when added, and a corrected row changed in its label cell only.
+    None when the rows as cut here do not read back as the intended rows (a dialect pandas reads otherwise)."""
+    text = source_bytes(data.source).decode("utf-8")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    pieces = _csv_rows(text[len(bom):], sep)
+    if pieces is None:
+        return None
+    # pandas skips empty rows and rows of spaces and tabs (other than the separator): they hold no data.
+    blank = " \t\r\n".replace(sep, "")
+    rows = [i for i, piece in enumerate(pieces) if piece.strip(blank)]  # the header, then the data rows
+    frame = data.frame
+    if len(rows) != len(frame) + 1:
+        return None
+    label = list(frame.columns).index(edit.label) + (0 if isinstance(frame.index, pd.RangeIndex) else frame.index.nlevels)
+    for position, value in edit.relabel.items():
+        pieces[rows[position + 1]] = _relabel_row(pieces[rows[position + 1]], label, value, sep)
+        if pieces[rows[position + 1]] is None:
+            return None
+    ids = [str(i) for i in np.asarray(edit.ids).tolist()] if edit.add_id else []
+    if edit.add_id:
+        pieces[rows[0]] = f"{_csv_cell(edit.add_id)}{sep}{pieces[rows[0]]}"
+        for index, id_text in zip(rows[1:], ids):
+            pieces[index] = f"{id_text}{sep}{pieces[index]}"
+    for position in edit.deleted:
+        pieces[rows[position + 1]] = ""
+    cleaned = bom + "".join(pieces)
+    return cleaned if _reads_as_edited(cleaned, data, edit, sep, ids) else None
+
+
+def _csv_cell(value) -> str:
+    """A cell the tool writes: quoted unless it is a plain word or number (ids, the id column's name)."""
+    value = str(value)
+    return value if re.fullmatch(r"\w+", value) else '"' + value.replace('"', '""') + '"'
+
+
+def _relabel_row(piece: str, label: int, value, sep: str) -> str | None:
+    """Row text `piece` with cell number `label` replaced by `value`, quoted; every other byte as it was.
+    None when the row has no such cell."""
+    cell, _ = _csv_patterns(sep)
+    body = piece.rstrip("\r\n")
+    spans, at = [], 0
+    while True:
+        found = cell.match(body, at)
+        spans.append((found.start(), found.end()))
+        if found.end() >= len(body) or body[found.end()] != sep:
+            break
+        at = found.end() + 1
+    if label >= len(spans):
+        return None
+    start, end = spans[label]
+    return body[:start] + '"' + str(value).replace('"', '""') + '"' + body[end:] + piece[len(body):]
+
+
+def _reads_as_edited(cleaned: str, data, edit: Edit, sep: str, ids: list[str]) -> bool:
+    """Whether `cleaned`, read as the input was, gives exactly the input's rows with the edit applied."""
+    import io
+
+    expected = data.frame.copy()
+    if edit.relabel:
+        column = expected[edit.label].astype(object)
+        for position, value in edit.relabel.items():
+            column.iat[position] = str(value)
+        expected[edit.label] = column
+    if edit.add_id:
+        expected.insert(0, edit.add_id, pd.Series(ids, dtype=object, index=expected.index))
+    keep = np.ones(len(expected), dtype=bool)
+    keep[sorted(edit.deleted)] = False
+    try:
+        got = _read_csv(sep)(io.BytesIO(cleaned.encode("utf-8")))
+    except (ValueError, pd.errors.ParserError):
+        return False
+    drop = isinstance(data.frame.index, pd.RangeIndex)  # else the first cells are the index: compare them too
+    got, expected = got.reset_index(drop=drop), expected[keep].reset_index(drop=drop)
+    return list(got.columns) == list(expected.columns) and got.equals(expected)
 
 
 def _rewrite_frame_as_parquet(data, edit: Edit):

@@ -218,6 +218,8 @@ def test_cli_run_report_export_apply_round_trip(tmp_path, tsv300):
     assert (cleaned.set_index("id").loc[kept["id"], "labels"].to_numpy() == kept["labels"].to_numpy()).all()
     changes = pd.read_csv(tmp_path / "clean" / "changes.csv", encoding="utf-8-sig")
     assert list(changes["change"]) == sorted(changes["change"].tolist(), key=lambda c: 0) and len(changes) == 2
+    # One word for a DELETE everywhere: the annotators', the console's and changes.csv's.
+    assert sorted(changes["change"]) == ["deleted", "relabelled"] and "1 deleted" in proc.stdout
 
     bad = suspects.copy()
     bad.loc[0, "corrected_labels"] = "gratitude,happiness"

@@ -414,7 +414,7 @@ def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, rela
         page.keyboard.press("Enter")
         if i % 4 == 3:
             page.keyboard.press("d")
-            expected[row["id"]] = ("", "dropped")
+            expected[row["id"]] = ("", "deleted")
             states.append("delete")
         else:
             new = row["suggested_label"] if row["suggested_label"] != row["given_label"] else \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import tempfile
@@ -10,7 +11,7 @@ import time
 import numpy as np
 
 from ..distributed import fold_shares, world_size
-from ..errors import OptionError
+from ..errors import AuditorError, OptionError, first_line
 from . import Backend
 
 
@@ -29,7 +30,7 @@ def load_tokenizer(model: str):
     try:
         return AutoTokenizer.from_pretrained(model)
     except Exception as exc:  # offline Hub, missing files, unknown id
-        raise OptionError(f"--model {model!r}: cannot load its tokenizer: {_first_line(exc)}") from None
+        raise OptionError(f"--model {model!r}: cannot load its tokenizer: {first_line(exc)}") from None
 
 
 def load_classifier(model: str, n_classes: int, class_names=None, **options):
@@ -49,12 +50,7 @@ def load_classifier(model: str, n_classes: int, class_names=None, **options):
             **options,  # e.g. problem_type="multi_label_classification" (auditor.multilabel.finetune)
         )
     except Exception as exc:
-        raise OptionError(f"--model {model!r}: cannot load it as a classifier: {_first_line(exc)}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise OptionError(f"--model {model!r}: cannot load it as a classifier: {first_line(exc)}") from None
 
 
 # Settings the user leaves unset (None) are chosen for the device. The CPU values are what the
@@ -319,8 +315,9 @@ class FinetuneBackend(Backend):
         if self.dynamics is not None:
             self.dynamics.begin_fold(self.encoded, self.lengths, train_idx, labels, self.tokenizer,
                                      pad_to_multiple_of=trainer.data_collator.pad_to_multiple_of)
-        trainer.train()
-        _synchronize()
+        with out_of_memory_as_option_error(self.cfg, "training"):
+            trainer.train()
+            _synchronize()
         self.timings["train"] += time.perf_counter() - started
         self.throughput["train_samples"] += len(train_idx) * self.cfg.epochs
         self.throughput["train_tokens"] += float(self.lengths[train_idx].sum()) * self.cfg.epochs
@@ -370,7 +367,8 @@ class FinetuneBackend(Backend):
         order = np.argsort(self.lengths[test_idx], kind="stable")
         rows = np.asarray(test_idx)[order]
         held_out = self.encoded.select(rows).add_column("labels", self._label_values(labels[rows]))
-        output = trainer.predict(held_out)
+        with out_of_memory_as_option_error(self.cfg, "predicting"):
+            output = trainer.predict(held_out)
         self.fold_metrics.append({k: float(v) for k, v in output.metrics.items() if np.isscalar(v)})
         logits = np.asarray(output.predictions, dtype=np.float64)
         probs = np.empty_like(logits)
@@ -462,6 +460,10 @@ def run_folds_in_processes(backend, folds, labels) -> dict[int, dict]:
         try:
             for process, log, spec, share in running:
                 if process.wait() != 0:
+                    failed = spec.with_suffix(".error.pkl")
+                    if failed.exists():  # the worker met a problem the user can fix (GPU memory): say it as is
+                        with open(failed, "rb") as handle:
+                            raise pickle.load(handle)
                     log.seek(0)
                     lines = log.read().strip().splitlines()
                     tail = lines[-1] if lines else f"exit status {process.returncode}"
@@ -480,12 +482,24 @@ def run_folds_in_processes(backend, folds, labels) -> dict[int, dict]:
 def _fold_worker(spec_path: str) -> None:
     """One --parallel-folds worker: its share of the folds, in a fresh process that sees one device."""
     import pickle
+    from pathlib import Path
 
     from ..distributed import silence_libraries
 
     silence_libraries()
     with open(spec_path, "rb") as handle:
         spec = pickle.load(handle)
+    try:
+        results = _worker_folds(spec)
+    except AuditorError as exc:
+        with open(Path(spec_path).with_suffix(".error.pkl"), "wb") as handle:
+            pickle.dump(exc, handle)
+        raise SystemExit(exc.exit_code) from None
+    with open(spec["out"], "wb") as handle:
+        pickle.dump(results, handle)
+
+
+def _worker_folds(spec: dict) -> dict:
     backend = FinetuneBackend(spec["n_classes"], spec["seed"], spec["cfg"], class_names=spec["class_names"])
     backend.prepare(spec["texts"])
     results = {}
@@ -493,8 +507,7 @@ def _fold_worker(spec_path: str) -> None:
         backend.restore_fold(fold - 1, {})  # number its training dynamics as this fold
         probs = backend.fit_predict(train_idx, spec["labels"], test_idx)
         results[fold] = {"probs": probs, "arrays": backend.fold_arrays(fold), "metrics": backend.fold_metrics[-1]}
-    with open(spec["out"], "wb") as handle:
-        pickle.dump(results, handle)
+    return results
 
 
 @functools.cache
@@ -527,6 +540,22 @@ def release(trainer) -> None:
     handler = trainer.callback_handler
     handler.model = handler.optimizer = handler.lr_scheduler = handler.train_dataloader = None
     _free_memory()
+
+
+@contextlib.contextmanager
+def out_of_memory_as_option_error(cfg, stage: str):
+    """A GPU out of memory is the options' doing (batch size, max length): one line naming them, exit 2,
+    instead of an internal error, so a first GPU run says what to change."""
+    import torch
+
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        _free_memory()
+        raise OptionError(
+            f"The GPU ran out of memory {stage} with --batch-size {cfg.batch_size} and --max-length "
+            f"{cfg.max_length} ({first_line(exc)}); pass a smaller --batch-size or --max-length."
+        ) from None
 
 
 def _free_memory() -> None:

@@ -54,10 +54,13 @@ def add_run(p: argparse.ArgumentParser) -> None:
     scoring = p.add_argument_group("scoring and output")
     scoring.add_argument("--score-method", default="self_confidence",
                          help=f"cleanlab's label-quality score: {', '.join(SCORE_METHODS)} (default: %(default)s)")
+    # --use-signals: under torchrun, whose own parser takes `--signals` for an abbreviation of its
+    # --signals-to-handle and stops with "ambiguous option" before auditor starts.
     signals = scoring.add_argument(
-        "--signals", help=f"comma list of signals to compute from {', '.join(SIGNALS)}, or 'all' / 'none' "
-                          "(loss and label_quality always run; default: %(default_set)s, plus dynamics when "
-                          "the method fine-tunes)")
+        "--signals", "--use-signals", dest="signals",
+        help=f"comma list of signals to compute from {', '.join(SIGNALS)}, or 'all' / 'none' (loss and "
+             "label_quality always run; default: %(default_set)s, plus dynamics when the method fine-tunes; "
+             "under torchrun spell it --use-signals)")
     signals.default_set = _Lazy(_default_signals)
     scoring.add_argument("--duplicate-threshold", type=float_type("duplicate-threshold"),
                          default=RunConfig.duplicate_threshold,
