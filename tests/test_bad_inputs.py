@@ -79,6 +79,7 @@ BAD_OPTIONS = [
     (["--seed", str(2**40)], ["'seed'", "<= 4294967295"]),
     (["--epochs", "inf"], ["'epochs'", "inf"]),
     (["--learning-rate", "nan"], ["'learning-rate'", "nan"]),
+    (["--truncation", "tail"], ["'truncation'", "'tail'", "head+tail"]),
     (["--nope"], ["unrecognized arguments", "--nope"]),
     (["--folds"], ["--folds", "expected one argument"]),
 ]

@@ -234,9 +234,10 @@ def test_bench_cli_runs_the_default_audit_beside_the_baseline_on_compressed_data
     assert "peak RSS" in proc.stdout and "ECE" in proc.stdout
 
 
-def test_bench_cli_bad_noise_is_one_line(tmp_path):
+@pytest.mark.parametrize("args, option", [(["--noise", "loud"], "noise"), (["--truncation", "middle"], "truncation")])
+def test_bench_cli_bad_option_is_one_line(tmp_path, args, option):
     out = tmp_path / "bench"
-    proc = run_cli("bench", "--noise", "loud", "--limit", "100", "--out", out)
+    proc = run_cli("bench", *args, "--limit", "100", "--out", out)
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("auditor: error: The 'noise' option") and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith(f"auditor: error: The '{option}' option") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()

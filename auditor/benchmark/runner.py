@@ -546,7 +546,7 @@ def _check_noise(noise) -> None:
 
 def bench(*, data: str | None = None, text_column: str | None = None, label_column: str | None = None,
           limit: int | None = None, noise=("uniform10", "classcond10"), seeds=(0,), methods=None, folds: int = 5,
-          epochs: float | None = None, max_length: int | None = None, cache_dir: str | None = "reports/.bench-cache",
+          epochs: float | None = None, max_length: int | None = None, truncation: str | None = None, cache_dir: str | None = "reports/.bench-cache",
           out: str | None = None, quiet: bool = False, command: str = "") -> str:
     """The `auditor bench` command: load, subset, run, write; returns the Markdown summary.
 
@@ -557,7 +557,7 @@ def bench(*, data: str | None = None, text_column: str | None = None, label_colu
     from datetime import datetime
 
     _check_noise(noise)
-    from ..config import DataConfig, TrainConfig
+    from ..config import DataConfig, RunConfig, TrainConfig
     from ..device import device
     from ..data import load_data
     from ..pipeline import Progress
@@ -566,9 +566,10 @@ def bench(*, data: str | None = None, text_column: str | None = None, label_colu
         raise OptionError(f"The 'limit' option must be an int >= {10 * folds}. Got {limit} instead.")
     cfg = DataConfig(text_column=text_column, label_column=label_column,
                      **({"source": data} if data else {}))
+    train_cfg = TrainConfig(epochs=epochs, max_length=max_length, **({"truncation": truncation} if truncation else {}))
+    RunConfig(train=train_cfg)  # validated as for 'run', before the data is read
     data = stratified_subset(load_data(cfg, min_per_class=folds), limit)
     methods = select_methods(methods, finetune=device() == "cuda")
-    train_cfg = TrainConfig(epochs=epochs, max_length=max_length)
     started = time.perf_counter()
     result = run_benchmark(data, noise=tuple(noise), seeds=tuple(seeds), methods=methods,
                            folds=folds, train_cfg=train_cfg, cache_dir=cache_dir,

@@ -178,9 +178,22 @@ def _summary(result, scores: pd.DataFrame) -> dict:
         "run_time": timings.get("total"),
         "stages": {k: v for k, v in timings.items() if k != "total"},
         "command": run.get("command") or "",
+        "text_input": _text_input(metrics, config),
         "finished": run.get("finished"),
         "versions": run.get("versions") or {},
     }
+
+
+def _text_input(metrics: dict, config: dict) -> str | None:
+    """How fine-tuning cut long texts: max length (set or chosen from the data) and truncation."""
+    details = (metrics.get("backend_details") or {}).get("finetune")
+    if not details or details.get("max_length") is None:
+        return None
+    chosen = "set by --max-length" if (config.get("train") or {}).get("max_length") else "chosen from the data"
+    text = f"{details['max_length']} tokens ({chosen}), {details.get('truncation', 'head')} truncation"
+    if details.get("texts_at_max_length") is not None:
+        text += f"; {details['texts_at_max_length']:,} texts reach the limit"
+    return text
 
 
 def _issue_counts(scores: pd.DataFrame, names: list[str]) -> dict[str, int]:
