@@ -40,6 +40,7 @@ def audit(
     batch_size: int | None = None,
     learning_rate: float | None = None,
     max_length: int | None = None,
+    truncation: str = TrainConfig.truncation,
     verbose: bool = True,
     task: str = "auto",
     label_columns=None,
@@ -73,10 +74,10 @@ def audit(
             data, text_column=text_column, label_column=label_column, id_column=id_column, split=split,
             config_name=config_name, method=method, folds=folds, model=model, seed=seed, signals=_signals_text(signals),
             duplicate_threshold=duplicate_threshold, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            max_length=max_length, verbose=verbose, label_columns=label_columns, label_separator=label_separator,
+            max_length=max_length, truncation=truncation, verbose=verbose, label_columns=label_columns, label_separator=label_separator,
             label_names=label_names, pred_probs=pred_probs, train_data=train_data)
     train = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
-                        **({"model": model} if model else {}))
+                        truncation=truncation, **({"model": model} if model else {}))
     columns = dict(text_column=text_column, label_column=label_column, id_column=id_column, split=split,
                    config_name=config_name)
     probs_path = str(pred_probs) if isinstance(pred_probs, (str, Path)) else None

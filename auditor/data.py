@@ -44,6 +44,7 @@ class AuditData:
     id_column: str | None = None
     frame: pd.DataFrame | None = None  # the rows as read, for writing a cleaned copy
     truncated: int = 0  # texts cut to MAX_TEXT_CHARS
+    headerless: bool = False  # a CSV/TSV without a header row (--column-names named its columns)
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -69,7 +69,7 @@ def save_final_model(data, config, result, out, progress=None) -> Path:
         if progress:
             progress(f"finetune: training the final model on all {len(data):,} rows")
         trainer = _train_on_all(data, config, progress)
-        trainer.save_model(str(tmp))
+        trainer.save_model(str(tmp))  # its config.json records max_length and truncation (_train_on_all)
         (tmp / "README.md").write_text(model_card(result, config), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -86,12 +86,14 @@ def _train_on_all(data, config, progress):
 
     import numpy as np
 
-    from .backends.finetune import FinetuneBackend
+    from .backends.finetune import FinetuneBackend, save_input_settings
 
     cfg = dataclasses.replace(config.train, dynamics_per_epoch=0)  # no fold to record dynamics for
     backend = FinetuneBackend(len(data.class_names), config.seed, cfg, progress, class_names=data.class_names)
     backend.prepare(data.texts)
-    return backend.train(np.arange(len(data)), np.asarray(data.labels))
+    trainer = backend.train(np.arange(len(data)), np.asarray(data.labels))
+    save_input_settings(trainer.model.config, backend.cfg)  # max_length as chosen from the data
+    return trainer
 
 
 def _note_in_run_json(out: Path, facts: dict) -> None:
@@ -111,6 +113,7 @@ def model_card(result, config) -> str:
     m = result.metrics
     chosen = m.get("backend_details", {}).get("finetune", {}).get("max_length")
     train = dataclasses.replace(train, max_length=train.max_length or chosen)
+    cut = "its first tokens" if train.truncation == "head" else "its first quarter and last three quarters of tokens"
     data = result.run.get("data", {})
     source = data.get("source", "?")
     # A local path may say more about the user's machine than they want to publish.
@@ -136,7 +139,10 @@ def model_card(result, config) -> str:
 Fine-tuned from `{Path(base).name if Path(base).exists() else base}` on all {m['n']:,} examples of
 `{shown_source}` ({len(m['classes'])} classes: {', '.join(m['classes'])}), {train.epochs:g} epoch(s),
 learning rate {train.learning_rate:g}, batch size {train.batch_size}, max length
-{train.max_length}, seed {config.seed}.
+{train.max_length}, truncation {train.truncation}, seed {config.seed}. A text longer than {train.max_length} tokens
+kept {cut}; `python -m auditor predict` cuts new texts the same way (config.json: `auditor_max_length`,
+`auditor_truncation`), while a plain `pipeline` keeps the first tokens, up to the
+tokenizer's limit.
 
 ## Audit of the training labels
 

@@ -25,7 +25,12 @@ def resolve_model_dir(model: str) -> str:
 
 
 def predict_texts(texts, model: str, max_length: int | None = None) -> list[dict[str, float]]:
-    """For each text, {class name: probability} in the model's class order."""
+    """For each text, {class name: probability} in the model's class order.
+
+    Texts are cut as the saved model's were in training (its max_length and truncation, or `max_length`
+    if given); the pipeline then runs the model and turns logits into probabilities (softmax, or sigmoid
+    for a multi-label head).
+    """
     texts = [str(t) for t in texts]
     if not texts:
         raise OptionError("predict needs at least one text.")
@@ -40,12 +45,33 @@ def predict_texts(texts, model: str, max_length: int | None = None) -> list[dict
         detail = first_line(exc)
         raise OptionError(f"--model {model}: cannot load it as a text classifier: {detail}") from None
     order = [classifier.model.config.id2label[i] for i in range(classifier.model.config.num_labels)]
-    kwargs = {"truncation": True}
-    if max_length:
-        kwargs["max_length"] = max_length
-    outputs = classifier(texts, **kwargs)
+    outputs = [output for batch in _batches(_encode(classifier, texts, max_length), PREDICT_BATCH)
+               for output in _classify(classifier, batch)]
     return [{name: float(next(o["score"] for o in output if o["label"] == name)) for name in order}
             for output in outputs]
+
+
+PREDICT_BATCH = 32
+
+
+def _encode(classifier, texts, max_length):
+    from .backends.finetune import input_settings, truncate
+
+    saved_length, truncation = input_settings(classifier.model.config, classifier.tokenizer)
+    return truncate(classifier.tokenizer, texts, max_length or saved_length, truncation)
+
+
+def _batches(encoded: dict, size: int):
+    n = len(encoded["input_ids"])
+    for start in range(0, n, size):
+        yield {key: rows[start:start + size] for key, rows in encoded.items()}
+
+
+def _classify(classifier, batch: dict) -> list[list[dict]]:
+    """The pipeline's forward pass (device placement, no gradients) and its per-text post-processing."""
+    padded = classifier.tokenizer.pad(batch, return_tensors="pt")
+    logits = classifier.forward(dict(padded))["logits"]
+    return [classifier.postprocess({"logits": logits[i:i + 1]}, top_k=None) for i in range(len(logits))]
 
 
 def format_predictions(texts, predictions) -> str:

@@ -52,7 +52,7 @@ def main(limit: int | None, out: Path) -> dict:
     # 4. Save the run: scores, metrics, report.html and suspects.csv, as `auditor run` writes them.
     run_dir = result.save(out / "run", overwrite=True)
 
-    # 5. Play the annotator: accept the suggestion for the top 5, drop the 6th, keep the rest.
+    # 5. Play the annotator: accept the suggestion for the top 5, delete the 6th, keep the rest.
     suspects = pd.read_csv(run_dir / "suspects.csv", keep_default_na=False, encoding="utf-8-sig")
     suspects.loc[:4, "corrected_label"] = suspects.loc[:4, "suggested_label"]
     suspects.loc[5, "corrected_label"] = "DELETE"
@@ -61,7 +61,7 @@ def main(limit: int | None, out: Path) -> dict:
 
     # 6. Apply: cleaned data in the input's format plus changes.csv; the input file is untouched.
     summary = apply_corrections(run_dir, annotated, out=out / "cleaned", overwrite=True)
-    print(f"relabelled {summary['relabelled']}, dropped {summary['dropped']}, {summary['rows']} rows left")
+    print(f"relabelled {summary['relabelled']}, deleted {summary['deleted']}, {summary['rows']} rows left")
     return summary
 
 

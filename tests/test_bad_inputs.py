@@ -79,6 +79,7 @@ BAD_OPTIONS = [
     (["--seed", str(2**40)], ["'seed'", "<= 4294967295"]),
     (["--epochs", "inf"], ["'epochs'", "inf"]),
     (["--learning-rate", "nan"], ["'learning-rate'", "nan"]),
+    (["--truncation", "tail"], ["'truncation'", "'tail'", "head+tail"]),
     (["--nope"], ["unrecognized arguments", "--nope"]),
     (["--folds"], ["--folds", "expected one argument"]),
 ]
@@ -288,6 +289,83 @@ def test_texts_keep_their_unicode_line_separators(tmp_path):
 def test_quiet_silences_data_warnings(tmp_path):
     proc, out = _run(tmp_path, BAD / "label_spellings.csv", (*FAST, "--quiet"))
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_apply_without_corrections_gives_back_every_accepted_file_byte_for_byte():
+    """Fault 4 over the corpus: each CSV, TSV, JSON Lines and `text;label` file the loader accepts (BOMs, CRLF,
+    quoted newlines, lone CRs, formula-like cells, Unicode) comes back from apply's writer unchanged."""
+    import warnings
+
+    from auditor.annotate.apply import cleaned_copy
+    from auditor.config import DataConfig
+    from auditor.data import load_data
+    from auditor.errors import DataError
+
+    accepted = []
+    for path in sorted(BAD.glob("*")):
+        if path.suffix not in (".csv", ".tsv", ".jsonl", ".txt"):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = load_data(DataConfig(source=str(path)))
+        except DataError:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert cleaned_copy(data) == path.read_bytes(), path.name
+        accepted.append(path.name)
+    assert {"bom.csv", "crlf.csv", "embedded_newlines_quotes.csv", "cr_formula.csv",
+            "unicode_text.csv", "crlf_lines.txt", "bom_blank_lines.jsonl"} <= set(accepted), accepted
+
+
+def _run_in_a_terminal(*args, cwd: Path, timeout: float = 300) -> tuple[int, str, str]:
+    """`python -m auditor ARGS` in a subprocess whose stdout and stderr are terminals (two ptys): progress
+    bars only show on a terminal. Returns (exit code, stdout, stderr)."""
+    import pty
+    import select
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    masters, slaves = zip(*(pty.openpty() for _ in range(2)))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", PYTHONWARNINGS="always", TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", *map(str, args)], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=slaves[0], stderr=slaves[1])
+    for fd in slaves:
+        os.close(fd)
+    buffers, reading, deadline = {fd: b"" for fd in masters}, set(masters), time.monotonic() + timeout
+    try:
+        while reading and time.monotonic() < deadline:
+            for fd in select.select(sorted(reading), [], [], 1)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # EIO: the process closed its end
+                    chunk = b""
+                buffers[fd] += chunk
+                if not chunk:
+                    reading.discard(fd)
+        code = proc.wait(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        proc.kill()
+        for fd in masters:
+            os.close(fd)
+    texts = [buffers[fd].decode("utf-8", "replace") for fd in masters]
+    return code, texts[0], texts[1]
+
+
+def test_quiet_in_a_terminal_shows_no_progress_bars_or_warnings(tmp_path):
+    """Fault 12 in a real process on a terminal (where bars would show), with every library warning turned
+    on (PYTHONWARNINGS=always) and data that warns (labels '1' and '01'): --quiet leaves stderr empty and
+    stdout the summary only."""
+    code, out, err = _run_in_a_terminal("run", "--data", BAD / "label_spellings.csv", "--out", tmp_path / "run",
+                                        *FAST, "--quiet", cwd=tmp_path)
+    assert code == 0, err
+    assert err == "", err
+    lines = out.replace("\r\n", "\n").split("\n")
+    assert lines[0].startswith("Audited 12 examples") and not any("\r" in line for line in lines), out
+    assert not any(mark in out for mark in ("it/s", "s/it", "%|", "\x1b[")), out  # tqdm's and ANSI escapes
 
 
 def test_a_directory_as_data_is_one_line(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.benchmark.noise import detection_metrics, flip_labels
+from auditor.benchmark.noise import calibration_metrics, detection_metrics, flip_labels
 from auditor.benchmark.runner import BASELINE, duplicate_conflicts, run_benchmark, select_methods, stratified_subset
 from auditor.benchmark.tables import summarize
 from auditor.config import DataConfig
@@ -144,6 +144,17 @@ def test_metrics_need_some_but_not_all_flips():
         detection_metrics(np.zeros(4, dtype=bool), np.arange(4))
 
 
+def test_calibration_against_hand_computed_values():
+    labels = np.array([0, 0, 1, 1])
+    # Top probabilities 0.9, 0.9 (one right, one wrong) share a bin: |1 - 1.8| = 0.8; 0.6 and 0.7 (both right):
+    # |1 - 0.6| + |1 - 0.7| = 0.7; over 4 rows.
+    probs = np.array([[0.9, 0.1], [0.1, 0.9], [0.4, 0.6], [0.3, 0.7]])
+    got = calibration_metrics(labels, probs)
+    assert got["accuracy"] == pytest.approx(0.75) and got["ece"] == pytest.approx((0.8 + 0.7) / 4)
+    confident_and_right = np.eye(2)[labels]
+    assert calibration_metrics(labels, confident_and_right) == {"accuracy": 1.0, "ece": 0.0}
+
+
 # ---------------------------------------------------------------- the benchmark runner and CLI
 
 
@@ -218,12 +229,15 @@ def test_bench_cli_runs_the_default_audit_beside_the_baseline_on_compressed_data
     rows = pd.read_csv(out / "results.csv")
     assert len(rows) == 2 and rows["method"].iloc[0].startswith("auditor run (auto: ")
     assert (rows["peak_rss_mb"] > 50).all() and (rows["average_precision"] > 0.8).all()
-    assert "peak RSS" in proc.stdout
+    # Both processes' probabilities are read back: accuracy against the clean labels, and calibration.
+    assert (rows["accuracy"] > 0.8).all() and rows["ece"].between(0, 1).all()
+    assert "peak RSS" in proc.stdout and "ECE" in proc.stdout
 
 
-def test_bench_cli_bad_noise_is_one_line(tmp_path):
+@pytest.mark.parametrize("args, option", [(["--noise", "loud"], "noise"), (["--truncation", "middle"], "truncation")])
+def test_bench_cli_bad_option_is_one_line(tmp_path, args, option):
     out = tmp_path / "bench"
-    proc = run_cli("bench", "--noise", "loud", "--limit", "100", "--out", out)
+    proc = run_cli("bench", *args, "--limit", "100", "--out", out)
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("auditor: error: The 'noise' option") and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith(f"auditor: error: The '{option}' option") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()

@@ -127,7 +127,8 @@ def test_help_shows_every_default():
                      "training (default: 0)", f"which on this machine is {'+'.join(resolve_methods('auto'))}",
                      f"default: {','.join(DEFAULT_SIGNALS)}", "(default: self_confidence)",
                      "exact only; default: 0.95)", "console summary (default: 10)",
-                     "for finetune (default: the data's 95th percentile, up to the model's limit)"):
+                     "for finetune (default: the data's 95th percentile, up to the model's limit)",
+                     "or head+tail (the first quarter and the last three quarters) (default: head)"):
         assert fragment in text, fragment
 
 

@@ -191,8 +191,9 @@ def test_an_input_format_is_one_registry_entry(tmp_path):
 
     def rewrite(data, edit):
         frame = data.frame.copy()
-        for position, value in edit.relabel.items():
-            frame.loc[position, edit.label] = value
+        for position, cells in edit.relabel.items():
+            for column, value in cells.items():
+                frame.loc[position, column] = value
         frame = frame.drop(index=sorted(edit.deleted))
         return lambda handle: handle.write(frame.to_csv(sep="|", index=False).encode("utf-8"))
 

@@ -125,6 +125,56 @@ def test_fold_shares_are_round_robin():
     assert sorted(f for s in shares for f in s) == list(range(10)) and max(map(len, shares)) - min(map(len, shares)) <= 1
 
 
+def test_every_run_option_passes_through_torchruns_parser():
+    """torchrun's argparse takes any prefix of its own options from the script's arguments too: `--signals`
+    (of --signals-to-handle) stops it; `--use-signals` is the spelling that reaches auditor."""
+    from torch.distributed.run import get_args_parser
+
+    from auditor.cli.main import build_parser
+
+    launch = ["--standalone", "--nproc_per_node", "2", "-m", "auditor"]
+    with pytest.raises(SystemExit):
+        get_args_parser().parse_args([*launch, "run", "--signals", "loss"])
+    script = get_args_parser().parse_args([*launch, "run", "--use-signals", "loss", "--seed", "3"])
+    assert script.training_script == "auditor"
+    args = build_parser().parse_args(script.training_script_args)
+    assert args.signals == "loss" and args.seed == 3
+    torchrun = {o for a in get_args_parser()._actions for o in a.option_strings}
+    ours = {o for a in build_parser()._subparsers._group_actions[0].choices["run"]._actions
+            for o in a.option_strings if o.startswith("--") and o not in ("--help", "--signals")}
+    assert not [o for o in ours if any(t.startswith(o) for t in torchrun)]
+
+
+def test_a_workers_user_error_reaches_the_user_as_itself(tmp_path):
+    """--parallel-folds: a worker that cannot load the model (or runs out of GPU memory) stops the run with
+    its own one-line error (exit 2), not an internal error about a failed worker."""
+    from types import SimpleNamespace
+
+    from auditor.backends.finetune import run_folds_in_processes
+
+    gone = tmp_path / "model-removed-after-the-run-started"
+    cfg = TrainConfig(model=str(gone), epochs=1, batch_size=8, max_length=16)
+    parent = SimpleNamespace(fold_devices=["", ""], texts=["a b", "c d"] * 4, n_classes=2, seed=0, cfg=cfg,
+                             class_names=("x", "y"), _splits=[(np.arange(4), np.arange(4, 8))] * 2)
+    with pytest.raises(OptionError, match="cannot load its tokenizer") as caught:
+        run_folds_in_processes(parent, [0, 1], np.array([0, 1] * 4))
+    assert str(gone) in caught.value.cli_message()
+
+
+def test_gpu_out_of_memory_names_the_options_to_change():
+    import torch
+
+    from auditor.backends.finetune import out_of_memory_as_option_error
+
+    cfg = TrainConfig(batch_size=256, max_length=512)
+    with pytest.raises(OptionError) as caught, out_of_memory_as_option_error(cfg, "training"):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore detail")
+    message = caught.value.cli_message()
+    assert message.startswith("The GPU ran out of memory training with --batch-size 256 and --max-length 512")
+    assert "Tried to allocate 2.00 GiB" in message and "\n" not in message
+    assert "batch_size=" in str(caught.value)  # the Python caller reads parameter names
+
+
 @pytest.mark.slow
 @pytest.mark.ci_slow
 def test_parallel_folds_equal_sequential_folds(monkeypatch):

@@ -17,10 +17,10 @@ def test_example_script(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "relabelled 5, dropped 1, 399 rows left" in proc.stdout
+    assert "relabelled 5, deleted 1, 399 rows left" in proc.stdout
     assert (tmp_path / "confusion_matrix.png").stat().st_size > 1000
     changes = pd.read_csv(tmp_path / "cleaned" / "changes.csv", encoding="utf-8-sig")
-    assert sorted(changes["change"]) == ["dropped"] + ["relabelled"] * 5
+    assert sorted(changes["change"]) == ["deleted"] + ["relabelled"] * 5
     assert len((tmp_path / "cleaned" / "cleaned.txt").read_text().splitlines()) == 399
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -141,8 +142,8 @@ def test_annotator_round_trip(audited, tmp_path):
     changes = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert list(changes.columns) == ["id", "old_label", "new_label", "change", "note"]
     changes["id"] = changes["id"].str.lstrip("'")
-    dropped = changes[changes["change"] == "dropped"]
-    assert sorted(dropped["id"]) == sorted(deleted) and (dropped["new_label"] == "").all()
+    gone = changes[changes["change"] == "deleted"]
+    assert sorted(gone["id"]) == sorted(deleted) and (gone["new_label"] == "").all()
     relabelled = changes[changes["change"] == "relabelled"]
     assert dict(zip(relabelled["id"], relabelled["new_label"].str.lstrip("'"))) == corrected
     assert (relabelled["note"] == "fixed").all()  # the annotators' notes are kept
@@ -246,6 +247,7 @@ def test_apply_on_text_label_lines_keeps_the_format(emotion_slice, tmp_path):
     expected[5] = expected[5].rsplit(";", 1)[0] + ";love"
     del expected[7]
     assert cleaned == expected
+    assert "cleaned.txt holds no ids: a `text;label` line has no room for an id" in done.stdout
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
@@ -347,7 +349,7 @@ def test_cr_inside_a_cell_stays_inside_its_quoted_field(hostile, tmp_path):
 
 
 def test_ids_that_read_as_one_number_stay_distinct(hostile, tmp_path):
-    """Fault 2: ids 1, 01 and 1.0 were one number; `1,DELETE` dropped the 01 row."""
+    """Fault 2: ids 1, 01 and 1.0 were one number; `1,DELETE` deleted the 01 row."""
     run_dir, path, frame = hostile
     scores = pd.read_parquet(run_dir / "scores.parquet")
     assert scores["id"].tolist()[:4] == ["0", "1", "01", "1.0"]
@@ -422,7 +424,7 @@ def test_cleaned_copy_keeps_the_audit_ids_for_a_reaudit(tmp_path):
     again = load_data(DataConfig(source=str(run_dir / "cleaned.csv"), id_column="id"))
     assert again.ids.tolist() == [i for i in range(30) if i != 3]
     changes = pd.read_csv(run_dir / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert changes[["id", "change", "note"]].values.tolist() == [["3", "dropped", "spam"], ["7", "kept", "unsure"]]
+    assert changes[["id", "change", "note"]].values.tolist() == [["3", "deleted", "spam"], ["7", "kept", "unsure"]]
 
 
 JSONL_ROWS = ['{"uid": 9007199254740993, "text": "goal match team", "label": "sport", "score": 0.1}',
@@ -462,6 +464,97 @@ def test_apply_gives_back_uncorrected_rows_in_their_own_form(tmp_path, form):
     else:
         assert isinstance(value, dict) and value["uid"] == [r["uid"] for i, r in enumerate(records) if i != 4]
         assert value["label"][4] == "sport"
+
+
+def _odd_csv_records(sep: str) -> list[str]:
+    """Data rows (text, label, note) of 15 records as a person or another tool might write them: quoted
+    newlines and CRs, doubled quotes, a quote inside an unquoted cell, a quoted cell with text after its
+    closing quote, a formula-like text, mixed line ends."""
+    words = ["goal match team", "pizza oven bread", "laptop cloud server"]
+    labels = ["sport", "food", "tech"]
+    odd = [f'"multi\r\nline {{w}}"{sep}{{lab}}{sep}x', f'"say ""hi"" {{w}}"{sep}"{{lab}}"{sep}', f'a"quote {{w}}{sep}{{lab}}{sep}',
+           f'"half"way {{w}}{sep}{{lab}}{sep}"n"', f'=1+1 {{w}}{sep}{{lab}}{sep}-x', f'"lone\rcr {{w}}"{sep}{{lab}}{sep}']
+    ends = ["\r\n", "\n", "\r\n"]
+    return [odd[i % len(odd)].format(w=words[i % 3], lab=labels[i % 3]) + ends[i % 3] for i in range(15)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_apply_gives_back_uncorrected_csv_rows_byte_for_byte(tmp_path, fmt):
+    """Fault 4 in CSV/TSV: uncorrected rows were rewritten (quoting, BOM, line ends); now each keeps its bytes.
+    Without an id column the run's ids are added in front; a corrected row changes in its label cell only."""
+    sep = "," if fmt == "csv" else "\t"
+    records = _odd_csv_records(sep)
+    header, blank = f"text{sep}label{sep}note\r\n", "  \r\n"
+    raw = "\ufeff" + header + "".join(records[:7]) + blank + "".join(records[7:])
+    raw = raw[:-2]  # the last row has no line end
+    path = tmp_path / f"d.{fmt}"
+    path.write_bytes(raw.encode("utf-8"))
+    run_dir = build_run(path, tmp_path / "run")
+    corrections = tmp_path / "c.csv"
+    corrections.write_text("id,corrected_label\n4,DELETE\n1,tech\n14,sport\n", encoding="utf-8")
+    code, out, err = cli("apply", run_dir, corrections, "--out", tmp_path / "o")
+    assert code == 0, err
+    rows = [f"{i}{sep}{r}" for i, r in enumerate(records)]
+    rows[1] = rows[1].replace(f'{sep}"food"{sep}', f'{sep}"tech"{sep}')
+    rows[14] = rows[14].replace(f"{sep}tech{sep}", f'{sep}"sport"{sep}')[:-2]
+    expected = "\ufeff" + f"id{sep}" + header + "".join(rows[:4] + rows[5:7]) + blank + "".join(rows[7:])
+    assert (tmp_path / "o" / f"cleaned.{fmt}").read_bytes() == expected.encode("utf-8")
+    # Empty corrections: the original fields of every row, byte for byte, after the added ids.
+    corrections.write_text("id,corrected_label\n", encoding="utf-8")
+    assert cli("apply", run_dir, corrections, "--out", tmp_path / "o2")[0] == 0
+    rows = [f"{i}{sep}{r}" for i, r in enumerate(records)]
+    expected = "\ufeff" + f"id{sep}" + header + "".join(rows[:7]) + blank + "".join(rows[7:])[:-2]
+    assert (tmp_path / "o2" / f"cleaned.{fmt}").read_bytes() == expected.encode("utf-8")
+
+
+@pytest.mark.parametrize("name, content", [
+    ("d.csv.gz", '\ufefftext,label\r\n"goal\nmatch",sport\r\npizza,food\r\nteam,sport\r\noven,food\r\n'),
+    ("d.jsonl.gz", '{"text": "goal", "label": "sport"}\n{"text": "pizza", "label": "food"}\n' * 2),
+    ("d.txt.gz", "goal;sport\r\npizza;food\r\nteam;sport\r\noven;food"),
+    ("d.json.gz", '[{"text": "goal", "label": "sport"}, {"text": "pizza", "label": "food"}, '
+                  '{"text": "team", "label": "sport"}]'),
+])
+def test_apply_reads_a_gzipped_input_as_the_run_did(tmp_path, name, content):
+    """A .jsonl.gz, .txt.gz or .json.gz input made apply fail (it read the compressed bytes as text); the
+    cleaned copy is the decompressed file, byte for byte where nothing changed."""
+    import gzip
+    import warnings
+
+    from auditor.annotate.apply import cleaned_copy
+    from auditor.config import DataConfig
+    from auditor.data import load_data
+
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content.encode("utf-8")))
+    data = load_data(DataConfig(source=str(path)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cleaned = cleaned_copy(data).decode("utf-8")
+    if name != "d.json.gz":
+        assert cleaned == content
+    else:
+        assert json.loads(cleaned) == json.loads(content)
+
+
+def test_csv_rows_that_do_not_read_back_are_written_value_for_value_with_a_warning(tmp_path):
+    """The safety net: if the rows as cut from the file ever differ from the rows the run read, apply must
+    not guess; it writes the intended values (re-quoted) and says that the bytes are not kept."""
+    import dataclasses
+
+    from auditor.annotate.apply import cleaned_copy
+    from auditor.config import DataConfig
+    from auditor.data import load_data
+    from auditor.errors import DataWarning
+
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\ngoal,sport\npizza,food\nteam,sport\noven,food\n", encoding="utf-8")
+    data = load_data(DataConfig(source=str(path)))
+    frame = data.frame.copy()
+    frame.loc[2, "text"] = "not what the file says"
+    with pytest.warns(DataWarning, match="not the same bytes"):
+        cleaned = cleaned_copy(dataclasses.replace(data, frame=frame), relabel={0: "food"}, deleted=[1])
+    assert pd.read_csv(io.BytesIO(cleaned), dtype=str).values.tolist() == [
+        ["goal", "food"], ["not what the file says", "sport"], ["oven", "food"]]
 
 
 @pytest.mark.parametrize("value, written", [
@@ -549,7 +642,10 @@ def test_readme_states_the_promises_in_the_words_the_tests_check():
                   "No command writes over a file it read from", "holds annotations", "only replaces run folders",
                   "files auditor did not write", "An empty folder is a valid `--out`", "never followed",
                   "exits 130 or 143", "auditor: interrupted (SIGINT)", "`''-neg`", "byte for byte",
-                  "N relabelled, M deleted, K kept"]:
+                  "N relabelled, M deleted, K kept", "byte for byte in CSV, TSV, JSON Lines and `text;label` files",
+                  "its label cell is rewritten, quoted", "A `text;label` line has no room for an id",
+                  "(`relabelled`, `deleted`, `kept`)", "its cells are not neutralised",
+                  "A multi-label run's cleaned copy keeps the same promise"]:
         assert words in section, words
 
 

@@ -17,7 +17,7 @@ from transformers import TrainerCallback
 from auditor.backends import fold_assignment, normalize_probs
 from auditor.backends.finetune import (
     GPU_DEFAULTS, Device, FinetuneBackend, length_grouped_sampler, load_classifier, resolve_train_config,
-    training_arguments,
+    training_arguments, truncate,
 )
 from auditor.config import TrainConfig
 from auditor.data import from_frame
@@ -217,3 +217,76 @@ def test_dynamics_batches_are_padded_once_to_a_multiple_of_8():
             enc = backend.tokenizer(data.texts[row], return_tensors="pt", truncation=True,
                                     max_length=backend.cfg.max_length)
             assert np.allclose(model(**enc).logits[0].numpy(), logits[i], atol=1e-4), row
+
+
+# --- which tokens of a long text fine-tuning keeps ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def words():
+    """The packaged tokenizer and 300 whole-word vocabulary entries: a text of them has one token per word."""
+    from auditor.backends.finetune import load_tokenizer
+    from auditor.config import default_model
+
+    tokenizer = load_tokenizer(default_model())
+    vocab = [t for t in tokenizer.convert_ids_to_tokens(list(range(2000, 3000))) if t.isalpha()][:300]
+    ids = tokenizer.convert_tokens_to_ids(vocab)
+    assert tokenizer(" ".join(vocab), add_special_tokens=False)["input_ids"] == ids  # one token per word
+    return tokenizer, vocab, ids
+
+
+def test_head_truncation_is_the_tokenizers_own(words):
+    tokenizer, vocab, ids = words
+    texts = [" ".join(vocab[:n]) for n in (3, 14, 15, 16, 300)]
+    assert truncate(tokenizer, texts, 16, "head") == dict(tokenizer(texts, truncation=True, max_length=16))
+    cut = truncate(tokenizer, texts, 16, "head")["input_ids"][-1]
+    assert cut == [tokenizer.cls_token_id, *ids[:14], tokenizer.sep_token_id]
+
+
+@pytest.mark.parametrize("max_length", [16, 33, 256])
+def test_head_tail_truncation_keeps_the_first_quarter_and_the_end(words, max_length):
+    tokenizer, vocab, ids = words
+    texts = [" ".join(vocab), " ".join(vocab[:max_length - 2]), "a short text"]
+    encoded = truncate(tokenizer, texts, max_length, "head+tail")
+    long, fits, short = encoded["input_ids"]
+    budget = max_length - 2  # [CLS] ... [SEP]
+    head = budget // 4
+    assert long == [tokenizer.cls_token_id, *ids[:head], *ids[len(ids) - (budget - head):], tokenizer.sep_token_id]
+    assert len(long) == max_length and tokenizer.decode(long[1:-1]).split()[-1] == vocab[-1]
+    assert all(len(encoded[k][0]) == max_length for k in encoded)  # every field cut at the same positions
+    assert set(encoded["attention_mask"][0]) == {1} and set(encoded["token_type_ids"][0]) == {0}
+    # Texts that fit (exactly, or with room) are encoded as the tokenizer encodes them.
+    assert [fits, short] == tokenizer(texts[1:])["input_ids"] and len(fits) == max_length
+
+
+def test_truncation_leaves_room_for_special_tokens(words):
+    from auditor.errors import OptionError
+
+    tokenizer, vocab, _ = words
+    with pytest.raises(OptionError, match="max.length.*special tokens. Got 2 instead"):
+        truncate(tokenizer, [" ".join(vocab)], 2, "head+tail")
+
+
+def test_truncation_round_trips_through_the_run_config_and_is_validated():
+    import dataclasses
+
+    from auditor.config import RunConfig
+    from auditor.errors import OptionError
+
+    config = RunConfig(method="finetune", train=TrainConfig(max_length=64, truncation="head+tail"))
+    again = RunConfig.from_dict(json.loads(json.dumps(dataclasses.asdict(config))))
+    assert again == config and again.train.truncation == "head+tail"
+    assert RunConfig().train.truncation == "head"
+    with pytest.raises(OptionError, match=r"'truncation' \w+ must be one of head, head\+tail. Got 'tail'"):
+        RunConfig(train=TrainConfig(truncation="tail"))
+
+
+def test_backend_cuts_texts_as_configured_and_records_it(words):
+    tokenizer, vocab, ids = words
+    texts = [" ".join(vocab), "a short text"]
+    for truncation in ("head", "head+tail"):
+        backend = FinetuneBackend(2, seed=0, cfg=TrainConfig(max_length=16, truncation=truncation))
+        backend.prepare(texts)
+        assert backend.encoded["input_ids"] == truncate(tokenizer, texts, 16, truncation)["input_ids"]
+        details = backend.details()
+        assert details["truncation"] == truncation and details["max_length"] == 16
+        assert details["texts_at_max_length"] == 1 and list(backend.lengths) == [16, 5]
+

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -51,9 +52,7 @@ def run_dir(tmp_path_factory):
 
 def _changes(folder: Path) -> dict:
     table = pd.read_csv(folder / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    # "dropped" was renamed "deleted" in changes.csv; either names a deletion here.
-    changes = table["change"].replace({"dropped": "deleted"})
-    return {i: (c, n) for i, c, n in zip(table["id"], changes, table["new_label"])}
+    return {i: (c, n) for i, c, n in zip(table["id"], table["change"], table["new_label"])}
 
 
 def test_every_format_is_one_registered_module():
@@ -128,7 +127,7 @@ def test_tool_exports_are_detected_and_applied(run_dir, tmp_path, name, fmt):
     assert list(table.columns[:3]) == ["id", "corrected_label", "note"]
     out = tmp_path / "out"
     done = apply_corrections(run_dir, path, out=out)  # detected; the CLI path is in the tests below
-    assert (done["relabelled"], done["dropped"]) == (1, 1)
+    assert (done["relabelled"], done["deleted"]) == (1, 1)
     assert _changes(out) == FIXTURE_CHANGES
     cleaned = pd.read_csv(out / "cleaned.csv", dtype=str, keep_default_na=False)
     assert len(cleaned) == 179 and "r010" not in set(cleaned["key"])
@@ -192,12 +191,9 @@ def _api(base: str, token: str, method: str, path: str, body=None):
     return json.loads(raw) if raw else None
 
 
-@pytest.mark.slow
-@pytest.mark.labelstudio
-@pytest.mark.skipif(not (LS_VENV / "bin" / "label-studio").exists(), reason=f"no Label Studio venv at {LS_VENV}")
-def test_label_studio_round_trip_with_the_real_server(run_dir, tmp_path):
-    """Start Label Studio, create a project with our config, import our tasks, annotate two, export, apply."""
-    paths, _ = export_run(run_dir, "label-studio", top=10, out=tmp_path / "label_studio_tasks.json")
+@contextmanager
+def label_studio(tmp_path: Path):
+    """A Label Studio server on a fresh database in `tmp_path`: yields (base URL, API token); stopped on exit."""
     port, token = _free_port(), "auditortesttoken0123456789"
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, LABEL_STUDIO_BASE_DATA_DIR=str(tmp_path / "ls-data"), LATEST_VERSION_CHECK="false",
@@ -219,6 +215,23 @@ def test_label_studio_round_trip_with_the_real_server(run_dir, tmp_path):
             assert server.poll() is None, (tmp_path / "label-studio.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "Label Studio did not serve /health within 10 minutes"
             time.sleep(2)
+        yield base, token
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.mark.slow
+@pytest.mark.labelstudio
+@pytest.mark.skipif(not (LS_VENV / "bin" / "label-studio").exists(), reason=f"no Label Studio venv at {LS_VENV}")
+def test_label_studio_round_trip_with_the_real_server(run_dir, tmp_path):
+    """Start Label Studio, create a project with our config, import our tasks, annotate two, export, apply."""
+    paths, _ = export_run(run_dir, "label-studio", top=10, out=tmp_path / "label_studio_tasks.json")
+    with label_studio(tmp_path) as (base, token):
         config = paths[1].read_text(encoding="utf-8")
         project = _api(base, token, "POST", "/api/projects", {"title": "auditor", "label_config": config})
         tasks = json.loads(paths[0].read_text(encoding="utf-8"))
@@ -242,13 +255,6 @@ def test_label_studio_round_trip_with_the_real_server(run_dir, tmp_path):
         export = tmp_path / "exported.json"
         with urllib.request.urlopen(request, timeout=300) as response:
             export.write_bytes(response.read())
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
     out = tmp_path / "out"
     done = run_cli("apply", run_dir, export, "--out", out)
     assert done.returncode == 0, done.stderr

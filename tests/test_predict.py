@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from conftest import EMOTION_TRAIN, easy_dataset, run_cli
 from report_helpers import build_run
@@ -48,6 +49,43 @@ def test_predict_prints_probabilities_and_writes_a_plot(saved_model, tmp_path):
         assert abs(sum(v[i] for v in probs.values()) - 1) < 0.01
     assert plot.read_bytes()[:8] == PNG
     assert done.stdout.count(" -> ") == 2
+
+
+def test_predict_cuts_texts_as_the_saved_model_was_trained(saved_model, tmp_path):
+    """config.json's auditor_max_length/auditor_truncation decide the cut; a model without them (a Hub model)
+    is cut as a plain `pipeline(..., truncation=True)` cuts it."""
+    import shutil
+
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from auditor.backends.finetune import truncate
+    from auditor.predict import predict_texts
+
+    texts = [" ".join(f"word{i} topic{i % 7}" for i in range(200)) + " the end is about sport", "short text"]
+    plain = str(saved_model / "model")
+    expected = pipeline("text-classification", model=plain, top_k=None, device="cpu")(texts, truncation=True)
+    got = predict_texts(texts, plain)
+    for output, probs in zip(expected, got):
+        assert probs == pytest.approx({o["label"]: o["score"] for o in output}, abs=1e-5)
+
+    cut = tmp_path / "model"
+    shutil.copytree(plain, cut)
+    config = AutoConfig.from_pretrained(cut)
+    config.update({"auditor_max_length": 24, "auditor_truncation": "head+tail"})
+    config.save_pretrained(cut)
+    tokenizer = AutoTokenizer.from_pretrained(cut)
+    model = AutoModelForSequenceClassification.from_pretrained(cut).eval()
+
+    def by_hand(truncation):
+        batch = tokenizer.pad(truncate(tokenizer, texts, 24, truncation), return_tensors="pt")
+        with torch.no_grad():
+            return torch.softmax(model(**batch).logits, -1).numpy()
+
+    got = np.array([[p[c] for c in CLASSES] for p in predict_texts(texts, str(cut))])
+    assert np.allclose(got, by_hand("head+tail"), atol=1e-5)
+    assert not np.allclose(got[0], by_hand("head")[0], atol=1e-6)  # the long text's tail changed the answer
+    assert np.allclose(got[1], by_hand("head")[1], atol=1e-5)  # the short one fits either way
 
 
 def test_model_is_found_in_a_run_folder_or_given_directly(saved_model):
@@ -119,7 +157,7 @@ def test_save_model_then_push_offline_then_predict(tmp_path):
     data.write_text("\n".join(EMOTION_TRAIN.read_text(encoding="utf-8").splitlines()[:100]) + "\n", encoding="utf-8")
     out = tmp_path / "run"
     done = run_cli("run", "--data", data, "--method", "finetune", "--folds", 2, "--epochs", 1, "--max-length", 32,
-                   "--quiet", "--save-model", "--push-to-hub", "me/emotion-audit", "--out", out)
+                   "--truncation", "head+tail", "--quiet", "--save-model", "--push-to-hub", "me/emotion-audit", "--out", out)
     assert done.returncode == 2, done.stderr[-3000:]
     # --quiet: the one error line and nothing else (no model-loading report, progress bars or warnings).
     error = done.stderr.strip().splitlines()
@@ -133,6 +171,12 @@ def test_save_model_then_push_offline_then_predict(tmp_path):
     assert [config["id2label"][str(i)] for i in range(len(classes))] == classes
     batch = json.loads((out / "metrics.json").read_text())["backend_details"]["finetune"]["batch_size"]
     assert f"batch size {batch}," in (out / "model" / "README.md").read_text()  # the k-fold's own settings
+    # The cut is recorded where each reader looks: run.json's config, metrics, the report, the saved model.
+    assert json.loads((out / "run.json").read_text())["config"]["train"]["truncation"] == "head+tail"
+    assert json.loads((out / "metrics.json").read_text())["backend_details"]["finetune"]["truncation"] == "head+tail"
+    assert "32 tokens (set by --max-length), head+tail truncation" in (out / "report.html").read_text()
+    assert "truncation head+tail" in (out / "model" / "README.md").read_text()
+    assert (config["auditor_max_length"], config["auditor_truncation"]) == (32, "head+tail")  # for `predict`
 
     plot = tmp_path / "tweet.png"
     done = run_cli("predict", "i feel so happy today", "--model", out, "--plot", plot)

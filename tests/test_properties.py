@@ -187,18 +187,43 @@ def written_datasets(draw):
     return fmt, rows, id_column, draw(st.randoms(use_true_random=False))
 
 
-def _write(fmt: str, rows: list[dict], folder) -> "Path":
+def _csv_cell(value: str, sep: str, rng) -> str:
+    """`value` as a CSV cell, quoted when it must be and at random otherwise; sometimes in the odd form
+    `"ab"c` (a quoted part, then text up to the separator), which reads as `abc`."""
+    must = any(c in value for c in (sep, '"', "\r", "\n")) or value[:1] == '"'
+    tail = len(value) - len(value.rstrip("abcxyz 019"))  # letters a reader keeps after a closing quote
+    if tail and rng.random() < 0.3:
+        return '"' + value[:-tail].replace('"', '""') + '"' + value[-tail:]
+    if must or rng.random() < 0.5:
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv_pieces(rows: list[dict], sep: str, rng) -> list[tuple[str, str]]:
+    """A CSV/TSV file as people and tools write them, in pieces ("bom", "blank", "header" or "row", text):
+    a BOM or none; CRLF, LF or CR line ends, or CRLF and LF mixed; empty and whitespace-only lines; the last
+    row with or without its line end."""
+    style = rng.choice(["\r\n", "\n", "\r", "mixed"])
+    end = lambda: rng.choice(["\r\n", "\n"]) if style == "mixed" else style  # noqa: E731
+    blank = lambda: [("blank", rng.choice(["", "  ", " "]) + end())] if rng.random() < 0.15 else []  # noqa: E731
+    columns = list(rows[0])
+    pieces = ([("bom", "\ufeff")] if rng.random() < 0.5 else []) + blank()
+    pieces.append(("header", sep.join(_csv_cell(c, sep, rng) for c in columns) + end()))
+    for row in rows:
+        pieces += blank() + [("row", sep.join(_csv_cell(str(row[c]), sep, rng) for c in columns) + end())]
+    if rng.random() < 0.5:
+        pieces[-1] = ("row", pieces[-1][1].rstrip("\r\n"))
+    return pieces
+
+
+def _write(fmt: str, rows: list[dict], folder, rng=None) -> tuple["Path", list | None]:
+    """The file, and for CSV/TSV its pieces (`_csv_pieces`)."""
     from pathlib import Path
 
-    path = Path(folder) / f"data{SUFFIX[fmt]}"
+    path, pieces = Path(folder) / f"data{SUFFIX[fmt]}", None
     if fmt in ("csv", "tsv"):
-        buffer = _io.StringIO()
-        columns = list(rows[0])
-        writer = _csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", quoting=_csv.QUOTE_ALL,
-                             lineterminator="\r\n")
-        writer.writerow(columns)
-        writer.writerows([[r[c] for c in columns] for r in rows])
-        path.write_bytes(buffer.getvalue().encode("utf-8"))
+        pieces = _csv_pieces(rows, "," if fmt == "csv" else "\t", rng)
+        path.write_bytes("".join(text for _, text in pieces).encode("utf-8"))
     elif fmt == "jsonl":
         path.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8"))
     elif fmt == "json array":
@@ -209,7 +234,7 @@ def _write(fmt: str, rows: list[dict], folder) -> "Path":
         pd.DataFrame(rows).to_parquet(path, index=False)
     else:
         path.write_bytes("".join(f"{r['text']};{r['label']}\n" for r in rows).encode("utf-8"))
-    return path
+    return path, pieces
 
 
 def _cells(frame: pd.DataFrame) -> list[dict]:
@@ -227,7 +252,7 @@ def test_apply_changes_exactly_the_corrected_rows(tmp_path_factory, case, correc
     """Empty corrections reproduce every row; random corrections change exactly the corrected rows."""
     fmt, rows, id_column, rng = case
     folder = tmp_path_factory.mktemp("rt")
-    path = _write(fmt, rows, folder)
+    path, pieces = _write(fmt, rows, folder, rng)
     try:
         data = load_data(DataConfig(source=str(path), id_column=id_column))
     except DataError:
@@ -246,8 +271,10 @@ def test_apply_changes_exactly_the_corrected_rows(tmp_path_factory, case, correc
     cleaned = folder / f"cleaned{SUFFIX[fmt]}"
     cleaned.write_bytes(cleaned_copy(data, relabel, deleted, add_id))
 
-    if not correct and fmt in ("jsonl", "text") and add_id is None:
+    if not correct and add_id is None and fmt in ("jsonl", "text", "csv", "tsv"):
         assert cleaned.read_bytes() == path.read_bytes()  # byte for byte
+    if fmt in ("csv", "tsv"):
+        _check_csv_bytes(pieces, cleaned, data, relabel, deleted, add_id)
     before, after = _cells(_read_file(path, data.format)), _cells(_read_file(cleaned, data.format))
     # Rows lacking an optional key must not gain it: compare the JSON itself, since a frame fills a missing key
     # with null wherever another row has it, and a deleted row can take the only such key with it.
@@ -266,6 +293,43 @@ def test_apply_changes_exactly_the_corrected_rows(tmp_path_factory, case, correc
         if i in relabel:
             expected[data.label_column] = _label_value(data, relabel[i])
         assert row == expected, (i, row, expected)
+
+
+def _check_csv_bytes(pieces, cleaned, data, relabel, deleted, add_id):
+    """CSV/TSV: the file as it was (BOM, header, blank lines, line ends) with the deleted rows taken out, the
+    ids in front when added, and in a relabelled row only the label cell rewritten (quoted)."""
+    sep = "," if data.format == "csv" else "\t"
+    label = list(data.frame.columns).index(data.label_column)
+    expected, position = [], 0
+    for kind, text in pieces:
+        if kind == "header" and add_id:
+            text = f"{add_id}{sep}{text}"
+        elif kind == "row":
+            position += 1
+            i = position - 1
+            if i in deleted:
+                continue
+            if i in relabel:
+                body = text.rstrip("\r\n")
+                cells = _cells_of(body, sep)
+                value = str(_label_value(data, relabel[i]))
+                cells[label] = '"' + value.replace('"', '""') + '"'
+                text = sep.join(cells) + text[len(body):]
+            text = f"{data.ids[i]}{sep}{text}" if add_id else text
+        expected.append(text)
+    assert cleaned.read_bytes().decode("utf-8") == "".join(expected)
+
+
+def _cells_of(row: str, sep: str) -> list[str]:
+    """A CSV row's cells as written (quotes kept), split at the separators outside quotes."""
+    cells, cell, quoted = [], "", False
+    for char in row:
+        quoted = not quoted if char == '"' else quoted
+        if char == sep and not quoted:
+            cells, cell = cells + [cell], ""
+        else:
+            cell += char
+    return cells + [cell]
 
 
 def test_the_round_trip_property_accepted_inputs_of_every_format():

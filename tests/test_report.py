@@ -183,6 +183,16 @@ def test_registered_section_with_a_plot_and_groups(hostile_run):
     assert sum(a != b for a, b in zip(groups, groups[1:])) == 6
 
 
+def test_run_details_say_how_fine_tuning_cut_long_texts(hostile_run):
+    result = load_run(hostile_run)
+    assert "Text length" not in render_report(result)  # tfidf: no token budget to report
+    result.metrics["backend_details"] = {"finetune": {"max_length": 256, "truncation": "head+tail",
+                                                      "texts_at_max_length": 1234}}
+    assert "256 tokens (chosen from the data), head+tail truncation; 1,234 texts reach the limit" in render_report(result)
+    result.run["config"]["train"]["max_length"] = 256
+    assert "256 tokens (set by --max-length)" in render_report(result)
+
+
 def test_report_renders_with_minimal_run_facts(hostile_run):
     result = load_run(hostile_run)
     result.run = {}
@@ -414,7 +424,7 @@ def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, rela
         page.keyboard.press("Enter")
         if i % 4 == 3:
             page.keyboard.press("d")
-            expected[row["id"]] = ("", "dropped")
+            expected[row["id"]] = ("", "deleted")
             states.append("delete")
         else:
             new = row["suggested_label"] if row["suggested_label"] != row["given_label"] else \

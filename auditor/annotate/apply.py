@@ -1,15 +1,16 @@
 """Applying annotators' corrections: validate them, write a cleaned copy of the data and a change log.
 
 The corrections file is the suspects.csv that `run`/`export` wrote, filled in by annotators: rows may be
-re-ordered or dropped; `corrected_label` blank keeps the label, a class name relabels, `DELETE` drops the
-example; `note` is kept in changes.csv. Every row is checked before anything is written; no input file is
+re-ordered or left out; `corrected_label` blank keeps the label, a class name relabels, `DELETE` deletes
+the example; `note` is kept in changes.csv. Every row is checked before anything is written; no input file is
 ever written over. Row numbers in messages are spreadsheet rows (the header is row 1).
 
 The cleaned copy keeps the input's format, and every row nobody corrected comes out as it went in:
-the same line, byte for byte, in JSON Lines and `text;label` files; the same values in CSV, TSV, JSON
-(an array stays an array, a dict of columns a dict of columns) and Parquet. When the run had no
+byte for byte in CSV, TSV, JSON Lines and `text;label` files; value for value in JSON (an array stays an
+array, a dict of columns a dict of columns) and Parquet (input_formats.py). When the run had no
 --id-column, a column of the ids the run used (the 0-based row positions) is added first, so the cleaned
-file keeps the audit's ids: re-audit it with `--id-column id` (`text;label` files have no columns for it).
+file keeps the audit's ids: re-audit it with `--id-column id`. A `text;label` line has no room for an id
+(`TEXT_IDS`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from ..input_formats import CLEANED_EXTENSIONS, INPUT_FORMATS, Edit, plain
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
-__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "DELETE", "CLEANED_EXTENSIONS"]
+__all__ = ["Correction", "read_corrections", "apply_corrections", "cleaned_copy", "cleaned_writer", "DELETE",
+           "CLEANED_EXTENSIONS", "TEXT_IDS"]
 
 DELETE = "DELETE"
+# What apply says of a `text;label` input's cleaned copy (README, "What auditor promises").
+TEXT_IDS = ("{name} holds no ids: a `text;label` line has no room for an id. A re-audit numbers its lines "
+            "from 0 again, so after a deleted line the ids of the later lines differ from this run's.")
 _ID_NAMES = ("id", "auditor_id", "auditor_row_id")  # the first not already a column names the added ids
 
 
@@ -38,7 +43,7 @@ _ID_NAMES = ("id", "auditor_id", "auditor_row_id")  # the first not already a co
 class Correction:
     position: int  # row position in the audited data
     row: int  # spreadsheet row in the corrections file
-    new_label: str | None  # None = drop the example, "" = keep
+    new_label: str | None  # None = delete the example, "" = keep
     note: str = ""
 
 
@@ -88,7 +93,8 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     """Write `cleaned.<ext>` (the run's input with corrections applied) and `changes.csv` into `out`.
 
     Returns the paths and counts: relabelled, deleted, kept (rows of the file left as labelled),
-    rows (in the cleaned copy), input_rows, id_column (the column holding the ids in the cleaned copy).
+    rows (in the cleaned copy), input_rows, id_column (the column holding the ids in the cleaned copy, None
+    for a `text;label` file) and id_note (for a `text;label` file, `TEXT_IDS`: it holds no ids; else None).
     """
     from ..result import load_run
 
@@ -99,7 +105,7 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     result = load_run(run_dir)
     task_apply = TASK_APPLIERS.get(result.metrics.get("task"))  # hook: label sets (auditor.multilabel.apply)
     if task_apply is not None:
-        return task_apply(result, run_dir, corrections_path, out, overwrite)
+        return task_apply(result, run_dir, corrections_path, out, overwrite, fmt)
     corrections, listed = _read_checked(corrections_path, result, fmt)
     data = _reload_input(result, run_dir)
     cleaned_path = out / f"cleaned.{CLEANED_EXTENSIONS[data.format]}"
@@ -110,7 +116,8 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
             check_target(target, inputs=inputs, overwrite=overwrite)
     changes = _changes(result, corrections)
     id_column = data.id_column or _free_name(data)
-    writer = _cleaned_writer(data, changes, None if data.id_column else id_column)
+    relabel, deleted = _edits(changes, "new_label")
+    writer = cleaned_writer(data, relabel, deleted, None if data.id_column else id_column)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -118,11 +125,12 @@ def apply_corrections(run_dir, corrections_path, out=None, overwrite: bool = Fal
     safe_write({cleaned_path: writer, changes_path: lambda handle: _write_changes(changes, handle)},
                inputs=inputs, overwrite=overwrite)
     counts = changes["change"].value_counts()
-    relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("dropped", 0))
+    relabelled, deleted = int(counts.get("relabelled", 0)), int(counts.get("deleted", 0))
     return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
-            "dropped": deleted, "kept": listed - relabelled - deleted,
+            "kept": listed - relabelled - deleted,
             "rows": len(data) - deleted, "input_rows": len(data), "notes": int((changes["note"] != "").sum()),
-            "id_column": id_column if data.format != "text" else None, "listed": listed}
+            "id_column": id_column if data.format != "text" else None, "listed": listed,
+            "id_note": TEXT_IDS.format(name=cleaned_path.name) if data.format == "text" else None}
 
 
 # -------------------------------------------------------------------------------------------- reading
@@ -160,7 +168,7 @@ def _integral(value: str) -> str | None:
 
 
 def _resolve_label(raw, classes: set[str], row: int) -> str | None:
-    """'' = keep, a class name = relabel, DELETE = drop (None). A class literally named 'delete' wins."""
+    """'' = keep, a class name = relabel, DELETE = delete (None). A class literally named 'delete' wins."""
     value = unneutralise(str(raw).strip()).strip()
     if value == "":
         return ""
@@ -199,12 +207,12 @@ def _reload_input(result, run_dir: Path):
 
 
 def _changes(result, corrections: list[Correction]) -> pd.DataFrame:
-    """One row per correction that relabels or drops (a DELETE) a row, and per kept row with a note."""
+    """One row per correction that relabels or deletes (a DELETE) a row, and per kept row with a note."""
     scores = result.scores
     rows = []
     for c in sorted(corrections, key=lambda c: c.position):
         old = str(scores["given_label"].iat[c.position])
-        change = "dropped" if c.new_label is None else "relabelled" if c.new_label not in ("", old) else "kept"
+        change = "deleted" if c.new_label is None else "relabelled" if c.new_label not in ("", old) else "kept"
         if change == "kept" and not c.note:
             continue
         rows.append({"position": c.position, "id": scores["id"].iat[c.position], "old_label": old,
@@ -212,15 +220,18 @@ def _changes(result, corrections: list[Correction]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["position", "id", "old_label", "new_label", "change", "note"])
 
 
+def _edits(changes: pd.DataFrame, new: str) -> tuple[dict, set]:
+    """({row position: new label (column `new`)}, {deleted row positions}) from a change log."""
+    relabel = {int(p): n for p, n, c in zip(changes["position"], changes[new], changes["change"]) if c == "relabelled"}
+    return relabel, {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "deleted"}
+
+
 def cleaned_copy(data, relabel: dict | None = None, deleted=(), add_id: str | None = None) -> bytes:
-    """The bytes of the cleaned copy of `data` (AuditData read from a file): `relabel` maps row positions
-    to class names, `deleted` holds row positions; `add_id` names a column to add holding the ids."""
+    """The bytes of the cleaned copy of `data` (AuditData read from a file), as `cleaned_writer` writes it."""
     import io
 
-    rows = [{"position": p, "change": "relabelled", "new_label": n} for p, n in (relabel or {}).items()]
-    rows += [{"position": p, "change": "dropped", "new_label": ""} for p in deleted]
     handle = io.BytesIO()
-    _cleaned_writer(data, pd.DataFrame(rows, columns=["position", "change", "new_label"]), add_id)(handle)
+    cleaned_writer(data, relabel or {}, set(deleted), add_id)(handle)
     return handle.getvalue()
 
 
@@ -229,13 +240,18 @@ def _free_name(data) -> str:
     return next((n for n in _ID_NAMES if n not in columns), f"auditor_id_{len(columns)}")
 
 
-def _cleaned_writer(data, changes: pd.DataFrame, add_id: str | None):
-    """A function writing the cleaned copy in the input's own format to a binary handle."""
-    relabel = {int(p): _label_value(data, n) for p, n, c in
-               zip(changes["position"], changes["new_label"], changes["change"]) if c == "relabelled"}
-    deleted = {int(p) for p, c in zip(changes["position"], changes["change"]) if c == "dropped"}
-    edit = Edit(relabel, deleted, data.label_column, add_id, data.ids)
-    return INPUT_FORMATS[data.format].rewrite(data, edit)
+def cleaned_writer(data, relabel: dict, deleted: set, add_id: str | None):
+    """A function writing the cleaned copy of `data` in the input's own format to a binary handle: every row
+    nobody corrected as it went in (input_formats.py). `relabel` maps row positions to the new label (a class
+    name; for label sets, the set's class names), `deleted` holds row positions, `add_id` names a column to
+    add holding the ids. The data says which cells a new label is written to (`label_cells`, where its task
+    keeps labels in more than one form), else it is the label column's."""
+    if hasattr(data, "label_cells"):  # label sets: a list, a joined string, or 0/1 columns (MultiLabelData)
+        cells = data.label_cells(relabel)
+    else:
+        values = {n: _label_value(data, n) for n in set(relabel.values())}  # one look-up per class, not per row
+        cells = {p: {data.label_column: values[n]} for p, n in relabel.items()}
+    return INPUT_FORMATS[data.format].rewrite(data, Edit(cells, set(deleted), add_id, data.ids))
 
 
 def _label_value(data, name: str):

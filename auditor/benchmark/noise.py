@@ -122,6 +122,22 @@ def detection_metrics(is_flipped, score, flag=None) -> dict:
     return out
 
 
+def calibration_metrics(clean_labels, probs, bins: int = 15) -> dict:
+    """Accuracy and top-label expected calibration error of `probs` against the clean labels.
+
+    Issue 13: an ensemble is only as good as its members, and a member that is accurate but over- or
+    under-confident distorts self-confidence rankings; equal-width bins over the top probability.
+    """
+    labels = np.asarray(clean_labels)
+    probs = np.asarray(probs, dtype=np.float64)
+    top, predicted = probs.max(axis=1), probs.argmax(axis=1)
+    correct = (predicted == labels).astype(np.float64)
+    which = np.minimum((top * bins).astype(int), bins - 1)
+    count = np.bincount(which, minlength=bins)
+    gap = np.abs(np.bincount(which, correct, bins) - np.bincount(which, top, bins))
+    return {"accuracy": float(correct.mean()), "ece": float(gap.sum() / len(labels)) if count.any() else 0.0}
+
+
 def _recall_at(hits, n, k, share) -> float:
     top = max(1, math.ceil(share * n))
     return float(hits[top - 1] / k)

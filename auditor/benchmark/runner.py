@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import backends
-from .noise import detection_metrics, flip_labels
+from .noise import calibration_metrics, detection_metrics, flip_labels
 from .tables import summarize, write_results
 from ..errors import OptionError
 from ..scoring.duplicates import normalize_text
@@ -147,7 +149,10 @@ class _Sources:
         self.seconds.setdefault(name, []).append(seconds)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, probs=probs, seconds=seconds)
+            # Atomic: benchmarks of other seeds may read the same cached file (the clean labels' probabilities).
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
+                np.savez(tmp, probs=probs, seconds=seconds)
+            os.replace(tmp.name, path)
         return probs
 
     def _path(self, name: str) -> Path | None:
@@ -289,7 +294,7 @@ def _write_noisy(data, workdir: Path) -> Path:
 
 
 def _process_ranking(method: Method, data, seed: int, folds: int):
-    """(score, flag, seconds, peak RSS MB) of a method that runs as its own process."""
+    """(score, flag, probabilities, seconds, peak RSS MB) of a method that runs as its own process."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
@@ -300,13 +305,17 @@ def _process_ranking(method: Method, data, seed: int, folds: int):
             args = ["run", "--data", csv, "--id-column", "id", "--out", Path(tmp) / "run", "--quiet",
                     "--folds", folds, "--seed", seed]
             seconds, rss = measured_process(code, args, Path(tmp))
-            table = pd.read_parquet(Path(tmp) / "run" / "scores.parquet", columns=["id", "rank", "is_label_issue"])
+            # Classes are the numbers _write_noisy wrote, so prob_<i> is class i whatever order the run sorted.
+            probs = [f"prob_{i}" for i in range(len(data.class_names))]
+            columns = ["id", "rank", "is_label_issue", *probs]
+            table = pd.read_parquet(Path(tmp) / "run" / "scores.parquet", columns=columns)
             table = table.set_index("id").loc[np.arange(len(data))]
-            return -table["rank"].to_numpy(np.float64), table["is_label_issue"].to_numpy(bool), seconds, rss
+            return (-table["rank"].to_numpy(np.float64), table["is_label_issue"].to_numpy(bool),
+                    table[probs].to_numpy(np.float64), seconds, rss)
         seconds, rss = measured_process(BASELINE_SCRIPT, [csv, Path(tmp) / "out.npz", folds, seed], Path(tmp))
         saved = np.load(Path(tmp) / "out.npz")
         score, flag = _cleanlab_ranking(data.labels, saved["probs"], saved["issues"])
-        return score, flag, seconds, rss
+        return score, flag, saved["probs"], seconds, rss
 
 
 def _lr(C=10.0, **kw):
@@ -501,7 +510,7 @@ def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds
                 rss = np.nan
                 if method.rule in ("audit", "cleanlab_baseline"):
                     progress(f"{setting} seed {seed}: {method.name} (own process)")
-                    score, flag, seconds, rss = _process_ranking(method, noisy, seed, folds)
+                    score, flag, probs, seconds, rss = _process_ranking(method, noisy, seed, folds)
                 else:
                     probs = _blend(sources, method, noisy.labels, setting, seed) if method.probs else None
                     ranked = _ranking(method, noisy, probs, seed, tables, sources.cached_embeddings())
@@ -511,12 +520,22 @@ def run_benchmark(data, *, noise=("uniform10",), seeds=(0,), methods=None, folds
                     seconds = sum(np.mean(sources.seconds.get(s, [np.nan])) for s in method.probs)
                 rows.append({"noise": setting, "seed": seed, "method": method.name, "group": method.group,
                              "n": len(data), "flips": int(flipped.sum()), **detection_metrics(flipped, score, flag),
+                             **(calibration_metrics(data.labels, probs) if probs is not None else {}),
                              "seconds": float(seconds), "peak_rss_mb": float(rss)})
+                progress(_row_line(rows[-1]))  # as it comes: a long benchmark stopped early keeps its figures
                 if method.group == "auto" or method.rule == "cleanlab_baseline":
                     suspects.append({"noise": setting, "seed": seed, "method": method.name,
                                      **_unplanted_suspects(score, flipped, conflicts)})
     seconds = {name: float(np.mean(v)) for name, v in sources.seconds.items()}
     return {"rows": pd.DataFrame(rows), "suspects": pd.DataFrame(suspects), "seconds": seconds}
+
+
+def _row_line(row: dict) -> str:
+    shown = [("AP", "average_precision"), ("R@2%", "recall_at_2pct"), ("R@5%", "recall_at_5pct"),
+             ("acc.", "accuracy"), ("ECE", "ece")]
+    figures = ", ".join(f"{name} {row[key]:.3f}" for name, key in shown if key in row)
+    return (f"{row['noise']} seed {row['seed']}: {row['method']}: {figures}, {row['seconds']:.0f} s, "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB")
 
 
 def _check_noise(noise) -> None:
@@ -527,7 +546,7 @@ def _check_noise(noise) -> None:
 
 def bench(*, data: str | None = None, text_column: str | None = None, label_column: str | None = None,
           limit: int | None = None, noise=("uniform10", "classcond10"), seeds=(0,), methods=None, folds: int = 5,
-          epochs: float | None = None, max_length: int | None = None, cache_dir: str | None = "reports/.bench-cache",
+          epochs: float | None = None, max_length: int | None = None, truncation: str | None = None, cache_dir: str | None = "reports/.bench-cache",
           out: str | None = None, quiet: bool = False, command: str = "") -> str:
     """The `auditor bench` command: load, subset, run, write; returns the Markdown summary.
 
@@ -538,7 +557,7 @@ def bench(*, data: str | None = None, text_column: str | None = None, label_colu
     from datetime import datetime
 
     _check_noise(noise)
-    from ..config import DataConfig, TrainConfig
+    from ..config import DataConfig, RunConfig, TrainConfig
     from ..device import device
     from ..data import load_data
     from ..pipeline import Progress
@@ -547,9 +566,10 @@ def bench(*, data: str | None = None, text_column: str | None = None, label_colu
         raise OptionError(f"The 'limit' option must be an int >= {10 * folds}. Got {limit} instead.")
     cfg = DataConfig(text_column=text_column, label_column=label_column,
                      **({"source": data} if data else {}))
+    train_cfg = TrainConfig(epochs=epochs, max_length=max_length, **({"truncation": truncation} if truncation else {}))
+    RunConfig(train=train_cfg)  # validated as for 'run', before the data is read
     data = stratified_subset(load_data(cfg, min_per_class=folds), limit)
     methods = select_methods(methods, finetune=device() == "cuda")
-    train_cfg = TrainConfig(epochs=epochs, max_length=max_length)
     started = time.perf_counter()
     result = run_benchmark(data, noise=tuple(noise), seeds=tuple(seeds), methods=methods,
                            folds=folds, train_cfg=train_cfg, cache_dir=cache_dir,

@@ -14,6 +14,7 @@ METRIC_COLUMNS = [
     ("average_precision", "AP"), ("precision_at_k", "P@k"), ("recall_at_k", "R@k"),
     ("recall_at_2pct", "R@2%"), ("recall_at_5pct", "R@5%"), ("auroc", "AUROC"),
     ("flag_precision", "flag P"), ("flag_recall", "flag R"), ("flag_f1", "flag F1"),
+    ("accuracy", "acc."), ("ece", "ECE"),  # of the probabilities, against the clean labels
 ]
 
 

@@ -26,6 +26,8 @@ def add_bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=float_type("epochs"), help="for finetune (default: as for 'run')")
     p.add_argument("--max-length", type=int_type("max-length"), default=None,
                    help="for finetune (default: the data's 95th percentile of tokens, up to the model's limit)")
+    p.add_argument("--truncation", help="for finetune: head or head+tail (default: as for 'run'; the cache does not "
+                   "tell settings apart: use --no-cache or another --cache-dir)")
     p.add_argument("--cache-dir", default="reports/.bench-cache",
                    help="probabilities cached per (data, noise, seed, source); clear it after changing a backend")
     p.add_argument("--no-cache", action="store_true")
@@ -39,7 +41,7 @@ def _cmd_bench(args) -> int:
 
     print(bench(data=args.data, text_column=args.text_column, label_column=args.label_column, limit=args.limit,
                 noise=args.noise, seeds=args.seeds, methods=args.methods, folds=args.folds, epochs=args.epochs,
-                max_length=args.max_length, cache_dir=None if args.no_cache else args.cache_dir, out=args.out,
+                max_length=args.max_length, truncation=args.truncation, cache_dir=None if args.no_cache else args.cache_dir, out=args.out,
                 quiet=args.quiet, command=command_line()), end="")
     return 0
 

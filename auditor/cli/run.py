@@ -10,7 +10,7 @@ __all__ = ["add_run", "config_from_args"]
 
 
 def add_run(p: argparse.ArgumentParser) -> None:
-    from ..config import BACKENDS, SCORE_METHODS, SIGNALS, RunConfig
+    from ..config import BACKENDS, SCORE_METHODS, SIGNALS, RunConfig, TrainConfig
 
     data = p.add_argument_group("data")
     data.add_argument("--data", help="a CSV/TSV/JSON/JSONL/Parquet/text;label file or a Hugging Face dataset id "
@@ -48,16 +48,22 @@ def add_run(p: argparse.ArgumentParser) -> None:
     model.add_argument("--max-length", type=int_type("max-length"), default=None,
                        help="tokens per text for finetune (default: the data's 95th percentile, up to the model's "
                        "limit)")
+    model.add_argument("--truncation", default=TrainConfig.truncation,
+                       help="finetune: which tokens of a text longer than --max-length to keep: head (the first) "
+                       "or head+tail (the first quarter and the last three quarters) (default: %(default)s)")
     model.add_argument("--torch-compile", action="store_true", help="compile the model with torch.compile")
     model.add_argument("--parallel-folds", action="store_true",
                        help="finetune: with several visible GPUs, train folds in parallel, one process per GPU")
     scoring = p.add_argument_group("scoring and output")
     scoring.add_argument("--score-method", default="self_confidence",
                          help=f"cleanlab's label-quality score: {', '.join(SCORE_METHODS)} (default: %(default)s)")
+    # --use-signals: under torchrun, whose own parser takes `--signals` for an abbreviation of its
+    # --signals-to-handle and stops with "ambiguous option" before auditor starts.
     signals = scoring.add_argument(
-        "--signals", help=f"comma list of signals to compute from {', '.join(SIGNALS)}, or 'all' / 'none' "
-                          "(loss and label_quality always run; default: %(default_set)s, plus dynamics when "
-                          "the method fine-tunes)")
+        "--signals", "--use-signals", dest="signals",
+        help=f"comma list of signals to compute from {', '.join(SIGNALS)}, or 'all' / 'none' (loss and "
+             "label_quality always run; default: %(default_set)s, plus dynamics when the method fine-tunes; "
+             "under torchrun spell it --use-signals)")
     signals.default_set = _Lazy(_default_signals)
     scoring.add_argument("--duplicate-threshold", type=float_type("duplicate-threshold"),
                          default=RunConfig.duplicate_threshold,
@@ -114,7 +120,7 @@ def config_from_args(args) -> "RunConfig":
     train_data = DataConfig(source=args.train_data, text_column=args.text_column,
                             label_column=args.label_column) if args.train_data else None
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                        max_length=args.max_length, torch_compile=args.torch_compile,
+                        max_length=args.max_length, truncation=args.truncation, torch_compile=args.torch_compile,
                         parallel_folds=args.parallel_folds,
                         **({"model": args.model} if args.model else {}))
     return RunConfig(

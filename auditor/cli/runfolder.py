@@ -106,6 +106,8 @@ def _cmd_apply(args) -> int:
     print(f"Wrote {done['cleaned']} and {done['changes']}")
     if done["id_column"]:
         print(f"Ids are in column {done['id_column']!r}: re-audit with --id-column {done['id_column']} to keep them.")
+    elif done.get("id_note"):
+        print(done["id_note"])
     return 0
 
 

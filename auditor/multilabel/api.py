@@ -30,7 +30,7 @@ def _frame(data):
 
 
 def audit_multilabel_frame(data, *, text_column, label_column, id_column, split, config_name, method, folds, model,
-                           seed, signals, duplicate_threshold, epochs, batch_size, learning_rate, max_length, verbose,
+                           seed, signals, duplicate_threshold, epochs, batch_size, learning_rate, max_length, truncation, verbose,
                            label_columns, label_separator, label_names, pred_probs, train_data):
     from ..pipeline import Progress
     from .pipeline import audit_multilabel
@@ -44,7 +44,7 @@ def audit_multilabel_frame(data, *, text_column, label_column, id_column, split,
                    config_name=config_name, label_columns=label_columns, label_separator=label_separator,
                    label_names=names_file)
     train = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length,
-                        **({"model": model} if model else {}))
+                        truncation=truncation, **({"model": model} if model else {}))
     if isinstance(data, (str, Path)):
         cfg = DataConfig(source=str(data), **columns)
         loaded = load_multilabel(cfg)

@@ -1,11 +1,11 @@
 """Applying annotators' multi-label corrections: `corrected_labels` holds a set (labels joined by the run's
-separator), `DELETE` drops the example, blank keeps it. Every row is checked before anything is written;
-the cleaned copy keeps the input's form (list column, joined strings, or 0/1 columns; ids where the input
-had ids), and a headerless input stays headerless."""
+separator), `DELETE` deletes the example, blank keeps it. Every row is checked before anything is written.
+The cleaned copy is written by single-label apply's writer (`cleaned_writer`): every row nobody corrected
+as it went in, byte for byte in CSV, TSV and JSON Lines; a corrected row changes in its label cell(s) only,
+written as the input writes sets (`MultiLabelData.label_cells`). No id column is added."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,11 @@ __all__ = ["read_multilabel_corrections", "apply_multilabel_corrections"]
 _REQUIRED = ("id", "corrected_labels")
 
 
-def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset | None]]:
-    """{row position: (spreadsheet row, new set of class indices or None = drop)} for rows that change."""
+def read_multilabel_corrections(path, result, fmt: str | None = None) -> dict[int, tuple]:
+    """{row position: (spreadsheet row, new set of class indices, None = delete or "" = keep, note)} for rows
+    that change a set or hold a note; `fmt`: csv, label-studio or argilla (default: detected from the file)."""
     path = Path(path)
-    frame = _read_csv(path)
+    frame = _read_table(path, fmt, result.separator)
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: column {missing[0]!r} not found; columns are {list(frame.columns)}. "
@@ -34,8 +35,8 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
     index = {str(c): j for j, c in enumerate(result.class_names)}
     sep = result.separator
     found, errors, first_row = {}, [], {}
-    for i, (raw_id, raw) in enumerate(zip(frame["id"].tolist(), frame["corrected_labels"].tolist())):
-        row = i + 2
+    notes = frame["note"].tolist() if "note" in frame.columns else [""] * len(frame)
+    for row, raw_id, raw, note in zip(frame.index, frame["id"].tolist(), frame["corrected_labels"].tolist(), notes):
         try:
             position = _apply._resolve_id(raw_id, ids, result.run.get("id_kind") == "int", row)
             if position in first_row:
@@ -46,20 +47,29 @@ def read_multilabel_corrections(path, result) -> dict[int, tuple[int, frozenset 
         except DataError as exc:
             errors.append(str(exc))
             continue
-        if new != "":
-            found[position] = (row, new)
+        note = unneutralise(str(note).strip()).strip()
+        if new != "" or note:
+            found[position] = (row, new, note)
     if errors:
         more = f" (and {len(errors) - 1} more row(s) with problems)" if len(errors) > 1 else ""
         raise DataError(f"{path}: {errors[0]}{more}; nothing was written.")
     return found
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, fmt: str | None, separator: str) -> pd.DataFrame:
+    """The corrections with rows numbered as messages name them: a spreadsheet row (the header is row 1),
+    or the task/record's position in a Label Studio or Argilla export (read with the run's separator)."""
+    from ..annotate.formats import detect_format, read_table
     from ..annotate.formats.csv import read_sheet
 
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
-    return read_sheet(path)
+    if (fmt or detect_format(path)) != "csv":
+        _, frame = read_table(path, fmt, separator=separator)
+        return frame.rename(columns={"corrected_label": "corrected_labels"})
+    frame = read_sheet(path)
+    frame.index = range(2, len(frame) + 2)
+    return frame
 
 
 def _parse(raw, index: dict, sep: str, row: int):
@@ -78,9 +88,10 @@ def _parse(raw, index: dict, sep: str, row: int):
     return frozenset(index[n] for n in names)
 
 
-def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, overwrite: bool = False) -> dict:
+def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, overwrite: bool = False,
+                                 fmt: str | None = None) -> dict:
     run_dir = Path(run_dir)
-    corrections = read_multilabel_corrections(corrections_path, result)
+    corrections = read_multilabel_corrections(corrections_path, result, fmt)
     data = _reload(result, run_dir)
     out = Path(out) if out is not None else run_dir
     cleaned_path = out / f"cleaned.{_apply.CLEANED_EXTENSIONS[data.format]}"
@@ -91,16 +102,17 @@ def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, ov
             if target.exists() and not overwrite:
                 raise RunDirError(f"{target}: already exists; pass --overwrite to replace it or choose --out.")
     changes = _changes(result, data, corrections)
-    cleaned = _cleaned(data, changes)
+    relabel, deleted = _apply._edits(changes, "new")
+    names = data.class_names
+    writer = _apply.cleaned_writer(data, {p: [names[j] for j in new] for p, new in relabel.items()}, deleted, None)
     out.mkdir(parents=True, exist_ok=True)
-    safe_write({cleaned_path: lambda h: _write(cleaned, data, result, h),
-                changes_path: lambda h: _write_changes(changes, h)}, inputs=inputs, overwrite=overwrite)
-    relabelled = int((changes["change"] == "relabelled").sum())
-    deleted = len(changes) - relabelled
+    safe_write({cleaned_path: writer, changes_path: lambda h: _write_changes(changes, h)},
+               inputs=inputs, overwrite=overwrite)
     listed = len(corrections)
-    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": relabelled, "deleted": deleted,
-            "dropped": deleted, "kept": listed - len(changes), "rows": len(cleaned), "input_rows": len(data),
-            "notes": 0, "id_column": None, "listed": listed}
+    return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": len(relabel), "deleted": len(deleted),
+            "kept": listed - len(relabel) - len(deleted), "rows": len(data) - len(deleted),
+            "input_rows": len(data), "notes": int((changes["note"] != "").sum()), "id_column": None,
+            "listed": listed}
 
 
 def _reload(result, run_dir: Path):
@@ -121,68 +133,23 @@ def _reload(result, run_dir: Path):
 
 
 def _changes(result, data, corrections) -> pd.DataFrame:
+    """One row per relabelled or deleted example, and per kept one with a note (as single-label apply)."""
     names, sep, rows = data.class_names, data.separator, []
     for position in sorted(corrections):
-        _, new = corrections[position]
+        _, new, note = corrections[position]
         old = frozenset(np.flatnonzero(data.labels[position]).tolist())
-        if new == old:
+        change = "deleted" if new is None else "relabelled" if new not in ("", old) else "kept"
+        if change == "kept" and not note:
             continue
         rows.append({"position": position, "id": result.scores["id"].iat[position],
                      "old_labels": format_set(old, names, sep),
-                     "new_labels": "" if new is None else format_set(new, names, sep),
-                     "change": "dropped" if new is None else "relabelled", "new": new})
-    return pd.DataFrame(rows, columns=["position", "id", "old_labels", "new_labels", "change", "new"])
-
-
-def _cleaned(data, changes: pd.DataFrame) -> pd.DataFrame:
-    frame = data.frame.reset_index(drop=True).copy()
-    for position, new in zip(changes["position"], changes["new"]):
-        if new is not None:
-            _set_row(frame, data, int(position), sorted(new))
-    dropped = changes.loc[changes["change"] == "dropped", "position"].astype(int).to_numpy()
-    return frame.drop(index=dropped).reset_index(drop=True)
-
-
-def _set_row(frame: pd.DataFrame, data, position: int, indices: list[int]) -> None:
-    """Write one row's new set the way the input wrote sets."""
-    names = data.class_names
-    if data.form == "columns":
-        for j, column in enumerate(data.label_columns):
-            sample = frame[column].iat[0]
-            value = int(j in indices)
-            frame[column] = frame[column].astype(object)
-            frame.at[position, column] = str(value) if isinstance(sample, str) else value
-        return
-    as_ids = data.ids_as_names or all(n.isdigit() for n in names)
-    values = [j if data.ids_as_names else (int(names[j]) if as_ids else names[j]) for j in indices]
-    column = frame[data.label_column].astype(object)
-    if data.form == "list":
-        column.iat[position] = values
-    else:
-        column.iat[position] = data.separator.join(str(v) for v in values)
-    frame[data.label_column] = column
-
-
-def _write(frame: pd.DataFrame, data, result, handle) -> None:
-    """The cleaned rows in the input's file format (a headerless CSV/TSV stays headerless)."""
-    import io
-
-    column_names = (result.run.get("data") or {}).get("column_names")
-    fmt = data.format
-    if fmt in ("csv", "tsv"):
-        text = io.StringIO()
-        quoting = csv.QUOTE_NONE if fmt == "tsv" and column_names else csv.QUOTE_MINIMAL
-        frame.to_csv(text, sep="\t" if fmt == "tsv" else ",", header=not column_names, index=False, quoting=quoting)
-        handle.write(text.getvalue().encode("utf-8"))
-    elif fmt in ("json", "jsonl"):
-        lines = fmt == "jsonl" or not Path(data.source).read_text(encoding="utf-8").lstrip().startswith("[")
-        handle.write(frame.to_json(orient="records", lines=lines, force_ascii=False).encode("utf-8"))
-    else:  # parquet and Hub datasets: parquet keeps the column types (lists stay lists)
-        frame.to_parquet(handle, index=False)
+                     "new_labels": format_set(new, names, sep) if change == "relabelled" else "",
+                     "change": change, "note": note, "new": new})
+    return pd.DataFrame(rows, columns=["position", "id", "old_labels", "new_labels", "change", "note", "new"])
 
 
 def _write_changes(changes: pd.DataFrame, handle) -> None:
     table = changes.drop(columns=["position", "new"]).copy()
-    for column in ("id", "old_labels", "new_labels"):
+    for column in ("id", "old_labels", "new_labels", "note"):
         table[column] = table[column].map(neutralise)
     handle.write(table.to_csv(index=False).encode("utf-8-sig"))

@@ -14,7 +14,6 @@ column names from ``--column-names text,labels,id`` (TSV is then read without qu
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import pandas as pd
 from .. import data as _single
 from ..config import DataConfig
 from ..errors import DataError, OptionError, first_line
+from ..input_formats import plain, read_csv
 
 __all__ = ["MultiLabelData", "load_multilabel", "multilabel_from_frame", "looks_multilabel", "read_frame",
            "format_set", "parse_set_text", "DEFAULT_SEPARATOR"]
@@ -52,6 +52,34 @@ class MultiLabelData(_single.AuditData):
 
     def set_text(self, i: int) -> str:
         return format_set(np.flatnonzero(self.labels[i]), self.class_names, self.separator)
+
+    def label_cells(self, relabel: dict) -> dict:
+        """{row position: {column: value}} for `apply`: each row's new set (class names) written the way the
+        input writes sets: a list of its own element type, a string joined by the run's separator, or, with
+        one 0/1 column per label, each cell that changes, in its column's own spelling of 0 and 1."""
+        index = {n: j for j, n in enumerate(self.class_names)}
+        new = {p: sorted(index[n] for n in names) for p, names in relabel.items()}
+        if self.form == "columns":
+            spelled = [_indicator_spellings(self, j) for j in range(len(self.label_columns))]
+            return {p: {c: spelled[j][j in js] for j, c in enumerate(self.label_columns)
+                        if bool(self.labels[p, j]) != (j in js)} for p, js in new.items()}
+        label = self._label_value()
+        if self.form == "list":
+            return {p: {self.label_column: [label(j) for j in js]} for p, js in new.items()}
+        return {p: {self.label_column: self.separator.join(str(label(j)) for j in js)} for p, js in new.items()}
+
+    def _label_value(self):
+        """Class index -> the value naming it in a set: its integer id (--label-names, or names that are ids)
+        or its name, of the type the input's lists hold (`1` or `"1"`)."""
+        sample = next((plain(v) for cell in self.frame[self.label_column]
+                       if isinstance(cell, (list, tuple, np.ndarray)) for v in cell), "")
+        names, ids = self.class_names, self.ids_as_names or all(_kind(n) == "int" for n in self.class_names)
+        text = self.form == "list" and not (ids and isinstance(sample, (int, float)))  # lists of strings
+
+        def value(j: int):
+            raw = j if self.ids_as_names else int(names[j]) if ids else names[j]
+            return str(raw) if text else raw
+        return value
 
 
 def format_set(indices, class_names, separator: str = DEFAULT_SEPARATOR) -> str:
@@ -101,11 +129,8 @@ def _read_headerless(path: Path, fmt: str, column_names: str) -> pd.DataFrame:
     _single.check_utf8(raw, path)
     if not raw.strip():
         raise DataError(f"{path}: the file is empty; expected at least 2 labelled rows.")
-    # Reddit comments hold stray quotes: a TSV is read literally, every tab a separator (GoEmotions' README).
-    quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
-    try:
-        frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", header=None, dtype=object, quoting=quoting,
-                            keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    try:  # the reader apply's rewriter reads back with (a headerless TSV is read literally)
+        frame = read_csv(path, "\t" if fmt == "tsv" else ",", headerless=True)
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot be read as {fmt.upper()}: {first_line(exc)}") from None
     if frame.shape[1] != len(names):
@@ -193,7 +218,7 @@ def multilabel_from_frame(frame: pd.DataFrame, cfg: DataConfig, *, fmt: str = "f
         ids=ids, texts=tuple(texts), labels=matrix, class_names=tuple(names), source=where, format=fmt,
         text_column=text_col, label_column=label_col or "", id_column=cfg.id_column, frame=frame,
         truncated=truncated, form=form, separator=cfg.label_separator or DEFAULT_SEPARATOR,
-        label_columns=tuple(columns), ids_as_names=ids_as_names,
+        label_columns=tuple(columns), ids_as_names=ids_as_names, headerless=bool(cfg.column_names),
     )
 
 
@@ -217,6 +242,30 @@ def _label_columns(frame: pd.DataFrame, spec: str, where: str) -> tuple[str, ...
 
 _TRUE = {"1", "1.0", "true", "yes"}
 _FALSE = {"0", "0.0", "false", "no"}
+_OTHER = {"1": "0", "1.0": "0.0", "true": "false", "yes": "no"}
+
+
+def _indicator_spellings(data: MultiLabelData, j: int) -> tuple:
+    """(off, on) as label column j writes them (else as any label column does, else the other value's
+    opposite in its type and case), so a changed cell looks like its neighbours."""
+    found: dict = {}
+    for k in [j, *range(len(data.label_columns))]:
+        for on in (False, True):
+            rows = np.flatnonzero(data.labels[:, k] == on)
+            if on not in found and len(rows):
+                found[on] = plain(data.frame[data.label_columns[k]].iat[int(rows[0])])
+    if len(found) == 1:
+        (on, value), = found.items()
+        found[not on] = _opposite(value)
+    return found[False], found[True]
+
+
+def _opposite(value):
+    if isinstance(value, (bool, int, float)):
+        return type(value)(not value)
+    text = str(value).strip()
+    other = {**_OTHER, **{v: k for k, v in _OTHER.items()}}[text.lower()]
+    return other.upper() if text.isupper() else other.title() if text.istitle() else other
 
 
 def _matrix_from_columns(frame: pd.DataFrame, columns, where: str) -> np.ndarray:

@@ -13,7 +13,7 @@ SUSPECT_COLUMNS = ["rank", "id", "text", "given_labels", "suggested_labels", "mi
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """Flagged rows by rank (or the `top` most suspect); `corrected_labels` left for annotators: a set
-    in the input's separator, blank = keep, DELETE = drop the example."""
+    in the input's separator, blank = keep, DELETE = delete the example."""
     ranked = scores.sort_values("rank", kind="stable")
     chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"]]
     return pd.DataFrame({

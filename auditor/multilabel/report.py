@@ -13,6 +13,8 @@ import pandas as pd
 from ..report import html as _html
 from .. import plots
 from ..safeio import safe_write
+from .data import parse_set_text
+from .export import SUSPECT_COLUMNS
 
 __all__ = ["render_report", "write_report", "format_summary"]
 
@@ -21,8 +23,9 @@ _FIELDS = {
     "rank": ("rank", "Rank", "int"),
     "id": ("id", "Id", "id"),
     "text": ("text", "Text", "text"),
-    "given": ("given_labels", "Given labels", "text"),
-    "suggested": ("suggested_labels", "Suggested labels", "text"),
+    # Sets are sorted class indices in the page (the script joins them with the run's separator).
+    "given": ("given_labels", "Given labels", "set"),
+    "suggested": ("suggested_labels", "Suggested labels", "set"),
     "missing": ("missing_label", "Probably missing", "text"),
     "p_missing": ("missing_label_probability", "P(missing)", "float"),
     "spurious": ("spurious_label", "Probably spurious", "text"),
@@ -60,7 +63,8 @@ def _context(result, max_rows: int) -> dict:
     scores, metrics, run = result.scores, result.metrics, result.run
     names = [str(c) for c in result.class_names]
     tables = _tables(scores, max_rows)
-    rows, fields = _store(scores, tables)
+    rows, fields = _store(scores, tables, names, result.separator)
+    suspects_shown = tables[0]["spec"]["rows"]
     timings = metrics.get("timings") or {}
     data = run.get("data") or {}
     flagged = int(scores["is_label_issue"].astype(bool).sum())
@@ -77,8 +81,11 @@ def _context(result, max_rows: int) -> dict:
     return {
         "summary": summary, "classes": names, "per_label": _per_label(metrics, names),
         "pairs": _top_pairs(metrics, names), "images": _images(result, names), "tables": tables,
-        "max_rows": max_rows,
+        "max_rows": max_rows, "separator": result.separator,
+        "relabel": {"shown": len(suspects_shown), "total": tables[0]["total"]},
         "data_json": _html._json_for_script({"classes": names, "fields": fields, "rows": rows,
+                                             "separator": result.separator,
+                                             "relabel": _relabel_config(result, rows, fields, suspects_shown),
                                              "tables": {t["key"]: t["spec"] for t in tables}}),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -143,13 +150,19 @@ def _table(key, title, columns, positions, max_rows, description) -> dict:
             "headings": [(c, _FIELDS[c][1]) for c in columns]}
 
 
-def _store(scores: pd.DataFrame, tables) -> tuple[list, list]:
+def _store(scores: pd.DataFrame, tables, names, separator: str) -> tuple[list, list]:
     picked = np.unique(np.concatenate([t["positions"] for t in tables])) if tables else np.array([], dtype=int)
     sub = scores.iloc[picked]
+    index = {n: j for j, n in enumerate(names)}
+
+    def as_set(text):
+        return sorted({index[n] for n in parse_set_text("" if text is None or text != text else text, separator)})
+
     columns = []
     for source, _, kind in _FIELDS.values():
         values = sub[source].tolist() if source in sub.columns else [None] * len(sub)
-        convert = {"text": _html._cut, "float": _html._finite}.get(kind, _html._plain_value)
+        convert = {"text": _html._cut, "float": _html._finite, "set": as_set, "id": _html._id_text}.get(
+            kind, _html._plain_value)
         columns.append([convert(v) for v in values])
     rows = [list(r) for r in zip(*columns)]
     where = {int(p): i for i, p in enumerate(picked)}
@@ -158,6 +171,16 @@ def _store(scores: pd.DataFrame, tables) -> tuple[list, list]:
                          "total": int(table["total"])}
     fields = [{"key": k, "label": heading, "type": kind} for k, (_, heading, kind) in _FIELDS.items()]
     return rows, fields
+
+
+def _relabel_config(result, rows, fields, suspects_shown) -> dict:
+    """The page's relabelling for label sets: the single-label machinery (report.js.j2) with toggles;
+    the download has the multi-label suspects.csv columns, `corrected_labels` joined by the run's separator."""
+    source_key = {source: key for key, (source, _, _) in _FIELDS.items()}
+    return {"key": _html._relabel_key(result, {"fields": fields, "rows": rows}, suspects_shown),
+            "columns": [[c, source_key.get(c)] for c in SUSPECT_COLUMNS], "extra": {},
+            "label": "corrected_labels", "separator": result.separator,
+            "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
 
 
 # ------------------------------------------------------------------------------------------------ console

@@ -178,9 +178,22 @@ def _summary(result, scores: pd.DataFrame) -> dict:
         "run_time": timings.get("total"),
         "stages": {k: v for k, v in timings.items() if k != "total"},
         "command": run.get("command") or "",
+        "text_input": _text_input(metrics, config),
         "finished": run.get("finished"),
         "versions": run.get("versions") or {},
     }
+
+
+def _text_input(metrics: dict, config: dict) -> str | None:
+    """How fine-tuning cut long texts: max length (set or chosen from the data) and truncation."""
+    details = (metrics.get("backend_details") or {}).get("finetune")
+    if not details or details.get("max_length") is None:
+        return None
+    chosen = "set by --max-length" if (config.get("train") or {}).get("max_length") else "chosen from the data"
+    text = f"{details['max_length']} tokens ({chosen}), {details.get('truncation', 'head')} truncation"
+    if details.get("texts_at_max_length") is not None:
+        text += f"; {details['texts_at_max_length']:,} texts reach the limit"
+    return text
 
 
 def _issue_counts(scores: pd.DataFrame, names: list[str]) -> dict[str, int]:
@@ -441,22 +454,28 @@ def _relabel_config(result, store: dict, suspects_shown: list[int], positions) -
     """
     from ..annotate.export import ANNOTATION_COLUMNS, SUSPECT_COLUMNS, suspects_frame
 
+    source_key = {source: key for key, (source, _, _) in _BASE_FIELDS.items()}
+    columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
+    unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
+    frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None
+    extra = {c: [_plain_value(v) for v in frame[c].tolist()] for c in unmapped} if frame is not None else {}
+    return {"key": _relabel_key(result, store, suspects_shown), "columns": columns, "extra": extra,
+            # suspects.csv neutralises formula-like ids only when they are strings; so does the page.
+            "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
+
+
+def _relabel_key(result, store: dict, suspects_shown: list[int]) -> str:
+    """The browser-storage key of a run's decisions: the run, its data, its classes and the suspects
+    shown (id and given label), so a re-run with other suspects starts afresh. Multi-label pages use it too."""
     fields = [f["key"] for f in store["fields"]]
     id_at, given_at = fields.index("id"), fields.index("given")
-    source_key = {source: key for key, (source, _, _) in _BASE_FIELDS.items()}
     digest = hashlib.sha256()
     for part in (result.run.get("fingerprint") or "", (result.run.get("data") or {}).get("source") or "",
                  len(result.scores), *result.class_names):
         digest.update(f"{part}\x00".encode("utf-8"))
     for row in suspects_shown:
         digest.update(f"{store['rows'][row][id_at]}\x00{store['rows'][row][given_at]}\x00".encode("utf-8"))
-    columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
-    unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
-    frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None
-    extra = {c: [_plain_value(v) for v in frame[c].tolist()] for c in unmapped} if frame is not None else {}
-    return {"key": digest.hexdigest()[:24], "columns": columns, "extra": extra,
-            # suspects.csv neutralises formula-like ids only when they are strings; so does the page.
-            "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
+    return digest.hexdigest()[:24]
 
 
 def _cut(value, limit: int = CELL_TEXT_CHARS):

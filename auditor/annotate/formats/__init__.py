@@ -6,9 +6,11 @@ Each module defines:
   NEXT_STEPS    what to do with the files (format fields: data, config, run_dir); '' for none
   write(suspects, path, run_info) -> list[Path]
       `suspects` is the annotators' table (suspects.csv's columns, most suspect first); `run_info` has
-      `name` (the run), `classes` and `method`; returns every file written (the first is `path`).
-  read(path) -> DataFrame
-      the tool's own export as str columns id, corrected_label, note; '' = keep, DELETE = drop. The
+      `name` (the run), `classes`, `method` and `separator` (None, or a multi-label run's: then
+      `suspects` has the multi-label columns, sets joined by it); returns every file written (the first is `path`).
+  read(path, separator=None) -> DataFrame
+      the tool's own export as str columns id, corrected_label, note; '' = keep, DELETE = drop; with a
+      `separator` (multi-label runs) a label set is its labels joined by it. The
       index is the row number that messages name (a spreadsheet row, or the task/record's position).
   matches(document) -> bool
       whether a parsed JSON document (None for a file that is not JSON) is this tool's export.
@@ -47,13 +49,13 @@ def detect_format(path) -> str:
                     "pass --format, or give suspects.csv filled in.")
 
 
-def read_table(path, fmt: str | None = None):
-    """(format name, DataFrame of id, corrected_label, note) for `apply`."""
+def read_table(path, fmt: str | None = None, separator: str | None = None):
+    """(format name, DataFrame of id, corrected_label, note) for `apply`; `separator`: see the module doc."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
     name = fmt or detect_format(path)
-    table = get_format(name).read(path)
+    table = get_format(name).read(path, separator=separator)
     return name, table
 
 
@@ -77,6 +79,8 @@ def export_run(run_dir, fmt: str, top: int | None = None, out=None, overwrite: b
     inputs = run_inputs(run_dir, result)
     own = _is_export(path, module)
     check_target(path, inputs=inputs, overwrite=overwrite, own=own)
+    if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
+        from ...multilabel.export import suspects_frame
     frame = suspects_frame(result.scores, top)
     # Every file is written in a temporary sibling folder (a random name), then moved: no half-written export.
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.tmp-", dir=path.parent) as tmp:
@@ -101,8 +105,9 @@ def _is_export(path: Path, module) -> bool:
 
 
 def run_info(result, run_dir) -> dict:
+    multi = result.metrics.get("task") == "multi-label"
     return {"name": Path(run_dir).resolve().name, "classes": [str(c) for c in result.class_names],
-            "method": str(result.metrics.get("method") or "")}
+            "method": str(result.metrics.get("method") or ""), "separator": result.separator if multi else None}
 
 
 def _refuse_annotated(path: Path, module) -> None:

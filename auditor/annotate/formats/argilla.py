@@ -5,6 +5,10 @@ Each record has the text, the given label and the evidence (why it was flagged, 
 Beside the records goes a script that creates the dataset (settings: a `label` question over the classes
 and DELETE, an optional `note`) and logs them; `dataset.records.to_json(path)` gives the file `apply`
 reads back. The record id is our id; `metadata.auditor_id` keeps it as well.
+
+A multi-label run (`run_info["separator"]`) gets a `MultiLabelQuestion` over the same labels, the given
+set as a field and the suggested set as the suggestion; an answer is every chosen label (DELETE among
+them deletes the example), and annotators must agree on the whole set.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ NEXT_STEPS = ("ARGILLA_API_URL=... ARGILLA_API_KEY=... python {config} creates t
 
 def write(suspects, path: Path, run_info: dict) -> list[Path]:
     evidence = [c for c in EVIDENCE if c in suspects.columns]
-    records = [_record(row, run_info["name"], evidence) for row in suspects.to_dict("records")]
+    separator = run_info.get("separator")
+    records = [_record(row, run_info["name"], evidence, separator) for row in suspects.to_dict("records")]
     Path(path).write_text(json.dumps(records, ensure_ascii=False, indent=1, allow_nan=False), encoding="utf-8")
     script = Path(path).with_name(Path(path).name.removesuffix(".json") + "_dataset.py")
     script.write_text(dataset_script(run_info, Path(path).name, _metadata_kinds(suspects), evidence),
@@ -32,15 +37,24 @@ def write(suspects, path: Path, run_info: dict) -> list[Path]:
     return [Path(path), script]
 
 
-def _record(row: dict, agent: str, evidence) -> dict:
-    shown = (*_FIELDS, *evidence)
-    metadata = {k: _plain(v) for k, v in row.items() if k not in (*shown, "id", "corrected_label", "note")}
+def _fields(separator: str | None) -> tuple[str, str]:
+    return ("text", "given_labels") if separator is not None else _FIELDS
+
+
+def _record(row: dict, agent: str, evidence, separator: str | None = None) -> dict:
+    shown = (*_fields(separator), *evidence)
+    metadata = {k: _plain(v) for k, v in row.items()
+                if k not in (*shown, "id", "corrected_label", "corrected_labels", "note")}
     metadata[ID_KEY] = str(row["id"])
     suggestions = {}
-    if row.get("suggested_label") not in (None, ""):
+    if separator is not None:  # a set: no one probability belongs to it
+        chosen = [p.strip() for p in str(row.get("suggested_labels") or "").split(separator) if p.strip()]
+        if chosen:
+            suggestions[QUESTION] = {"value": chosen, "agent": agent}
+    elif row.get("suggested_label") not in (None, ""):
         suggestions[QUESTION] = {"value": str(row["suggested_label"]),
                                  "score": _plain(row.get("suggested_label_probability")), "agent": agent}
-    fields = {k: str(row[k]) for k in _FIELDS}
+    fields = {k: str(row[k]) for k in _fields(separator)}
     fields.update({k: str(row[k]) for k in evidence if row[k] not in (None, "")})  # optional fields
     return {"id": str(row["id"]), "fields": fields,
             "metadata": {k: v for k, v in metadata.items() if v not in (None, "")},
@@ -50,7 +64,7 @@ def _record(row: dict, agent: str, evidence) -> dict:
 def _metadata_kinds(suspects) -> dict[str, str]:
     kinds = {ID_KEY: "Terms"}
     for column in suspects.columns:
-        if column in (*_FIELDS, *EVIDENCE, "id", "corrected_label", "note"):
+        if column in (*_FIELDS, "given_labels", *EVIDENCE, "id", "corrected_label", "corrected_labels", "note"):
             continue
         dtype = suspects[column].dtype
         kinds[column] = "Float" if dtype.kind == "f" else "Integer" if dtype.kind in "iu" else "Terms"
@@ -60,7 +74,14 @@ def _metadata_kinds(suspects) -> dict[str, str]:
 def dataset_script(run_info: dict, records_name: str, metadata: dict[str, str], evidence=()) -> str:
     """Python that creates the Argilla dataset and logs the records (every value written with repr)."""
     labels = [*run_info["classes"], DELETE]
-    fields = ", ".join(['rg.TextField(name="text")', 'rg.TextField(name="given_label")',
+    multi = run_info.get("separator") is not None
+    given = _fields(run_info.get("separator"))[1]
+    question = (f"rg.MultiLabelQuestion(name={QUESTION!r}, labels={labels!r},\n                              "
+                f"description=\"The right labels (the given set keeps it; {DELETE} deletes the example)\")"
+                if multi else
+                f"rg.LabelQuestion(name={QUESTION!r}, labels={labels!r},\n                         "
+                f"description=\"The right label (the given one keeps it; {DELETE} deletes the example)\")")
+    fields = ", ".join(['rg.TextField(name="text")', f'rg.TextField(name="{given}")',
                         *(f"rg.TextField(name={c!r}, title={EVIDENCE[c]!r}, required=False)" for c in evidence)])
     properties = ",\n        ".join(f"rg.{kind}MetadataProperty(name={name!r})" for name, kind in metadata.items())
     return f'''"""Create the Argilla dataset for auditor run {run_info["name"]!r} and log its suspects.
@@ -77,8 +98,7 @@ client = rg.Argilla()
 settings = rg.Settings(
     fields=[{fields}],
     questions=[
-        rg.LabelQuestion(name={QUESTION!r}, labels={labels!r},
-                         description="The right label (the given one keeps it; {DELETE} drops the example)"),
+        {question},
         rg.TextQuestion(name={NOTE!r}, required=False),
     ],
     metadata=[
@@ -93,8 +113,9 @@ print(f"Logged {{len(records)}} records to {{dataset.name}}")
 '''
 
 
-def read(path: Path):
-    """Records as `Dataset.records.to_json` writes them; several annotators must agree on a label."""
+def read(path: Path, separator: str | None = None):
+    """Records as `Dataset.records.to_json` writes them; several annotators must agree on a label
+    (on a set, with a `separator`: a multi-label run's answers joined by it)."""
     from ...errors import DataError
     from . import answers_frame, load_json
 
@@ -103,7 +124,7 @@ def read(path: Path):
         raise DataError(f"{path}: not Argilla records (expected the list that dataset.records.to_json writes).")
     rows = []
     for number, record in enumerate(document, start=1):
-        labels = _values(record, QUESTION)
+        labels = _values(record, QUESTION, separator)
         if len(set(labels)) > 1:
             raise DataError(f"{path}: record {number}: annotators disagree ({', '.join(map(repr, labels))}); "
                             "settle it in Argilla and export again; nothing was written.")
@@ -113,9 +134,13 @@ def read(path: Path):
     return answers_frame(rows)
 
 
-def _values(record: dict, question: str) -> list[str]:
+def _values(record: dict, question: str, separator: str | None = None) -> list[str]:
     responses = (record.get("responses") or {}).get(question) or []
-    return [str(r["value"]) for r in responses if isinstance(r, dict) and r.get("value") not in (None, "")]
+    values = [r["value"] for r in responses if isinstance(r, dict) and r.get("value") not in (None, "", [])]
+    if separator is None:
+        return [str(v) for v in values]
+    sets = [[str(x) for x in v] if isinstance(v, list) else [str(v)] for v in values]
+    return [DELETE if DELETE in chosen else separator.join(sorted(chosen)) for chosen in sets]
 
 
 def matches(document) -> bool:

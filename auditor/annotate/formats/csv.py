@@ -33,8 +33,9 @@ def read_sheet(path: Path):
     return frame
 
 
-def read(path: Path):
-    """The filled-in CSV; rows are numbered as a spreadsheet shows them (the header is row 1)."""
+def read(path: Path, separator: str | None = None):
+    """The filled-in CSV; rows are numbered as a spreadsheet shows them (the header is row 1). A cell
+    holds a set as written, so `separator` changes nothing here."""
     from ...errors import DataError
 
     frame = read_sheet(path)
