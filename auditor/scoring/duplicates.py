@@ -163,13 +163,14 @@ def _keys(vectors, threshold):
     and any common term."""
     n = vectors.shape[0]
     df = np.bincount(vectors.indices, minlength=vectors.shape[1])
-    row = np.repeat(np.arange(n), np.diff(vectors.indptr))
+    # One entry per stored value (60 million for 100,000 posts): small types, temporaries freed early.
+    row = np.repeat(np.arange(n, dtype=np.int32), np.diff(vectors.indptr))
     order = np.lexsort((vectors.indices, -df[vectors.indices], row))  # per row: commonest term first
-    squares = vectors.data[order].astype(np.float64) ** 2
-    running = np.cumsum(squares)
+    running = np.cumsum(vectors.data[order].astype(np.float64) ** 2)
     running -= np.repeat(np.concatenate(([0.0], running))[vectors.indptr[:-1]], np.diff(vectors.indptr))
     rest = np.empty(len(order), dtype=bool)
     rest[order] = running < (threshold - 1e-4) ** 2
+    del order, running
     rest |= df[vectors.indices] > max(2, min(_RARE_SHARE * n, _RARE_MAX))
     rest_sq = np.bincount(row[rest], weights=vectors.data[rest].astype(np.float64) ** 2, minlength=n)
     keys = vectors.copy()
