@@ -22,7 +22,7 @@ from auditor.multilabel.data import load_multilabel
 from conftest import run_cli
 from report_helpers import build_run
 from test_multilabel import GO, NAMES
-from test_properties import _cells_of, _csv_pieces
+from test_properties import _cells_of, _csv_pieces, _quoted, expected_file
 
 ROUND_TRIP = settings(max_examples=15, deadline=None,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -156,22 +156,16 @@ def _check_csv_bytes(form, pieces, cleaned, data, relabel, deleted):
     rewritten: quoted, or as written in a literal (headerless) TSV."""
     sep = "\t" if form in ("tsv", "headerless") else ","
     header = list(data.frame.columns)
-    expected, position = [], 0
-    for kind, text in pieces:
-        if kind == "row":
-            position += 1
-            i = position - 1
-            if i in deleted:
-                continue
-            if i in relabel:
-                body = text.rstrip("\r\n")
-                cells = body.split("\t") if form == "headerless" else _cells_of(body, sep)
-                for column, value in _expected_cells(form, data, i, relabel[i]).items():
-                    cells[header.index(column)] = value if form == "headerless" else (
-                        '"' + value.replace('"', '""') + '"')
-                text = sep.join(cells) + text[len(body):]
-        expected.append(text)
-    assert cleaned.read_bytes().decode("utf-8") == "".join(expected)
+
+    def rewrite(i, body):
+        if i not in relabel:
+            return body
+        cells = body.split("\t") if form == "headerless" else _cells_of(body, sep)
+        for column, value in _expected_cells(form, data, i, relabel[i]).items():
+            cells[header.index(column)] = value if form == "headerless" else _quoted(value)
+        return sep.join(cells)
+
+    assert cleaned.read_bytes().decode("utf-8") == expected_file(pieces, deleted, rewrite)
 
 
 def _expected_cells(form, data, i, names) -> dict:

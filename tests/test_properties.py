@@ -300,24 +300,39 @@ def _check_csv_bytes(pieces, cleaned, data, relabel, deleted, add_id):
     ids in front when added, and in a relabelled row only the label cell rewritten (quoted)."""
     sep = "," if data.format == "csv" else "\t"
     label = list(data.frame.columns).index(data.label_column)
-    expected, position = [], 0
+
+    def rewrite(i, body):
+        if i not in relabel:
+            return body
+        cells = _cells_of(body, sep)
+        cells[label] = _quoted(str(_label_value(data, relabel[i])))
+        return sep.join(cells)
+
+    expected = expected_file(pieces, deleted, rewrite, header=(lambda t: f"{add_id}{sep}{t}") if add_id else None,
+                             prefix=(lambda i: f"{data.ids[i]}{sep}") if add_id else None)
+    assert cleaned.read_bytes().decode("utf-8") == expected
+
+
+def expected_file(pieces, deleted, rewrite, header=None, prefix=None) -> str:
+    """The file as it was with the deleted rows taken out; each kept row's body through `rewrite(i, body)` (its
+    line end kept), then `prefix(i)` in front; the header through `header`."""
+    expected, i = [], -1
     for kind, text in pieces:
-        if kind == "header" and add_id:
-            text = f"{add_id}{sep}{text}"
+        if kind == "header" and header:
+            text = header(text)
         elif kind == "row":
-            position += 1
-            i = position - 1
+            i += 1
             if i in deleted:
                 continue
-            if i in relabel:
-                body = text.rstrip("\r\n")
-                cells = _cells_of(body, sep)
-                value = str(_label_value(data, relabel[i]))
-                cells[label] = '"' + value.replace('"', '""') + '"'
-                text = sep.join(cells) + text[len(body):]
-            text = f"{data.ids[i]}{sep}{text}" if add_id else text
+            body = text.rstrip("\r\n")
+            text = rewrite(i, body) + text[len(body):]
+            text = prefix(i) + text if prefix else text
         expected.append(text)
-    assert cleaned.read_bytes().decode("utf-8") == "".join(expected)
+    return "".join(expected)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
 
 
 def _cells_of(row: str, sep: str) -> list[str]:
