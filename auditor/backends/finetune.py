@@ -293,7 +293,7 @@ class FinetuneBackend(Backend):
         self.callbacks: list = []
         self.tokenizer = None
         self.encoded = None
-        self.at_max_length = None
+        self.lengths = None  # token count per text, once tokenised
         self._scratch = None
         self.last_model = None
         # Under --parallel-folds with 2+ visible GPUs: one CUDA_VISIBLE_DEVICES value per worker process.
@@ -331,8 +331,6 @@ class FinetuneBackend(Backend):
         )
         # Counted once for all folds: the length-grouped sampler and the dynamics passes take them from here.
         self.lengths = np.array([len(x) for x in self.encoded["input_ids"]])
-        # Texts cut, and those that fit exactly: the count the report shows.
-        self.at_max_length = int((self.lengths >= self.cfg.max_length).sum())
         self.timings["tokenise"] += time.perf_counter() - started
 
     def plan(self, splits) -> None:
@@ -456,12 +454,16 @@ class FinetuneBackend(Backend):
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         return _softmax(logits)
 
+    def _at_max_length(self) -> int | None:
+        """Texts cut, and those that fit exactly: the count the report shows."""
+        return None if self.lengths is None else int((self.lengths >= self.cfg.max_length).sum())
+
     def details(self):
         cfg = self.cfg
         train_s = self.timings["train"]
         return {
             "model": cfg.model, "epochs": cfg.epochs, "batch_size": cfg.batch_size, "max_length": cfg.max_length,
-            "truncation": cfg.truncation, "texts_at_max_length": self.at_max_length,
+            "truncation": cfg.truncation, "texts_at_max_length": self._at_max_length(),
             "learning_rate": cfg.learning_rate, "processes": world_size(), "folds": self.fold_metrics,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "train_samples_per_second": round(self.throughput["train_samples"] / train_s, 2) if train_s else None,

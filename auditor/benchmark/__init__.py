@@ -6,5 +6,5 @@ from .runner import (METHODS, NOISE_SETTINGS, SIGNALS, SOURCES, Method, bench, d
 from .tables import markdown_table, summarize, write_results
 
 __all__ = ["NOISE_MODES", "flip_labels", "detection_metrics", "calibration_metrics", "NOISE_SETTINGS", "SOURCES",
-           "SIGNALS", "METHODS", "Method", "run_benchmark", "select_methods", "stratified_subset", "summarize", "duplicate_conflicts",
-           "bench", "markdown_table", "write_results"]
+           "SIGNALS", "METHODS", "Method", "run_benchmark", "select_methods", "stratified_subset", "summarize",
+           "duplicate_conflicts", "bench", "markdown_table", "write_results"]

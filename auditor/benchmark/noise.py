@@ -133,9 +133,8 @@ def calibration_metrics(clean_labels, probs, bins: int = 15) -> dict:
     top, predicted = probs.max(axis=1), probs.argmax(axis=1)
     correct = (predicted == labels).astype(np.float64)
     which = np.minimum((top * bins).astype(int), bins - 1)
-    count = np.bincount(which, minlength=bins)
     gap = np.abs(np.bincount(which, correct, bins) - np.bincount(which, top, bins))
-    return {"accuracy": float(correct.mean()), "ece": float(gap.sum() / len(labels)) if count.any() else 0.0}
+    return {"accuracy": float(correct.mean()), "ece": float(gap.sum() / len(labels))}
 
 
 def _recall_at(hits, n, k, share) -> float:

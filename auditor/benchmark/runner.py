@@ -295,8 +295,6 @@ def _write_noisy(data, workdir: Path) -> Path:
 
 def _process_ranking(method: Method, data, seed: int, folds: int):
     """(score, flag, probabilities, seconds, peak RSS MB) of a method that runs as its own process."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
         csv = _write_noisy(data, Path(tmp))
         if method.rule == "audit":
@@ -546,8 +544,9 @@ def _check_noise(noise) -> None:
 
 def bench(*, data: str | None = None, text_column: str | None = None, label_column: str | None = None,
           limit: int | None = None, noise=("uniform10", "classcond10"), seeds=(0,), methods=None, folds: int = 5,
-          epochs: float | None = None, max_length: int | None = None, truncation: str | None = None, cache_dir: str | None = "reports/.bench-cache",
-          out: str | None = None, quiet: bool = False, command: str = "") -> str:
+          epochs: float | None = None, max_length: int | None = None, truncation: str | None = None,
+          cache_dir: str | None = "reports/.bench-cache", out: str | None = None, quiet: bool = False,
+          command: str = "") -> str:
     """The `auditor bench` command: load, subset, run, write; returns the Markdown summary.
 
     `data` as for `auditor run` (default: the shipped emotion split), its labels taken as clean;
@@ -566,7 +565,8 @@ def bench(*, data: str | None = None, text_column: str | None = None, label_colu
         raise OptionError(f"The 'limit' option must be an int >= {10 * folds}. Got {limit} instead.")
     cfg = DataConfig(text_column=text_column, label_column=label_column,
                      **({"source": data} if data else {}))
-    train_cfg = TrainConfig(epochs=epochs, max_length=max_length, **({"truncation": truncation} if truncation else {}))
+    train_cfg = TrainConfig(epochs=epochs, max_length=max_length,
+                            **({"truncation": truncation} if truncation else {}))
     RunConfig(train=train_cfg)  # validated as for 'run', before the data is read
     data = stratified_subset(load_data(cfg, min_per_class=folds), limit)
     methods = select_methods(methods, finetune=device() == "cuda")
