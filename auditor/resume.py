@@ -190,7 +190,7 @@ def _after_failure(out: Path, cache: FoldCache, created: str | None, total: int,
             return f"{out} was left as it was."
     except OSError:
         return f"{out} may hold a partial run."
-    done = f"{kept} of {total} folds" if total else f"{kept} folds"
+    done = f"{kept} of {total} fold fits" if total else f"{kept} fold fits"
     return f"{out} keeps {done} finished; {_resume_hint(command, out)}"
 
 
