@@ -14,7 +14,8 @@ import pandas as pd
 
 from .config import DataConfig
 from .errors import DataError, DataWarning, HubError, first_line
-from .input_formats import FILE_EXTENSIONS, INPUT_FORMATS, plain, read_lines, split_lines
+from .input_formats import FILE_EXTENSIONS, INPUT_FORMATS, read_lines, split_lines
+from .safeio import plain
 
 __all__ = ["AuditData", "load_data", "from_frame", "FILE_FORMATS", "class_label_names", "parse_ids", "id_text",
            "split_lines", "read_lines"]

@@ -17,6 +17,7 @@ Promises (README "What auditor promises"):
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
 import tempfile
@@ -27,7 +28,8 @@ import pandas as pd
 
 from .errors import RunDirError
 
-__all__ = ["neutralise", "unneutralise", "neutralise_frame", "write_csv", "safe_write", "check_target", "same_file"]
+__all__ = ["neutralise", "unneutralise", "neutralise_frame", "write_csv", "safe_write", "check_target", "same_file",
+           "plain"]
 
 # A cell a spreadsheet could evaluate, or one that would be ambiguous once an apostrophe is added.
 _NEEDS_PREFIX = re.compile(r"^(?:['\t\r\n]|[ \t\r\n]*[=+\-@])")
@@ -97,6 +99,26 @@ def write_csv(frame: pd.DataFrame, handle, *, neutralise: bool = True, sep: str 
         pa_csv.write_csv(table, handle, write_options=pa_csv.WriteOptions(delimiter=sep))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         frame.to_csv(handle, index=False, sep=sep, quoting=csv.QUOTE_NONNUMERIC, encoding="utf-8")
+
+
+def plain(value, *, finite: bool = False, cell: bool = False):
+    """A numpy scalar as the Python value it holds (np.int64(3) -> 3); any other value as it is.
+
+    `finite`: NaN and ±inf become None (JSON has no NaN; Label Studio and Argilla read null).
+    `cell`: a value for the report's JavaScript: integers and text stay, missing (None, NaN) is None and
+    any other value is shown as its text, as is an integer past 2^53, which a JavaScript number would round
+    (9007199254741137 would show as ...136).
+    """
+    python = value.item() if isinstance(value, np.generic) else value
+    if cell:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        exact = isinstance(python, str) or (
+            isinstance(python, int) and not isinstance(python, bool) and abs(python) <= 2**53)
+        return python if exact else str(value)
+    if finite and isinstance(python, float) and not math.isfinite(python):
+        return None
+    return python
 
 
 def same_file(a, b) -> bool:
