@@ -4,6 +4,8 @@ Promises (README "What auditor promises"):
 - A file appears whole or not at all: it is written to a temporary file with a random name created
   exclusively (O_EXCL) in the destination folder, then renamed over the target. A symbolic link at the
   target is replaced, never followed.
+- A folder (a run folder, a saved model) appears whole or not at all: it is written under a temporary
+  name beside its target, then renamed into place (`folder_into_place`).
 - No command writes over a file it read from, even with --overwrite, and none replaces an existing
   file that is not its own output without --overwrite.
 - Spreadsheet-facing CSVs (suspects.csv, changes.csv, scores.csv) quote every text field (so a CR, LF or
@@ -20,7 +22,10 @@ import csv
 import math
 import os
 import re
+import shutil
+import signal
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +34,7 @@ import pandas as pd
 from .errors import RunDirError
 
 __all__ = ["neutralise", "unneutralise", "neutralise_frame", "write_csv", "safe_write", "check_target", "same_file",
-           "plain"]
+           "plain", "folder_into_place"]
 
 # A cell a spreadsheet could evaluate, or one that would be ambiguous once an apostrophe is added.
 _NEEDS_PREFIX = re.compile(r"^(?:['\t\r\n]|[ \t\r\n]*[=+\-@])")
@@ -183,6 +188,46 @@ def safe_write(targets: dict, *, inputs=(), overwrite: bool = False, own=(), opt
         for tmp in temporaries:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
+
+
+@contextmanager
+def folder_into_place(target):
+    """Yield a fresh private folder beside `target` (`.NAME.tmp-*`, a random name); when the block ends
+    without an error it becomes `target` in one rename, else it is removed and `target` is left as it was.
+
+    An existing `target` first moves into a fresh `.NAME.old-*` folder (a random name nobody could plant a
+    link at) and is removed once the new one is in place.
+    """
+    target = Path(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    holder = None
+    try:
+        yield tmp
+        with _signals_held():
+            if target.exists():
+                holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                os.replace(target, holder / "old")
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if holder is not None:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+@contextmanager
+def _signals_held():
+    """Ctrl-C or SIGTERM between the two renames would leave no folder at all: hold them till done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):  # not POSIX, or not allowed here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def _umask() -> int:
