@@ -160,6 +160,25 @@ def test_existing_run_is_replaced_only_with_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
+def test_a_folder_appears_whole_or_not_at_all(tmp_path):
+    """safeio.folder_into_place, which run folders, --save-model's model and --resume's state go through."""
+    from auditor.safeio import folder_into_place
+
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with folder_into_place(target) as tmp:
+            (tmp / "new.txt").write_text("half")
+            raise KeyboardInterrupt
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    with folder_into_place(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".model.tmp-")
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary, no old copy left
+
+
 def test_overwrite_never_replaces_a_folder_that_is_not_a_run(tmp_path):
     data = ROOT / "tests" / "data" / "bad" / "small.csv"
     home = tmp_path / "home"

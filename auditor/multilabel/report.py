@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..report import html as _html
 from .. import plots
-from ..safeio import safe_write
+from ..safeio import plain, safe_write
 from .data import parse_set_text
 from .export import SUSPECT_COLUMNS
 
@@ -162,7 +162,7 @@ def _store(scores: pd.DataFrame, tables, names, separator: str) -> tuple[list, l
     for source, _, kind in _FIELDS.values():
         values = sub[source].tolist() if source in sub.columns else [None] * len(sub)
         convert = {"text": _html._cut, "float": _html._finite, "set": as_set, "id": _html._id_text}.get(
-            kind, _html._plain_value)
+            kind, lambda v: plain(v, cell=True))
         columns.append([convert(v) for v in values])
     rows = [list(r) for r in zip(*columns)]
     where = {int(p): i for i, p in enumerate(picked)}
