@@ -92,7 +92,7 @@ def _audit_resumably(out: Path, data: MultiLabelData, config: RunConfig, progres
     from ..provenance import fingerprint
     from ..resume import resumable_run
 
-    _check_rows(data, config, train)  # before the folder is made
+    _check_inputs(data, config, train)  # before the folder is made
     methods = resolve_multilabel_method(config)
     state = dict(fingerprint(data, config, Plan(config.method, methods), train, task="multi-label"),
                  command=config.command, config=dataclasses.asdict(config))
@@ -104,10 +104,14 @@ def _audit_resumably(out: Path, data: MultiLabelData, config: RunConfig, progres
     return result
 
 
-def _check_rows(data: MultiLabelData, config: RunConfig, train) -> None:
-    if train is None and len(data) < 2 * config.folds:
+def _check_inputs(data: MultiLabelData, config: RunConfig, train) -> np.ndarray | None:
+    """Enough rows for the folds, or the training data's sets in the audited data's labels (returned)."""
+    if train is not None:
+        return _relabel_sets(train, data)
+    if len(data) < 2 * config.folds:
         raise DataError(f"{data.source}: {len(data)} rows; a {config.folds}-fold audit needs at least "
                         f"{2 * config.folds} (lower --folds or add rows).")
+    return None
 
 
 def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, load_s: float = 0.0, *,
@@ -120,8 +124,7 @@ def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, loa
 
     check_multilabel_options(config)
     given = _given_probs(config, data, pred_probs)  # checked before any progress line: one line on error
-    if given is None:
-        _check_rows(data, config, train)
+    train_labels = _check_inputs(data, config, train) if given is None else None
     progress = progress or Progress(config.quiet)
     methods = ("precomputed",) if given is not None else resolve_multilabel_method(config)
     chosen = parse_signals(config.signals)
@@ -136,7 +139,7 @@ def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, loa
         details = {"precomputed": {"source": config.pred_probs or "array"}}
     elif train is not None:
         probs, folds, details = train_and_predict_multilabel(
-            train.texts, _relabel_sets(train, data), data.texts, data.labels, methods, config.seed, config.train,
+            train.texts, train_labels, data.texts, data.labels, methods, config.seed, config.train,
             progress, data.class_names, fold_cache)
     else:
         probs, folds, details = out_of_sample_multilabel(data.texts, data.labels, methods, config.folds,
@@ -176,7 +179,9 @@ def _given_probs(config: RunConfig, data: MultiLabelData, pred_probs=None):
         probs = load_label_probs(config.pred_probs, len(data), data.class_names)
     else:
         return None
-    return np.clip(probs, _EPS, 1 - _EPS)  # as the backends give them: no exact 0 or 1 for log odds
+    # As the backends give them: no exact 0 or 1 for log odds, and C order (a column-major array, as pandas
+    # hands out, sums rows in another order: scores would differ in the last bit from the trained run's).
+    return np.ascontiguousarray(np.clip(probs, _EPS, 1 - _EPS))
 
 
 def _relabel_sets(train: MultiLabelData, data: MultiLabelData) -> np.ndarray:
