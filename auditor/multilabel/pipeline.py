@@ -137,14 +137,8 @@ def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, loa
     if given is not None:
         probs, folds = given, np.full(len(data), -1, dtype=np.int64)
         details = {"precomputed": {"source": config.pred_probs or "array"}}
-    elif train is not None:
-        probs, folds, details = train_and_predict_multilabel(
-            train.texts, train_labels, data.texts, data.labels, methods, config.seed, config.train,
-            progress, data.class_names, fold_cache)
     else:
-        probs, folds, details = out_of_sample_multilabel(data.texts, data.labels, methods, config.folds,
-                                                         config.seed, config.train, progress, data.class_names,
-                                                         fold_cache)
+        probs, folds, details = _probabilities(data, config, methods, progress, train, train_labels, fold_cache)
     timings["probabilities"] = round(time.perf_counter() - started, 3)
     scored = time.perf_counter()
     scores = score_multilabel(data, probs, signals=signals, duplicate_threshold=config.duplicate_threshold,
@@ -167,6 +161,14 @@ def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, loa
 
         run["train_data"] = {"source": train.source, "rows": len(train), "content_sha256": content_sha256(train)}
     return MultiLabelResult(scores, metrics, run, data.class_names)
+
+
+def _probabilities(data: MultiLabelData, config: RunConfig, methods, progress, train, train_labels, fold_cache):
+    if train is not None:
+        return train_and_predict_multilabel(train.texts, train_labels, data.texts, data.labels, methods,
+                                            config.seed, config.train, progress, data.class_names, fold_cache)
+    return out_of_sample_multilabel(data.texts, data.labels, methods, config.folds, config.seed, config.train,
+                                    progress, data.class_names, fold_cache)
 
 
 def _given_probs(config: RunConfig, data: MultiLabelData, pred_probs=None):
