@@ -6,7 +6,7 @@
 Writes synthetic posts (20 topics, each with its own Zipf-distributed word list over a shared
 vocabulary of 30,000 words, ~330 words per post, 5% of the labels flipped) to a .csv.gz, runs
 `python -m auditor run` with its defaults in a fresh process per size and prints wall time and peak RSS
-(the child's `ru_maxrss`), and the ratio to the smallest size. Target (issue 13): peak RSS <= 4 GB at
+(the child's own peak, Linux VmHWM), and the ratio to the smallest size. Target (issue 13): peak RSS <= 4 GB at
 100,000 rows.
 """
 

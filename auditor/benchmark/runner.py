@@ -278,10 +278,16 @@ def _baseline_source(ctx: _Sources, labels, splits, seed):
     return cross_val_predict(pipe, np.array(ctx.texts, dtype=object), labels, cv=splits, method="predict_proba")
 
 
-# Prepended to a measured child process: at exit it writes its peak resident memory (kB on Linux).
+# Prepended to a measured child process: at exit it writes its peak resident memory in kB. Linux's VmHWM is the
+# child's own; `ru_maxrss` also counts the parent's memory at the time the child was spawned (it survives the exec):
+# the 3 GB that three 20news runs of a 1 GB audit reported in session 13 were the bench process's own size.
 _MEASURE = ("import atexit, os, resource\n"
-            "atexit.register(lambda: open(os.environ['AUDITOR_BENCH_RSS'], 'w').write("
-            "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n")
+            "def _peak_kb():\n"
+            "    try:\n"
+            "        return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+            "    except (OSError, StopIteration):\n"
+            "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "atexit.register(lambda: open(os.environ['AUDITOR_BENCH_RSS'], 'w').write(str(_peak_kb())))\n")
 
 
 def measured_process(code: str, args, workdir: Path) -> tuple[float, float]:
