@@ -94,10 +94,11 @@ def make_multilabel_backend(name: str, n_classes: int, train_cfg, seed: int, pro
 
 
 def out_of_sample_multilabel(texts, labels, methods, folds, seed, train_cfg, progress=None, class_names=None):
-    """(n × k per-label probabilities averaged over `methods`, fold per row, details per backend)."""
+    """(n × k per-label probabilities averaged over `methods`, fold per row, details per backend, training
+    dynamics records of `finetune` or None)."""
     labels = np.asarray(labels, dtype=np.int8)
     assignment = multilabel_folds(labels, folds, seed)
-    probs, details = [], {}
+    probs, details, dynamics = [], {}, None
     for name in methods:
         backend = make_multilabel_backend(name, labels.shape[1], train_cfg, seed, progress, class_names)
         backend.prepare(list(texts))
@@ -109,4 +110,6 @@ def out_of_sample_multilabel(texts, labels, methods, folds, seed, train_cfg, pro
             result[test_idx] = backend.fit_predict(train_idx, labels, test_idx)
         probs.append(result)
         details[name] = backend.details()
-    return np.clip(np.mean(probs, axis=0), _EPS, 1 - _EPS), assignment, details
+        if getattr(backend, "dynamics", None) is not None:
+            dynamics = backend.dynamics.table()
+    return np.clip(np.mean(probs, axis=0), _EPS, 1 - _EPS), assignment, details, dynamics

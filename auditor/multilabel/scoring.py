@@ -37,7 +37,7 @@ SCORE_COLUMNS = ("id", "text", "given_labels", "suggested_labels", "missing_labe
                  "label_quality_score", "label_issue_score", "is_label_issue", "rank", "reasons")
 
 __all__ = ["SCORE_COLUMNS", "score_multilabel", "label_thresholds", "which_label", "row_blend", "label_evidence",
-           "suggest_sets"]
+           "suggest_sets", "with_dynamics"]
 
 _EPS = 1e-6
 
@@ -92,8 +92,11 @@ def suggest_sets(labels: np.ndarray, pred_probs: np.ndarray, flagged: np.ndarray
 
 
 def score_multilabel(data, pred_probs: np.ndarray, signals=("duplicates", "outliers"), embeddings=None,
-                     duplicate_threshold: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """The scores table of a multi-label audit (columns documented in docs/multilabel.md)."""
+                     duplicate_threshold: float = 0.95, seed: int = 0, dynamics=None) -> pd.DataFrame:
+    """The scores table of a multi-label audit (columns documented in docs/multilabel.md).
+
+    `dynamics` (a fine-tune's `label_agreement` records) adds `auditor.multilabel.dynamics`' columns, and
+    its confidence is averaged into `label_issue_score` as single-label does (`auditor.scoring.combine`)."""
     from cleanlab.multilabel_classification import filter as ml_filter
     from cleanlab.multilabel_classification.rank import get_label_quality_scores
 
@@ -120,11 +123,23 @@ def score_multilabel(data, pred_probs: np.ndarray, signals=("duplicates", "outli
     })
     probs = pd.DataFrame(pred_probs, columns=[f"prob_{c}" for c in names])
     parts = [table, probs, *_extra_signals(data, table, signals, embeddings, duplicate_threshold, seed)]
+    if dynamics is not None:
+        from .dynamics import score_multilabel_dynamics
+
+        parts.append(score_multilabel_dynamics(dynamics, labels, names))
     table = pd.concat(parts, axis=1)
-    table = _rank(table, issue)
+    table = _rank(table, with_dynamics(issue, table))
     suggested = suggest_sets(labels, pred_probs, table["is_label_issue"].to_numpy(dtype=bool))
     table["suggested_labels"] = [format_set(np.flatnonzero(r), names, sep) for r in suggested]
     return table
+
+
+def with_dynamics(issue: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+    """`issue` averaged with 1 − dynamics confidence where recorded (the single-label formula)."""
+    if "confidence_score" not in table:
+        return issue
+    doubt = 1.0 - table["confidence_score"].to_numpy(dtype=float)
+    return np.where(np.isnan(doubt), issue, (issue + doubt) / 2)
 
 
 def _extra_signals(data, table, signals, embeddings, duplicate_threshold, seed) -> list[pd.DataFrame]:
@@ -167,6 +182,7 @@ def _reasons(table: pd.DataFrame) -> list[str]:
     out = []
     columns = [table[c].tolist() for c in ("missing_label", "missing_label_probability", "spurious_label",
                                            "spurious_label_probability", "suspect_label")]
+    hard = table["dynamics_reason"].tolist() if "dynamics_reason" in table else None
     duplicate = table["duplicate_reason"].tolist() if "duplicate_reason" in table else None
     outlier = table["is_outlier_issue"].tolist() if "is_outlier_issue" in table else None
     for i, (m, pm, s, ps, guess) in enumerate(zip(*columns)):
@@ -179,6 +195,8 @@ def _reasons(table: pd.DataFrame) -> list[str]:
         elif guess.startswith("+") and ps >= 0.5:
             pair = [missing_words]
         words.append("; ".join(w for w in pair if w))
+        if hard is not None and hard[i]:
+            words.append(hard[i])
         if duplicate is not None and isinstance(duplicate[i], str) and duplicate[i]:
             words.append(duplicate[i])
         if outlier is not None and outlier[i]:
