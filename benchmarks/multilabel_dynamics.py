@@ -3,7 +3,8 @@ slice with planted changes (auditor/multilabel/bench.py), ranked three ways from
 
 - label evidence alone (`scoring.which_label`'s summed odds on the out-of-sample probabilities);
 - dynamics alone (1 − the mean agreement with the most doubted label's given state, `multilabel.dynamics`);
-- their average (`scoring.with_dynamics`, what `label_issue_score` holds when dynamics are recorded);
+- their average (`scoring.with_dynamics`, single-label's formula; `label_issue_score` holds it only where
+  `scoring.RANK_WITH_DYNAMICS` is on);
 
 and the practitioner's baseline (one-vs-rest TF-IDF + LogisticRegression + cleanlab) on the same folds.
 
@@ -28,7 +29,7 @@ from auditor.config import DataConfig, RunConfig, TrainConfig  # noqa: E402
 from auditor.multilabel import bench  # noqa: E402
 from auditor.multilabel.data import load_multilabel, multilabel_from_frame  # noqa: E402
 from auditor.multilabel.pipeline import audit_multilabel  # noqa: E402
-from auditor.multilabel.scoring import which_label  # noqa: E402
+from auditor.multilabel.scoring import which_label, with_dynamics  # noqa: E402
 from multilabel_goemotions import goemotions_dir, table  # noqa: E402
 
 
@@ -62,8 +63,8 @@ def run(limit=800, seed=0, share=0.1, folds=5, epochs=2.0, learning_rate=None) -
            "max_length": result.metrics["backend_details"]["finetune"]["max_length"],
            "finetune, label evidence alone": bench.evaluate(evidence, guesses, changed, answers),
            "finetune, dynamics alone": bench.evaluate(doubt, codes("dynamics_label"), changed, answers),
-           "finetune, average (label_issue_score)": dict(
-               bench.evaluate(scores["label_issue_score"].to_numpy(), guesses, changed, answers), seconds=seconds)}
+           "finetune, average": dict(bench.evaluate(with_dynamics(evidence, scores), guesses, changed, answers),
+                                     seconds=seconds)}
     base_probs = bench.baseline_probs(texts, noisy, scores["fold"].to_numpy())
     out["baseline (TF-IDF LR + cleanlab)"] = bench.evaluate(bench.baseline_ranking(noisy, base_probs),
                                                             bench.naive_guess(noisy, base_probs), changed, answers)

@@ -8,7 +8,7 @@ lowest agreement, `variability_score` its std within each training run (averaged
 that trained on the row, as for single-label), `aum_score` the mean log-odds, `correctness_score` the
 share of checkpoints whose predicted set was the given one. Regions and thresholds are single-label's
 (`auditor.scoring.dynamics`). `dynamics_label` names the label doubted at most checkpoints, in
-`suspect_label`'s notation ('+name' not labelled but expected, '−name' labelled but doubted); hard-to-learn
+`suspect_label`'s notation ('+name' not labelled but expected, '-name' labelled but doubted); hard-to-learn
 rows say it in `dynamics_reason`.
 """
 
