@@ -62,6 +62,7 @@ def audit(
       `label_column` (lists, or strings joined by `label_separator`), or one 0/1 column per label
       (`label_columns`: a list or "a,b,c" or a prefix "emo_*"); `label_names` maps integer ids to names
       (a file, one name per line, or a list). Returns a `MultiLabelResult` (docs/multilabel.md).
+      `pred_probs` then holds one probability per label (rows need not sum to 1); `train_data` holds sets.
 
     Errors in the input raise `auditor.AuditorError` (its `param`: the parameter at fault) with the CLI's
     message, worded for Python: `text_column=` where the CLI says `--text-column`.

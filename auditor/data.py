@@ -15,6 +15,7 @@ import pandas as pd
 from .config import DataConfig
 from .errors import DataError, DataWarning, HubError, first_line
 from .input_formats import FILE_EXTENSIONS, INPUT_FORMATS, read_lines, split_lines
+from .safeio import plain
 
 __all__ = ["AuditData", "load_data", "from_frame", "FILE_FORMATS", "class_label_names", "parse_ids", "id_text",
            "split_lines", "read_lines"]
@@ -54,6 +55,12 @@ class AuditData:
         """A short, filesystem-safe name for run folders."""
         stem = Path(self.source).stem if self.format != "hub" else self.source.replace("/", "_")
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "data"
+
+    def label_cells(self, relabel: dict) -> dict:
+        """{row position: {column: value}} for `apply`: each row's new label (a class name) in the label column,
+        written the way the input writes that class (MultiLabelData writes label sets)."""
+        values = {n: _label_value(self, n) for n in set(relabel.values())}  # one look-up per class, not per row
+        return {p: {self.label_column: values[n]} for p, n in relabel.items()}
 
 
 def load_data(cfg: DataConfig, min_per_class: int = 1) -> AuditData:
@@ -345,6 +352,31 @@ def _number(text: str):
         return int(text)  # exact, however large
     except ValueError:
         return float(text)
+
+
+def _label_value(data: AuditData, name: str):
+    """The value to write for class `name` in the input's own style (string, int, or ClassLabel index)."""
+    index = data.class_names.index(name)
+    seen = np.flatnonzero(data.labels == index)
+    if len(seen):
+        return plain(data.frame[data.label_column].iat[int(seen[0])])
+    if data.format == "hub":
+        return index
+    return int(name) if all(_integral(c) == c for c in data.class_names) else name
+
+
+def _integral(value: str) -> str | None:
+    """The decimal digits of the integer `value` spells ('12', ' 12', '12.0'), else None."""
+    try:
+        return str(int(value.strip()))
+    except ValueError:
+        pass
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    # Beyond 2^53 a float is no longer exact: 9007199254740993.0 must not name 9007199254740992.
+    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else None
 
 
 def _label_kind(value) -> str:

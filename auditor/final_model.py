@@ -11,14 +11,11 @@ with `auto` where it does not choose finetune, i.e. on CPU) is refused before an
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from .errors import HubError, OptionError, first_line
 from .rundir import json_text, read_json
-from .safeio import safe_write
+from .safeio import folder_into_place, safe_write
 
 __all__ = ["check_model_options", "save_final_model", "model_card", "push_to_hub", "MODEL_DIR"]
 
@@ -70,19 +67,13 @@ def save_final_model(data, config, result, out, progress=None, backend_class=Non
     whose head is multi-label); `model_settings`: more keys for the saved config.json."""
     out = Path(out)
     target = out / MODEL_DIR
-    tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIR}.tmp-", dir=out))
-    try:
+    with folder_into_place(target) as tmp:
         if progress:
             progress(f"finetune: training the final model on all {len(data):,} rows")
         trainer = _train_on_all(data, config, progress, backend_class)
         trainer.model.config.update(model_settings or {})
         trainer.save_model(str(tmp))  # its config.json records max_length and truncation (_train_on_all)
         (tmp / "README.md").write_text(model_card(result, config), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     _note_in_run_json(out, {"saved_model": MODEL_DIR})
     return target
 

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, DataWarning
-from .safeio import write_csv
+from .safeio import plain, write_csv
 
-__all__ = ["InputFormat", "INPUT_FORMATS", "FILE_EXTENSIONS", "CLEANED_EXTENSIONS", "register", "Edit", "plain", "split_lines", "read_lines",
+__all__ = ["InputFormat", "INPUT_FORMATS", "FILE_EXTENSIONS", "CLEANED_EXTENSIONS", "register", "Edit", "split_lines", "read_lines",
            "read_csv"]
 
 
@@ -198,10 +198,6 @@ class Edit:
             for column, value in cells.items():
                 by_column.setdefault(column, {})[position] = value
         return by_column
-
-
-def plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _edit_lines(data, edit: Edit) -> str:

@@ -112,7 +112,7 @@ def _audit_resumably(out: Path, data: AuditData, config: RunConfig, progress, ti
     """Train with every finished fold cached in `out`, so that an interrupted run can continue (--resume)."""
     plan = plan_for(config, data, train)
     state = dict(fingerprint(data, config, plan, train), command=config.command, config=dataclasses.asdict(config))
-    total = len(plan.backends) * (config.folds if train is None else 1)
+    total = len(plan.backends) * (config.folds if train is None else 1) * (2 if plan.cleaned_pass else 1)
     with resumable_run(out, state, overwrite=config.overwrite, resume=config.resume, total_folds=total) as cache:
         result = audit_data(data, config, progress, timer, train=train, fold_cache=cache, plan=plan)
         result.run["fingerprint"] = state["fingerprint"]
@@ -176,7 +176,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
 def plan_for(config: RunConfig, data: AuditData, train: AuditData | None = None) -> backends.Plan:
     """The run's `backends.Plan`: its method resolved once, settings chosen from the texts models train on."""
     texts = train.texts if train is not None else data.texts
-    return backends.make_plan(config.method, texts, len(data.class_names))
+    return backends.make_plan(config.method, texts, len(data.class_names), k_fold=train is None)
 
 
 def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:

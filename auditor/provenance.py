@@ -55,10 +55,11 @@ def versions(packages=_PACKAGES) -> dict:
     return found
 
 
-def fingerprint(data, config, plan, train=None) -> dict:
+def fingerprint(data, config, plan, train=None, task: str | None = None) -> dict:
     """`{"fingerprint": hex, "parts": {...}}`: everything that changes the out-of-sample probabilities.
 
-    `plan` is the run's `backends.Plan` (its resolved backends and their data-dependent settings)."""
+    `plan` is the run's `backends.Plan` (its resolved backends and their data-dependent settings); `task`
+    ("multi-label") is a part only where given, so single-label fingerprints stay as they were."""
     kfold = train is None
     methods = plan.backends
     parts = {
@@ -73,6 +74,8 @@ def fingerprint(data, config, plan, train=None) -> dict:
         "device": device() if {"finetune", "embeddings", "hybrid"} & set(methods) else None,
         "package versions": versions(_RESULT_PACKAGES),
     }
+    if task is not None:
+        parts["task"] = task
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
     return {"fingerprint": digest, "parts": parts}
 

@@ -9,10 +9,8 @@ only `OUT/.partial/` is added meanwhile.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
-import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import RunDirError
-from .safeio import safe_write
+from .safeio import folder_into_place, safe_write
 from .rundir import RUN_MARKER, RUN_SCHEMA, check_out_dir, is_run_folder, read_json, write_json
 
 __all__ = ["FoldCache", "resumable_run", "MARKER", "PARTIAL", "incomplete_reason"]
@@ -132,9 +130,8 @@ def _write_state(out: Path, state: dict, mark: bool) -> None:
     """Create `out/.partial/state.json` (and, for a new folder, the marker and run.json) in one rename."""
     parent = out.parent if mark else out
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    try:
+    with folder_into_place(out if mark else out / PARTIAL) as tmp:
         partial = tmp / PARTIAL if mark else tmp
         partial.mkdir(exist_ok=True)
         write_json(partial / "state.json", {**state, "started": started})
@@ -143,10 +140,6 @@ def _write_state(out: Path, state: dict, mark: bool) -> None:
             (tmp / MARKER).write_text(f"interrupted run, not a finished one: {hint}\n", encoding="utf-8")
             write_json(tmp / "run.json", {RUN_MARKER: RUN_SCHEMA, "complete": False, "started": started, "resume_with": hint,
                                           "command": state.get("command", ""), "config": state.get("config")})
-        os.replace(tmp, out if mark else out / PARTIAL)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _check_resumable(out: Path, state: dict) -> None:
@@ -190,7 +183,7 @@ def _after_failure(out: Path, cache: FoldCache, created: str | None, total: int,
             return f"{out} was left as it was."
     except OSError:
         return f"{out} may hold a partial run."
-    done = f"{kept} of {total} folds" if total else f"{kept} folds"
+    done = f"{kept} of {total} fold fits" if total else f"{kept} fold fits"
     return f"{out} keeps {done} finished; {_resume_hint(command, out)}"
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import tempfile
 from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
 
 from .errors import RunDirError
+from .safeio import folder_into_place
 
 __all__ = ["atomic_run_dir", "check_out_dir", "is_run_folder", "foreign_entries", "write_json", "read_json",
            "RUN_FILES", "RUN_MARKER", "RUN_SCHEMA"]
@@ -102,37 +101,9 @@ def atomic_run_dir(out: Path, overwrite: bool = False):
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunDirError(f"--out {out}: cannot create {out.parent} ({exc.strerror}).") from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with folder_into_place(out) as tmp:
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    holder = None
-    with _signals_held():
-        if out.exists():
-            # The old folder moves into a fresh private folder (a random name nobody could plant a link at).
-            holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, holder / "old")
-        os.replace(tmp, out)
-    if holder is not None:
-        shutil.rmtree(holder, ignore_errors=True)
     os.chmod(out, 0o755)
-
-
-@contextmanager
-def _signals_held():
-    """Ctrl-C or SIGTERM between the two renames would leave no run folder at all: hold them till done."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError, OSError):  # not POSIX, or not allowed here
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def json_text(obj) -> str:

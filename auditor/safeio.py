@@ -4,6 +4,8 @@ Promises (README "What auditor promises"):
 - A file appears whole or not at all: it is written to a temporary file with a random name created
   exclusively (O_EXCL) in the destination folder, then renamed over the target. A symbolic link at the
   target is replaced, never followed.
+- A folder (a run folder, a saved model) appears whole or not at all: it is written under a temporary
+  name beside its target, then renamed into place (`folder_into_place`).
 - No command writes over a file it read from, even with --overwrite, and none replaces an existing
   file that is not its own output without --overwrite.
 - Spreadsheet-facing CSVs (suspects.csv, changes.csv, scores.csv) quote every text field (so a CR, LF or
@@ -17,9 +19,13 @@ Promises (README "What auditor promises"):
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
+import shutil
+import signal
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +33,8 @@ import pandas as pd
 
 from .errors import RunDirError
 
-__all__ = ["neutralise", "unneutralise", "neutralise_frame", "write_csv", "safe_write", "check_target", "same_file"]
+__all__ = ["neutralise", "unneutralise", "neutralise_frame", "write_csv", "safe_write", "check_target", "same_file",
+           "plain", "folder_into_place"]
 
 # A cell a spreadsheet could evaluate, or one that would be ambiguous once an apostrophe is added.
 _NEEDS_PREFIX = re.compile(r"^(?:['\t\r\n]|[ \t\r\n]*[=+\-@])")
@@ -99,6 +106,26 @@ def write_csv(frame: pd.DataFrame, handle, *, neutralise: bool = True, sep: str 
         frame.to_csv(handle, index=False, sep=sep, quoting=csv.QUOTE_NONNUMERIC, encoding="utf-8")
 
 
+def plain(value, *, finite: bool = False, cell: bool = False):
+    """A numpy scalar as the Python value it holds (np.int64(3) -> 3); any other value as it is.
+
+    `finite`: NaN and ±inf become None (JSON has no NaN; Label Studio and Argilla read null).
+    `cell`: a value for the report's JavaScript: integers and text stay, missing (None, NaN) is None and
+    any other value is shown as its text, as is an integer past 2^53, which a JavaScript number would round
+    (9007199254741137 would show as ...136).
+    """
+    python = value.item() if isinstance(value, np.generic) else value
+    if cell:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        exact = isinstance(python, str) or (
+            isinstance(python, int) and not isinstance(python, bool) and abs(python) <= 2**53)
+        return python if exact else str(value)
+    if finite and isinstance(python, float) and not math.isfinite(python):
+        return None
+    return python
+
+
 def same_file(a, b) -> bool:
     """True when `a` and `b` name the same existing file (through links, `..` or another spelling)."""
     try:
@@ -161,6 +188,46 @@ def safe_write(targets: dict, *, inputs=(), overwrite: bool = False, own=(), opt
         for tmp in temporaries:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
+
+
+@contextmanager
+def folder_into_place(target):
+    """Yield a fresh private folder beside `target` (`.NAME.tmp-*`, a random name); when the block ends
+    without an error it becomes `target` in one rename, else it is removed and `target` is left as it was.
+
+    An existing `target` first moves into a fresh `.NAME.old-*` folder (a random name nobody could plant a
+    link at) and is removed once the new one is in place.
+    """
+    target = Path(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    holder = None
+    try:
+        yield tmp
+        with _signals_held():
+            if target.exists():
+                holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                os.replace(target, holder / "old")
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if holder is not None:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+@contextmanager
+def _signals_held():
+    """Ctrl-C or SIGTERM between the two renames would leave no folder at all: hold them till done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):  # not POSIX, or not allowed here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def _umask() -> int:

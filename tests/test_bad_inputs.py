@@ -55,6 +55,21 @@ FAILURES = [
     ("small.csv", ("--pred-probs", BAD / "probs_not_summing.npy"), ["probs_not_summing.npy", "row 8", "0.7"]),
     ("small.csv", ("--pred-probs", BAD / "probs_not_numpy.npy"), ["probs_not_numpy.npy", "cannot be read"]),
     ("small.csv", ("--pred-probs", BAD / "missing.npy"), ["missing.npy", "no such file"]),
+    # Multi-label --pred-probs (multi_label.jsonl: labels food, sport): one probability per label.
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_wrong_shape.npy"),
+     ["ml_probs_wrong_shape.npy", "(3, 3)", "(3, 2)", "one column per label"]),
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_nan.npy"),
+     ["ml_probs_nan.npy", "row 2, column 1 (label 'food')", "holds nan", "[0, 1]"]),
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_above_one.npy"),
+     ["ml_probs_above_one.npy", "row 3, column 2 (label 'sport')", "holds 1.7", "[0, 1]"]),
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_unknown_column.csv"),
+     ["ml_probs_unknown_column.csv", "column 'sports' is no label", "(food, sport)"]),
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_missing_column.csv"),
+     ["ml_probs_missing_column.csv", "no column for label 'sport'"]),
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_text_cell.csv"),
+     ["ml_probs_text_cell.csv", "row 2, column 'sport' holds 'high'", "[0, 1]"]),
+    ("multi_label.jsonl", ("--pred-probs", BAD / "missing.csv"), ["missing.csv", "no such file", "(3, 2)",
+                                                                  "one column per label"]),
 ]
 
 SUCCESSES = [
@@ -67,6 +82,8 @@ SUCCESSES = [
     ("mixed_labels.csv", FAST),
     ("nested_extra.parquet", FAST),
     ("small.csv", ("--pred-probs", BAD / "probs_good.npy")),
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_good.npy")),  # rows need not sum to 1
+    ("multi_label.jsonl", ("--pred-probs", BAD / "ml_probs_good.csv")),  # columns by label name, any order
 ]
 
 BAD_OPTIONS = [

@@ -144,8 +144,8 @@ import io as _io  # noqa: E402
 
 from hypothesis import assume  # noqa: E402
 
-from auditor.data import _read_file, id_text  # noqa: E402
-from auditor.annotate.apply import _label_value, cleaned_copy  # noqa: E402
+from auditor.data import _label_value, _read_file, id_text  # noqa: E402
+from auditor.annotate.apply import cleaned_copy  # noqa: E402
 
 ROUND_TRIP = settings(max_examples=60, deadline=None,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

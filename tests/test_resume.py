@@ -86,7 +86,7 @@ def test_signal_during_folds_leaves_a_folder_marked_incomplete(tmp_path, emotion
     proc = _interrupt_after_first_fold(emotion200, out, signum)
     assert proc.returncode == 128 + signum, proc.stderr
     line = _one_line(proc.stderr)
-    assert line.startswith(f"auditor: interrupted ({signal.Signals(signum).name}); {out} keeps 1 of 3 folds")
+    assert line.startswith(f"auditor: interrupted ({signal.Signals(signum).name}); {out} keeps 1 of 6 fold fits")  # 3 folds, then 3 cleaned
     assert "--resume" in line
     _assert_marked_incomplete(out)
     assert _sha(emotion200) == before
@@ -160,6 +160,25 @@ def test_existing_run_is_replaced_only_with_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
+def test_a_folder_appears_whole_or_not_at_all(tmp_path):
+    """safeio.folder_into_place, which run folders, --save-model's model and --resume's state go through."""
+    from auditor.safeio import folder_into_place
+
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with folder_into_place(target) as tmp:
+            (tmp / "new.txt").write_text("half")
+            raise KeyboardInterrupt
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    with folder_into_place(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".model.tmp-")
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary, no old copy left
+
+
 def test_overwrite_never_replaces_a_folder_that_is_not_a_run(tmp_path):
     data = ROOT / "tests" / "data" / "bad" / "small.csv"
     home = tmp_path / "home"
@@ -186,11 +205,13 @@ def test_cached_folds_and_embeddings_give_the_same_probabilities(tmp_path):
     labels = frame["label"].map({"food": 0, "sport": 1, "tech": 2}).to_numpy()
     texts = frame["text"].tolist()
     first = out_of_sample(texts, labels, 3, ("hybrid",), 3, 0, TrainConfig(), None, FoldCache(tmp_path, "fp"))
-    (tmp_path / "hybrid-fold-2.npz").unlink()  # as if the run had been killed during its last fold
+    (tmp_path / "hybrid-cleaned-fold-2.npz").unlink()  # as if the run had been killed during its last fold
     cache = FoldCache(tmp_path, "fp")
     second = out_of_sample(texts, labels, 3, ("hybrid",), 3, 0, TrainConfig(), None, cache)
-    assert cache.hits == ["hybrid-prepared", "hybrid-fold-0", "hybrid-fold-1"]  # embeddings not encoded again
-    assert second.details["hybrid"]["resumed_folds"] == [0, 1]
+    # Embeddings not encoded again; the cleaned pass (a linear backend's second pass) resumes too.
+    assert cache.hits == ["hybrid-prepared", *(f"hybrid-fold-{f}" for f in range(3)),
+                          "hybrid-cleaned-fold-0", "hybrid-cleaned-fold-1"]
+    assert second.details["hybrid"]["resumed_folds"] == [0, 1, 2]
     np.testing.assert_array_equal(first.pred_probs, second.pred_probs)
     np.testing.assert_array_equal(first.embeddings, second.embeddings)
 

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import DataConfig
-from ..data import id_text
+from ..data import _integral, id_text
 from ..errors import DataError, RunDirError
 # Output names come from the format registry only, never from the dataset's name, so they stay inside --out.
-from ..input_formats import CLEANED_EXTENSIONS, INPUT_FORMATS, Edit, plain
+from ..input_formats import CLEANED_EXTENSIONS, INPUT_FORMATS, Edit
 from ..safeio import check_target, safe_write, unneutralise, write_csv
 from .export import run_inputs
 
@@ -154,19 +154,6 @@ def _resolve_id(raw, ids: dict[str, int], integer_ids: bool, row: int) -> int:
     raise DataError(f"row {row}: id {value!r} is not in the run ({len(ids):,} examples)")
 
 
-def _integral(value: str) -> str | None:
-    try:
-        return str(int(value.strip()))
-    except ValueError:
-        pass
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    # Beyond 2^53 a float is no longer exact: 9007199254740993.0 must not name 9007199254740992.
-    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else None
-
-
 def _resolve_label(raw, classes: set[str], row: int) -> str | None:
     """'' = keep, a class name = relabel, DELETE = delete (None). A class literally named 'delete' wins."""
     value = unneutralise(str(raw).strip()).strip()
@@ -244,25 +231,10 @@ def cleaned_writer(data, relabel: dict, deleted: set, add_id: str | None):
     """A function writing the cleaned copy of `data` in the input's own format to a binary handle: every row
     nobody corrected as it went in (input_formats.py). `relabel` maps row positions to the new label (a class
     name; for label sets, the set's class names), `deleted` holds row positions, `add_id` names a column to
-    add holding the ids. The data says which cells a new label is written to (`label_cells`, where its task
-    keeps labels in more than one form), else it is the label column's."""
-    if hasattr(data, "label_cells"):  # label sets: a list, a joined string, or 0/1 columns (MultiLabelData)
-        cells = data.label_cells(relabel)
-    else:
-        values = {n: _label_value(data, n) for n in set(relabel.values())}  # one look-up per class, not per row
-        cells = {p: {data.label_column: values[n]} for p, n in relabel.items()}
+    add holding the ids. The data says which cells a new label is written to (`label_cells`): the label
+    column's for one label, a list, a joined string or 0/1 columns for label sets (MultiLabelData)."""
+    cells = data.label_cells(relabel)
     return INPUT_FORMATS[data.format].rewrite(data, Edit(cells, set(deleted), add_id, data.ids))
-
-
-def _label_value(data, name: str):
-    """The value to write for class `name` in the input's own style (string, int, or ClassLabel index)."""
-    index = data.class_names.index(name)
-    seen = np.flatnonzero(data.labels == index)
-    if len(seen):
-        return plain(data.frame[data.label_column].iat[int(seen[0])])
-    if data.format == "hub":
-        return index
-    return int(name) if all(_integral(c) == c for c in data.class_names) else name
 
 
 # -------------------------------------------------------------------------------------------- writing

@@ -10,6 +10,7 @@ Three registries keep the comparison open-ended:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -134,7 +135,7 @@ class _Sources:
         self.seconds: dict[str, list[float]] = {}
 
     def probs(self, name: str, labels, noise_key: str, seed: int) -> np.ndarray:
-        path = self._path(f"{noise_key}-s{seed}-f{self.folds}-{name}.npz")
+        path = self._path(f"{noise_key}-s{seed}-f{self.folds}-{name}{self._settings_tag(name)}.npz")
         if path is not None and path.exists():
             cached = np.load(path)
             self.seconds.setdefault(name, []).append(float(cached["seconds"]))
@@ -154,6 +155,13 @@ class _Sources:
                 np.savez(tmp, probs=probs, seconds=seconds)
             os.replace(tmp.name, path)
         return probs
+
+    def _settings_tag(self, name: str) -> str:
+        """A backend's settings in its cache file's name: a changed default never reads stale probabilities."""
+        settings = getattr(SOURCES[name], "settings", None)
+        if settings is None:
+            return ""
+        return "-" + hashlib.sha1(json.dumps(settings(self), sort_keys=True).encode()).hexdigest()[:8]
 
     def _path(self, name: str) -> Path | None:
         return self.cache_dir / self.tag / name if self.cache_dir else None
@@ -197,23 +205,30 @@ def _per_fold(splits, n, n_classes, fit_predict):
     return out
 
 
-def _backend_source(name):
-    """A registered auditor backend, prepared once per dataset and refitted per fold."""
+def _backend_source(name, **fixed):
+    """A registered auditor backend, prepared once per dataset and refitted per fold; `fixed` overrides
+    settings of the plan's `text_features`."""
+
+    def plan(ctx: _Sources):
+        made = backends.make_plan(name, ctx.texts, ctx.n_classes)
+        if made.text_features is None or not fixed:
+            return made
+        return dataclasses.replace(made, text_features={**made.text_features, **fixed})
 
     def source(ctx: _Sources, labels, splits, seed):
         def build():
-            plan = backends.make_plan(name, ctx.texts, ctx.n_classes)
-            backend = backends.make_backend(name, ctx.n_classes, ctx.train_cfg, 0, None, ctx.shared, plan)
+            backend = backends.make_backend(name, ctx.n_classes, ctx.train_cfg, 0, None, ctx.shared, plan(ctx))
             if name in ("embeddings", "hybrid"):
                 backend.embeddings = ctx.embeddings()
             if name != "embeddings":
                 backend.prepare(ctx.texts)
             return backend
 
-        backend = ctx.prepared(f"backend-{name}", build)
+        backend = ctx.prepared(f"backend-{name}-{json.dumps(fixed, sort_keys=True)}", build)
         backend.seed = seed
         return _per_fold(splits, len(labels), ctx.n_classes, lambda tr, te: backend.fit_predict(tr, labels, te))
 
+    source.settings = lambda ctx: plan(ctx).text_features
     return source
 
 
@@ -336,6 +351,9 @@ def _cnb(alpha):
 
 
 SOURCES = {
+    # Class-conditional flips follow this model's confusions on the clean labels: `tfidf` as the session-13
+    # figures planted them (SGD alpha 1e-5 on long texts), fixed so that a new default plants the same noise.
+    "planting": _backend_source("tfidf", sgd_alpha=1e-5),
     "tfidf": _backend_source("tfidf"),
     "embeddings": _backend_source("embeddings"),
     "finetune": _backend_source("finetune"),
@@ -479,7 +497,7 @@ def _plant(data, setting: str, seed: int, sources: _Sources):
     confusion = None
     if mode == "class_conditional":
         # What the auditor's own CPU model confuses on the clean labels (fixed seed: the same for every run).
-        clean = sources.probs("tfidf", data.labels, "clean", 0)
+        clean = sources.probs("planting", data.labels, "clean", 0)
         confusion = confusion_matrix(data.labels, clean.argmax(axis=1), labels=np.arange(k))
     noisy, flipped = flip_labels(data.labels, fraction, seed, k, mode=mode, confusion=confusion)
     return dataclasses.replace(data, labels=noisy), flipped

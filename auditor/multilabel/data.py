@@ -24,7 +24,8 @@ import pandas as pd
 from .. import data as _single
 from ..config import DataConfig
 from ..errors import DataError, OptionError, first_line
-from ..input_formats import plain, read_csv
+from ..input_formats import read_csv
+from ..safeio import plain
 
 __all__ = ["MultiLabelData", "load_multilabel", "multilabel_from_frame", "looks_multilabel", "read_frame",
            "format_set", "parse_set_text", "DEFAULT_SEPARATOR"]

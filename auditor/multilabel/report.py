@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..report import html as _html
 from .. import plots
-from ..safeio import safe_write
+from ..safeio import plain, safe_write
 from .data import parse_set_text
 from .export import SUSPECT_COLUMNS
 
@@ -162,7 +162,7 @@ def _store(scores: pd.DataFrame, tables, names, separator: str) -> tuple[list, l
     for source, _, kind in _FIELDS.values():
         values = sub[source].tolist() if source in sub.columns else [None] * len(sub)
         convert = {"text": _html._cut, "float": _html._finite, "set": as_set, "id": _html._id_text}.get(
-            kind, _html._plain_value)
+            kind, lambda v: plain(v, cell=True))
         columns.append([convert(v) for v in values])
     rows = [list(r) for r in zip(*columns)]
     where = {int(p): i for i, p in enumerate(picked)}
@@ -191,11 +191,17 @@ def _clip(text, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _how(metrics: dict) -> str:
+    if metrics.get("folds"):
+        return f"{metrics['folds']}-fold"
+    return "probabilities given" if metrics.get("pred_probs_given") else "trained once on --train-data"
+
+
 def format_summary(result, out=None, top: int = 10) -> str:
     m = result.metrics
     lines = [
         f"Audited {m['n']} examples, {len(m['classes'])} labels (multi-label, {m['labels_per_row']:.2f} per row), "
-        f"method {m['method']}, {m['folds']}-fold",
+        f"method {m['method']}, {_how(m)}",
         f"Out-of-sample micro F1 {m['f1_micro']:.3f}, macro F1 {m['f1_macro']:.3f}, exact set match {m['accuracy']:.3f}",
         f"Suspected label issues: {m['label_issues']} ({m['label_issue_share']:.1%})",
     ]

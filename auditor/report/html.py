@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
+from ..safeio import plain
 from ..scoring.registry import Section, sections as signal_sections
 
 __all__ = ["render_report", "write_report", "DEFAULT_MAX_ROWS", "CELL_TEXT_CHARS"]
@@ -367,7 +368,7 @@ def _row_store(scores, names, tables, extra_fields) -> dict:
         elif kind == "bool":
             columns.append([None if v is None or v != v else bool(v) for v in values.tolist()])
         else:
-            columns.append([_plain_value(v) for v in values.tolist()])
+            columns.append([plain(v, cell=True) for v in values.tolist()])
     rows = [list(r) for r in zip(*columns)] if columns else []
     where = {int(p): i for i, p in enumerate(picked)}
     for table in tables:
@@ -380,7 +381,7 @@ def _row_store(scores, names, tables, extra_fields) -> dict:
 
 
 def _id_text(value) -> str:
-    return str(_plain_value(value))
+    return str(plain(value, cell=True))
 
 
 def _evidence(scores: pd.DataFrame, picked: np.ndarray, names: list[str], refs: list) -> list:
@@ -458,7 +459,7 @@ def _relabel_config(result, store: dict, suspects_shown: list[int], positions) -
     columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
     unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
     frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None
-    extra = {c: [_plain_value(v) for v in frame[c].tolist()] for c in unmapped} if frame is not None else {}
+    extra = {c: [plain(v, cell=True) for v in frame[c].tolist()] for c in unmapped} if frame is not None else {}
     return {"key": _relabel_key(result, store, suspects_shown), "columns": columns, "extra": extra,
             # suspects.csv neutralises formula-like ids only when they are strings; so does the page.
             "id_is_text": not pd.api.types.is_integer_dtype(result.scores["id"])}
@@ -491,18 +492,6 @@ def _finite(value):
     except (TypeError, ValueError):
         return None
     return round(value, 4) if math.isfinite(value) else None
-
-
-def _plain_value(value):
-    if isinstance(value, (np.integer,)):
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-        return str(value)  # a JavaScript number would round it: 9007199254741137 would show as ...136
-    if isinstance(value, (int, str)) and not isinstance(value, bool):
-        return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value)
 
 
 def _json_for_script(obj) -> str:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ..safeio import plain
+
 __all__ = ["K_NEIGHBOURS", "EVIDENCE_ROWS", "Neighbours", "nearest_neighbours", "text_features",
            "evidence_rows", "neighbour_columns", "NEIGHBOUR_COLUMNS"]
 
@@ -170,7 +172,7 @@ def neighbour_columns(ids, labels, class_names, rank, flagged, texts=None, embed
     id_lists, sim_lists, lines = [], [], []
     for index, sims, counts in zip(found.index, found.similarity, found.class_counts):
         keep = index >= 0
-        near_ids = [_plain(v) for v in ids[index[keep]]]
+        near_ids = [plain(v) for v in ids[index[keep]]]  # ids are integers or text (data.parse_ids)
         near_sims = [round(float(s), 3) for s in sims[keep]]
         id_lists.append(json.dumps(near_ids, ensure_ascii=False))
         sim_lists.append(json.dumps(near_sims))
@@ -190,11 +192,3 @@ def _readable(near_ids, near_sims, near_labels, counts, names) -> str:
     head = f"{counts[best]}/{len(near_ids)} nearest labelled {names[best]}"
     items = "; ".join(f"{s:.2f} id {i} ({names[c]})" for i, s, c in zip(near_ids, near_sims, near_labels))
     return f"{head}: {items}"
-
-
-def _plain(value):
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (int, str)):
-        return value
-    return str(value)

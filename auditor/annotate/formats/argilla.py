@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .label_studio import DELETE, EVIDENCE, ID_KEY, _plain
+from ...safeio import plain
+from .label_studio import DELETE, EVIDENCE, ID_KEY
 
 NAME = "argilla"
 DEFAULT_NAME = "argilla_records.json"
@@ -43,7 +44,7 @@ def _fields(separator: str | None) -> tuple[str, str]:
 
 def _record(row: dict, agent: str, evidence, separator: str | None = None) -> dict:
     shown = (*_fields(separator), *evidence)
-    metadata = {k: _plain(v) for k, v in row.items()
+    metadata = {k: plain(v, finite=True) for k, v in row.items()
                 if k not in (*shown, "id", "corrected_label", "corrected_labels", "note")}
     metadata[ID_KEY] = str(row["id"])
     suggestions = {}
@@ -53,7 +54,7 @@ def _record(row: dict, agent: str, evidence, separator: str | None = None) -> di
             suggestions[QUESTION] = {"value": chosen, "agent": agent}
     elif row.get("suggested_label") not in (None, ""):
         suggestions[QUESTION] = {"value": str(row["suggested_label"]),
-                                 "score": _plain(row.get("suggested_label_probability")), "agent": agent}
+                                 "score": plain(row.get("suggested_label_probability"), finite=True), "agent": agent}
     fields = {k: str(row[k]) for k in _fields(separator)}
     fields.update({k: str(row[k]) for k in evidence if row[k] not in (None, "")})  # optional fields
     return {"id": str(row["id"]), "fields": fields,

@@ -12,9 +12,10 @@ suggested set as the pre-annotation; the answer is every chosen label (DELETE am
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
+
+from ...safeio import plain
 
 NAME = "label-studio"
 DEFAULT_NAME = "label_studio_tasks.json"
@@ -46,12 +47,12 @@ def config_name(tasks_name) -> str:
 
 
 def _task(row: dict, model_version: str, separator: str | None = None) -> dict:
-    data = {key: _plain(value) for key, value in row.items()
+    data = {key: plain(value, finite=True) for key, value in row.items()
             if key not in ("id", "corrected_label", "corrected_labels", "note")}
     data[ID_KEY] = str(row["id"])
     task = {"data": data}
     if separator is None:
-        suggested, score = row.get("suggested_label"), _plain(row.get("suggested_label_probability"))
+        suggested, score = row.get("suggested_label"), plain(row.get("suggested_label_probability"), finite=True)
         choices = [str(suggested)] if suggested is not None and suggested != "" else []
     else:  # a set: no one probability belongs to it, so the prediction has no score
         choices = [p.strip() for p in str(row.get("suggested_labels") or "").split(separator) if p.strip()]
@@ -63,15 +64,6 @@ def _task(row: dict, model_version: str, separator: str | None = None) -> dict:
         task["predictions"] = [prediction if separator is None else
                                {k: v for k, v in prediction.items() if k != "score"}]
     return task
-
-
-def _plain(value):
-    """JSON-safe scalars: numpy numbers to Python, NaN to null."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def labeling_config(classes, evidence=("reasons",), multiple: bool = False) -> str:

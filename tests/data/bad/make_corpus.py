@@ -91,6 +91,7 @@ def main() -> None:
     np.save(HERE / "probs_not_summing.npy", off)
     (HERE / "probs_not_numpy.npy").write_bytes(b"0.9,0.1\n0.1,0.9\n")
     hostile()
+    multilabel_probs()
 
 
 def _jsonl(records, name: str, prefix: bytes = b"", sep: str = "\n") -> None:
@@ -153,6 +154,25 @@ def hostile() -> None:
     (HERE / "json_scalar.json").write_text("42\n", encoding="utf-8")
     (HERE / "jsonl_array_line.jsonl").write_text(
         '{"text": "a", "label": "x"}\n["b", "y"]\n{"text": "c", "label": "x"}\n', encoding="utf-8")
+
+
+def multilabel_probs() -> None:
+    """--pred-probs for multi_label.jsonl (3 rows; labels food, sport): one probability per label, rows need
+    not sum to 1; a CSV names its columns by label, in any order."""
+    good = np.array([[0.2, 0.9], [0.8, 0.7], [0.9, 0.1]])
+    np.save(HERE / "ml_probs_good.npy", good)
+    (HERE / "ml_probs_good.csv").write_bytes(_csv_bytes(good[:, ::-1].tolist(), ("sport", "food")))
+    np.save(HERE / "ml_probs_wrong_shape.npy", np.hstack([good, good[:, :1]]))
+    nan = good.copy()
+    nan[1, 0] = np.nan
+    np.save(HERE / "ml_probs_nan.npy", nan)
+    high = good.copy()
+    high[2, 1] = 1.7
+    np.save(HERE / "ml_probs_above_one.npy", high)
+    (HERE / "ml_probs_unknown_column.csv").write_bytes(_csv_bytes(good.tolist(), ("food", "sports")))
+    (HERE / "ml_probs_missing_column.csv").write_bytes(_csv_bytes(good[:, :1].tolist(), ("food",)))
+    (HERE / "ml_probs_text_cell.csv").write_bytes(_csv_bytes([[0.2, 0.9], [0.8, "high"], [0.9, 0.1]],
+                                                             ("food", "sport")))
 
 
 if __name__ == "__main__":
