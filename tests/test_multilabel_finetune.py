@@ -122,8 +122,10 @@ def test_signals_default_to_dynamics_wherever_the_method_fine_tunes():
     assert multilabel_signals(RunConfig(task="multi-label"), ("tfidf",)) == ("duplicates", "outliers")
     assert multilabel_signals(RunConfig(task="multi-label", signals="outliers"), ("finetune",)) == ("outliers",)
     assert multilabel_signals(RunConfig(task="multi-label", signals="all"), ("tfidf",)) == ("duplicates", "outliers")
-    with pytest.raises(OptionError, match="'dynamics' needs a method that fine-tunes.*Got method 'tfidf'"):
+    with pytest.raises(OptionError, match="'dynamics' needs k-fold fine-tuning.*Got method 'tfidf'"):
         multilabel_signals(RunConfig(task="multi-label", signals="dynamics"), ("tfidf",))
+    other = RunConfig(task="multi-label", train_data=DataConfig(source="other.tsv"))  # no k-fold: no dynamics
+    assert multilabel_signals(other, ("finetune",)) == ("duplicates", "outliers")
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +143,7 @@ def _go_args(path) -> list:
 
 @pytest.mark.parametrize("args, message", [
     (["--method", "tfidf", "--save-model"], "resolves to 'tfidf'"),
-    (["--method", "tfidf", "--signals", "dynamics"], "'dynamics' needs a method that fine-tunes"),
+    (["--method", "tfidf", "--signals", "dynamics"], "'dynamics' needs k-fold fine-tuning"),
 ])
 def test_multilabel_model_options_are_refused_before_any_work(multilabel_tsv, tmp_path, args, message):
     out = tmp_path / "run"
