@@ -269,3 +269,27 @@ def test_multilabel_finetune_save_model_push_offline_then_predict(multilabel_tsv
     assert list(predicted.columns) == ["text", "predicted_labels", *[f"prob_{n}" for n in names]]
     for _, row in predicted.iterrows():
         assert row["predicted_labels"] == ",".join(n for n in names if row[f"prob_{n}"] >= 0.5)
+
+
+@pytest.mark.slow
+def test_resumed_finetune_keeps_each_folds_training_dynamics(multilabel_tsv, tmp_path):
+    """A fold taken from the cache brings back its dynamics records (`label` included): the resumed run's
+    records and probabilities are those of the uninterrupted run. 40 rows, 2 folds, 1 epoch, 32 tokens."""
+    from auditor.config import TrainConfig
+    from auditor.multilabel.backend import out_of_sample_multilabel
+    from auditor.multilabel.data import load_multilabel
+    from auditor.resume import FoldCache
+
+    data = load_multilabel(DataConfig(source=str(multilabel_tsv), column_names="text,labels,id",
+                                      label_names=str(GO / "emotions.txt")))
+    train = TrainConfig(epochs=1, max_length=32, dynamics_per_epoch=1)
+    args = (data.texts, data.labels, ("finetune",), 2, 0, train, None, data.class_names)
+    first = out_of_sample_multilabel(*args, FoldCache(tmp_path, "fp"))
+    (tmp_path / "finetune-fold-1.npz").unlink()  # killed during its last fold
+    cache = FoldCache(tmp_path, "fp")
+    second = out_of_sample_multilabel(*args, cache)
+    assert cache.hits == ["finetune-fold-0"] and second[2]["finetune"]["resumed_folds"] == [0]
+    np.testing.assert_allclose(first[0], second[0], rtol=1e-6)
+    a, b = (r[3].sort_values(["fold", "row"], ignore_index=True) for r in (first, second))
+    assert sorted(a["row"]) == list(range(len(data))) and list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-6, check_dtype=False)
