@@ -175,8 +175,9 @@ _SINGLE_LABEL_TEXT = {
 }
 _MULTI_LABEL_TEXT = {
     "title": "Multi-label text classifier", "classes": "labels", "class": "label",
-    "head": "\n\nMulti-label: config.json's `problem_type` is `multi_label_classification` (one sigmoid per label, trained "
-            "on\nbinary cross-entropy), so an example gets every label whose probability reaches 0.5, possibly none.",
+    "head": "\n\nMulti-label: config.json's `problem_type` is `multi_label_classification` (one sigmoid per "
+            "label, trained on\nbinary cross-entropy), so an example gets every label whose probability reaches "
+            "0.5, possibly none.",
     "figures": "- exact set match: {accuracy:.4f}\n- micro F1: {f1_micro:.4f}\n- macro F1: {f1_macro:.4f}\n"
                "- weighted F1: {f1_weighted:.4f}",
     "use": "\nThe pipeline applies the sigmoid for this head: every label's probability, independently. "
