@@ -22,8 +22,10 @@ __all__ = ["check_model_options", "save_final_model", "model_card", "push_to_hub
 MODEL_DIR = "model"
 
 
-def check_model_options(config) -> None:
-    """Refuse impossible --save-model/--push-to-hub combinations before loading data or training."""
+def check_model_options(config, methods=None) -> None:
+    """Refuse impossible --save-model/--push-to-hub combinations before loading data or training.
+
+    `methods`: the run's resolved backends where its task resolves them itself (multi-label)."""
     if config.push_to_hub and not config.save_model:
         raise OptionError("--push-to-hub needs --save-model (it uploads RUN_DIR/model).")
     if config.push_to_hub:
@@ -36,9 +38,10 @@ def check_model_options(config) -> None:
         raise OptionError("--save-model runs in a single process; rerun without torchrun/accelerate launch.")
     if config.pred_probs is not None or config.train_data is not None:
         raise OptionError("--save-model works with k-fold runs only, not with --pred-probs or --train-data.")
-    from .backends import resolve_methods
+    if methods is None:
+        from .backends import resolve_methods
 
-    methods = resolve_methods(config.method)
+        methods = resolve_methods(config.method)
     if "finetune" not in methods:
         raise OptionError(
             f"--save-model saves a fine-tuned transformer, but method {config.method!r} resolves to "
@@ -57,21 +60,25 @@ def _check_repo_id(repo_id: str) -> None:
         raise OptionError(f"--push-to-hub {repo_id!r}: expected 'user/name' (or 'org/name').")
 
 
-def save_final_model(data, config, result, out, progress=None) -> Path:
-    """Train on all rows of `data`, save into OUT/model (whole or not at all), note it in run.json."""
+def save_final_model(data, config, result, out, progress=None, backend_class=None, model_settings=None) -> Path:
+    """Train on all rows of `data`, save into OUT/model (whole or not at all), note it in run.json.
+
+    `backend_class`: the k-fold's fine-tune backend (default `FinetuneBackend`; multi-label passes its own,
+    whose head is multi-label); `model_settings`: more keys for the saved config.json."""
     out = Path(out)
     target = out / MODEL_DIR
     with folder_into_place(target) as tmp:
         if progress:
             progress(f"finetune: training the final model on all {len(data):,} rows")
-        trainer = _train_on_all(data, config, progress)
+        trainer = _train_on_all(data, config, progress, backend_class)
+        trainer.model.config.update(model_settings or {})
         trainer.save_model(str(tmp))  # its config.json records max_length and truncation (_train_on_all)
         (tmp / "README.md").write_text(model_card(result, config), encoding="utf-8")
     _note_in_run_json(out, {"saved_model": MODEL_DIR})
     return target
 
 
-def _train_on_all(data, config, progress):
+def _train_on_all(data, config, progress, backend_class=None):
     """The k-fold's own training path (device defaults, tokenisation, sampler, collator) on every row."""
     import dataclasses
 
@@ -80,7 +87,8 @@ def _train_on_all(data, config, progress):
     from .backends.finetune import FinetuneBackend, save_input_settings
 
     cfg = dataclasses.replace(config.train, dynamics_per_epoch=0)  # no fold to record dynamics for
-    backend = FinetuneBackend(len(data.class_names), config.seed, cfg, progress, class_names=data.class_names)
+    backend = (backend_class or FinetuneBackend)(len(data.class_names), config.seed, cfg, progress,
+                                                 class_names=data.class_names)
     backend.prepare(data.texts)
     trainer = backend.train(np.arange(len(data)), np.asarray(data.labels))
     save_input_settings(trainer.model.config, backend.cfg)  # max_length as chosen from the data
@@ -110,10 +118,12 @@ def model_card(result, config) -> str:
     # A local path may say more about the user's machine than they want to publish.
     shown_source = source if data.get("format") == "hub" else Path(source).name
     base = _base_model_name(config.train.model)
+    multi = m.get("task") == "multi-label"
+    text = _MULTI_LABEL_TEXT if multi else _SINGLE_LABEL_TEXT
     card = ModelCardData(
         library_name="transformers",
         pipeline_tag="text-classification",
-        tags=["text-classification", "label-audit", "auditor"],
+        tags=["text-classification", "label-audit", "auditor"] + (["multi-label"] if multi else []),
         base_model=base if not Path(base).exists() else None,
     )
     per_class = "\n".join(
@@ -125,26 +135,25 @@ def model_card(result, config) -> str:
 {card.to_yaml()}
 ---
 
-# Text classifier trained by `auditor`
+# {text['title']} trained by `auditor`
 
 Fine-tuned from `{Path(base).name if Path(base).exists() else base}` on all {m['n']:,} examples of
-`{shown_source}` ({len(m['classes'])} classes: {', '.join(m['classes'])}), {train.epochs:g} epoch(s),
+`{shown_source}` ({len(m['classes'])} {text['classes']}: {', '.join(m['classes'])}), {train.epochs:g} epoch(s),
 learning rate {train.learning_rate:g}, batch size {train.batch_size}, max length
 {train.max_length}, truncation {train.truncation}, seed {config.seed}. A text longer than {train.max_length} tokens
 kept {cut}; `python -m auditor predict` cuts new texts the same way (config.json: `auditor_max_length`,
 `auditor_truncation`), while a plain `pipeline` keeps the first tokens, up to the
-tokenizer's limit.
+tokenizer's limit.{text['head']}
 
 ## Audit of the training labels
 
 Out-of-sample figures from the {m.get('folds')}-fold audit that preceded this training run
 (method `{m.get('method')}`): every example was predicted by a model that did not see it.
 
-- accuracy: {m['accuracy']:.4f}
-- weighted F1: {m['f1_weighted']:.4f}
+{text['figures'].format(**m)}
 - suspected label issues: {m.get('label_issues', '–')} ({100 * m.get('label_issue_share', 0):.1f}% of the examples)
 
-| class | precision | recall | F1 | support | suspected issues |
+| {text['class']} | precision | recall | F1 | support | suspected issues |
 |---|---|---|---|---|---|
 {per_class}
 
@@ -157,7 +166,23 @@ from transformers import pipeline
 classifier = pipeline("text-classification", model="PATH_OR_REPO", top_k=None)
 classifier("I saw a movie today and it was really good.")
 ```
-"""
+{text['use']}"""
+
+
+_SINGLE_LABEL_TEXT = {
+    "title": "Text classifier", "classes": "classes", "class": "class", "head": "", "use": "",
+    "figures": "- accuracy: {accuracy:.4f}\n- weighted F1: {f1_weighted:.4f}",
+}
+_MULTI_LABEL_TEXT = {
+    "title": "Multi-label text classifier", "classes": "labels", "class": "label",
+    "head": "\n\nMulti-label: config.json's `problem_type` is `multi_label_classification` (one sigmoid per "
+            "label, trained on\nbinary cross-entropy), so an example gets every label whose probability reaches "
+            "0.5, possibly none.",
+    "figures": "- exact set match: {accuracy:.4f}\n- micro F1: {f1_micro:.4f}\n- macro F1: {f1_macro:.4f}\n"
+               "- weighted F1: {f1_weighted:.4f}",
+    "use": "\nThe pipeline applies the sigmoid for this head: every label's probability, independently. "
+           "`python -m auditor predict`\nprints them with the predicted set (the labels at 0.5 or more).\n",
+}
 
 
 def _base_model_name(model: str) -> str:

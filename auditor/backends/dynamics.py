@@ -25,7 +25,11 @@ RECORD_COLUMNS = ("row", "fold", "epoch", "p_given", "margin", "correct")
 
 
 class DynamicsRecorder(TrainerCallback):
-    """Call `begin_fold(...)` before each `trainer.train()`; `table()` returns every record so far."""
+    """Call `begin_fold(...)` before each `trainer.train()`; `table()` returns every record so far.
+
+    A subclass for other label kinds (auditor.multilabel.finetune) replaces `columns` and `_measure`."""
+
+    columns = RECORD_COLUMNS
 
     def __init__(self, per_epoch: int = 1, batch_size: int = 128):
         if per_epoch < 1:
@@ -58,40 +62,38 @@ class DynamicsRecorder(TrainerCallback):
         """One fold's records as arrays, cached with the fold so that a resumed run keeps them."""
         records = self.table()
         records = records[records["fold"] == fold]
-        return {f"dynamics_{c}": records[c].to_numpy() for c in RECORD_COLUMNS}
+        return {f"dynamics_{c}": records[c].to_numpy() for c in self.columns}
 
     def restore_fold(self, fold: int, arrays: dict) -> None:
         """Take back a cached fold's records; the next fold trained is numbered after it."""
         if "dynamics_row" in arrays:
-            self._records.append(pd.DataFrame({c: arrays[f"dynamics_{c}"] for c in RECORD_COLUMNS}))
+            self._records.append(pd.DataFrame({c: arrays[f"dynamics_{c}"] for c in self.columns}))
         self.fold = fold
 
     def table(self) -> pd.DataFrame:
-        """One row per (training row, checkpoint): columns `RECORD_COLUMNS`."""
+        """One row per (training row, checkpoint): columns `self.columns`."""
         if not self._records:
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in RECORD_COLUMNS})
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in self.columns})
         return pd.concat(self._records, ignore_index=True)
 
     def _record(self, model, args, state) -> None:
-        logits = self._logits(model, args)
-        given = logits[np.arange(len(logits)), self._labels]
-        others = logits.copy()
-        others[np.arange(len(logits)), self._labels] = -np.inf
-        z = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        measures = self._measure(self._logits(model, args), self._labels)
         self._records.append(
-            pd.DataFrame(
-                {
-                    "row": self._rows,
-                    "fold": self.fold,
-                    "epoch": float(state.epoch),
-                    "p_given": probs[np.arange(len(logits)), self._labels],
-                    "margin": given - others.max(axis=1),
-                    "correct": logits.argmax(axis=1) == self._labels,
-                }
-            )
+            pd.DataFrame({"row": self._rows, "fold": self.fold, "epoch": float(state.epoch), **measures})
         )
         self._last_step = state.global_step
+
+    @staticmethod
+    def _measure(logits: np.ndarray, labels: np.ndarray) -> dict:
+        """Per row: p_given, margin and correct (`RECORD_COLUMNS` after row, fold, epoch)."""
+        rows = np.arange(len(logits))
+        given = logits[rows, labels]
+        others = logits.copy()
+        others[rows, labels] = -np.inf
+        z = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        return {"p_given": probs[rows, labels], "margin": given - others.max(axis=1),
+                "correct": logits.argmax(axis=1) == labels}
 
     def _logits(self, model, args) -> np.ndarray:
         import torch

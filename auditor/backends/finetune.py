@@ -305,9 +305,7 @@ class FinetuneBackend(Backend):
         self.throughput = {"train_samples": 0.0, "train_tokens": 0.0}
         self.dynamics = None
         if self.cfg.dynamics_per_epoch:
-            from .dynamics import DynamicsRecorder
-
-            self.dynamics = DynamicsRecorder(self.cfg.dynamics_per_epoch, batch_size=self.cfg.batch_size * 4)
+            self.dynamics = self._recorder()
             self.callbacks.append(self.dynamics)
 
     def prepare(self, texts):
@@ -450,6 +448,11 @@ class FinetuneBackend(Backend):
 
     def _classifier(self):
         return load_classifier(self.cfg.model, self.n_classes, self.class_names)
+
+    def _recorder(self):
+        from .dynamics import DynamicsRecorder
+
+        return DynamicsRecorder(self.cfg.dynamics_per_epoch, batch_size=self.cfg.batch_size * 4)
 
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         return _softmax(logits)

@@ -63,6 +63,10 @@ def add_commands(sub) -> None:
     p.add_argument("--model", required=True,
                    help="a run folder saved with --save-model, a model folder, or a Hub id")
     p.add_argument("--plot", help="write a bar plot of the probabilities to this image file (e.g. probs.png)")
+    p.add_argument("--out", help="also write one row per text to this .csv, .tsv or .jsonl file: the predicted "
+                   "label (a multi-label model: the set at 0.5, joined as its training data joined sets, a list "
+                   "in JSONL) and every label's probability")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_cmd_predict)
 
 
@@ -131,12 +135,17 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    from ..predict import check_plot_path, format_predictions, plot_predictions, predict_texts
+    from ..predict import (check_output_path, check_plot_path, format_predictions, plot_predictions, predict,
+                           write_predictions)
 
     if args.plot:
         check_plot_path(args.plot)
-    predictions = predict_texts(args.texts, args.model)
-    print(format_predictions(args.texts, predictions))
+    if args.out:
+        check_output_path(args.out, args.overwrite)
+    found = predict(args.texts, args.model)
+    print(format_predictions(args.texts, found.probabilities, found.predicted() if found.multi_label else None))
     if args.plot:
-        print(f"Wrote {plot_predictions(args.texts, predictions, args.plot)}")
+        print(f"Wrote {plot_predictions(args.texts, found.probabilities, args.plot)}")
+    if args.out:
+        print(f"Wrote {write_predictions(found, args.out, args.overwrite)} ({len(args.texts)} rows)")
     return 0

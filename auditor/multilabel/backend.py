@@ -96,32 +96,34 @@ def make_multilabel_backend(name: str, n_classes: int, train_cfg, seed: int, pro
 
 def out_of_sample_multilabel(texts, labels, methods, folds, seed, train_cfg, progress=None, class_names=None,
                              fold_cache=None):
-    """(n × k per-label probabilities averaged over `methods`, fold per row, details per backend).
+    """(n × k per-label probabilities averaged over `methods`, fold per row, details per backend, training
+    dynamics records of `finetune` or None).
 
-    `fold_cache` (an `auditor.resume.FoldCache`) keeps each finished fold and supplies those an interrupted
-    run already finished (--resume)."""
+    `fold_cache` (an `auditor.resume.FoldCache`) keeps each finished fold (and its training dynamics) and
+    supplies those an interrupted run already finished (--resume)."""
     labels = np.asarray(labels, dtype=np.int8)
     assignment = multilabel_folds(labels, folds, seed)
     splits = [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
-    probs, details = _run_backends(texts, labels, methods, splits, seed, train_cfg, progress, class_names,
-                                   fold_cache)
-    return probs, assignment, details
+    probs, details, dynamics = _run_backends(texts, labels, methods, splits, seed, train_cfg, progress,
+                                             class_names, fold_cache)
+    return probs, assignment, details, dynamics
 
 
 def train_and_predict_multilabel(train_texts, train_labels, texts, labels, methods, seed, train_cfg, progress=None,
                                  class_names=None, fold_cache=None):
     """Train once on other label sets (`--train-data`) and predict `texts`: as `out_of_sample_multilabel`,
-    with one 'fold' whose training rows are the other data's (fold -1 per row, as single-label)."""
+    with one 'fold' whose training rows are the other data's (fold -1 per row, as single-label), and no
+    training dynamics (they would describe the other data's rows)."""
     all_labels = np.concatenate([np.asarray(train_labels, dtype=np.int8), np.asarray(labels, dtype=np.int8)])
     n_train = len(train_texts)
     splits = [(np.arange(n_train), np.arange(n_train, len(all_labels)))]
-    probs, details = _run_backends(list(train_texts) + list(texts), all_labels, methods, splits, seed, train_cfg,
-                                   progress, class_names, fold_cache)
-    return probs[n_train:], np.full(len(texts), -1, dtype=np.int64), details
+    probs, details, _ = _run_backends(list(train_texts) + list(texts), all_labels, methods, splits, seed,
+                                      train_cfg, progress, class_names, fold_cache)
+    return probs[n_train:], np.full(len(texts), -1, dtype=np.int64), details, None
 
 
 def _run_backends(texts, labels, methods, splits, seed, train_cfg, progress, class_names, fold_cache):
-    probs, details = [], {}
+    probs, details, dynamics = [], {}, None
     for name in methods:
         backend = make_multilabel_backend(name, labels.shape[1], train_cfg, seed, progress, class_names)
         backend.prepare(list(texts))
@@ -129,16 +131,21 @@ def _run_backends(texts, labels, methods, splits, seed, train_cfg, progress, cla
         for fold, (train_idx, test_idx) in enumerate(splits):
             saved = fold_cache.get(name, f"fold-{fold}") if fold_cache is not None else None
             if saved is not None and saved["probs"].shape == (len(test_idx), labels.shape[1]):
-                result[test_idx] = saved["probs"]
+                result[test_idx] = saved.pop("probs")
+                if hasattr(backend, "restore_fold"):  # the fold's training dynamics
+                    backend.restore_fold(fold, saved)
                 cached.append(fold)
                 continue
             if progress:
                 progress(f"{name}: fold {fold + 1}/{len(splits)}")
             result[test_idx] = backend.fit_predict(train_idx, labels, test_idx)
             if fold_cache is not None:
-                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx])
+                arrays = backend.fold_arrays(fold) if hasattr(backend, "fold_arrays") else {}
+                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx], **arrays)
         if cached and progress:
             progress(f"{name}: folds {', '.join(str(f + 1) for f in cached)} taken from the interrupted run")
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
-    return np.clip(np.mean(probs, axis=0), _EPS, 1 - _EPS), details
+        if getattr(backend, "dynamics", None) is not None:
+            dynamics = backend.dynamics.table()
+    return np.clip(np.mean(probs, axis=0), _EPS, 1 - _EPS), details, dynamics

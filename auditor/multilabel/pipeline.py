@@ -41,17 +41,28 @@ def _check_method(config: RunConfig) -> tuple[str, ...]:
 
 
 def check_multilabel_options(config: RunConfig) -> None:
-    """What a multi-label run does not do (yet), refused before any work."""
-    refused = [("save_model", "--save-model"), ("push_to_hub", "--push-to-hub")]
-    for attr, option in refused:
-        if getattr(config, attr):
-            raise OptionError(f"The '{option.lstrip('-')}' option is not available for multi-label data yet; "
-                              "run without it.")
+    """Impossible option combinations for multi-label data, refused before any work."""
     _check_method(config)
+    if config.save_model or config.push_to_hub:
+        from ..final_model import check_model_options
+
+        check_model_options(config, resolve_multilabel_method(config))
+    if config.signals:
+        multilabel_signals(config, resolve_multilabel_method(config))
+
+
+def multilabel_signals(config: RunConfig, methods) -> tuple[str, ...]:
+    """--signals, else duplicates, outliers and, where the k-fold method fine-tunes, dynamics (as single-label)."""
     chosen = parse_signals(config.signals)
-    if chosen is not None and "dynamics" in chosen and config.signals != "all":
-        raise OptionError("The 'signals' option 'dynamics' is not available for multi-label data; "
-                          f"expected a comma list from loss, label_quality, duplicates, outliers. Got {config.signals!r}.")
+    kfold = config.pred_probs is None and config.train_data is None
+    possible = _DEFAULT_SIGNALS + (("dynamics",) if "finetune" in methods and kfold else ())
+    if chosen is None:
+        return possible
+    if "dynamics" in chosen and "dynamics" not in possible and config.signals != "all":
+        raise OptionError("The 'signals' option 'dynamics' needs k-fold fine-tuning (--method finetune or "
+                          "finetune+tfidf, without --pred-probs or --train-data): training dynamics are recorded "
+                          f"while the model learns. Got method {'+'.join(methods)!r} instead.")
+    return tuple(s for s in chosen if s in possible)
 
 
 def train_data_config(data: DataConfig, source: str) -> DataConfig:
@@ -83,6 +94,12 @@ def run_multilabel(config: RunConfig, progress) -> tuple[MultiLabelResult, Path]
         check_out_dir(out, config.overwrite)
         result = audit_multilabel(data, config, progress, load_s=load_s)
         result.save(out, overwrite=config.overwrite)
+    if config.save_model:
+        from ..final_model import save_final_model
+        from .finetune import MultiLabelFinetune
+
+        save_final_model(data, config, result, out, progress, backend_class=MultiLabelFinetune,
+                         model_settings={"auditor_label_separator": data.separator})
     return result, out
 
 
@@ -127,22 +144,24 @@ def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, loa
     train_labels = _check_inputs(data, config, train) if given is None else None
     progress = progress or Progress(config.quiet)
     methods = ("precomputed",) if given is not None else resolve_multilabel_method(config)
-    chosen = parse_signals(config.signals)
-    signals = _DEFAULT_SIGNALS if chosen is None else tuple(s for s in chosen if s in _DEFAULT_SIGNALS)
+    signals = multilabel_signals(config, methods)
+    per_epoch = (config.train.dynamics_per_epoch or 1) if "dynamics" in signals else 0
+    config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=per_epoch))
     progress(f"{len(data)} rows, {len(data.class_names)} labels (multi-label, "
              f"{data.labels.sum(axis=1).mean():.2f} per row); method {'+'.join(methods)}"
              + (f", trained on {train.source}" if train is not None else ""))
     timings = {"load": round(load_s, 3)}
     started = time.perf_counter()
     if given is not None:
-        probs, folds = given, np.full(len(data), -1, dtype=np.int64)
+        probs, folds, dynamics = given, np.full(len(data), -1, dtype=np.int64), None
         details = {"precomputed": {"source": config.pred_probs or "array"}}
     else:
-        probs, folds, details = _probabilities(data, config, methods, progress, train, train_labels, fold_cache)
+        probs, folds, details, dynamics = _probabilities(data, config, methods, progress, train, train_labels,
+                                                         fold_cache)
     timings["probabilities"] = round(time.perf_counter() - started, 3)
     scored = time.perf_counter()
-    scores = score_multilabel(data, probs, signals=signals, duplicate_threshold=config.duplicate_threshold,
-                              seed=config.seed)
+    scores = score_multilabel(data, probs, signals=[s for s in signals if s != "dynamics"],
+                              duplicate_threshold=config.duplicate_threshold, seed=config.seed, dynamics=dynamics)
     scores["fold"] = folds
     timings["score"] = round(time.perf_counter() - scored, 3)
     metrics = multilabel_metrics(data.labels, probs, data.class_names, scores["is_label_issue"].to_numpy())
