@@ -134,7 +134,7 @@ def test_interrupted_run_resumes_to_the_scores_of_an_uninterrupted_run(tmp_path,
         if "fold 2/3" in message:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt, match="keeps 1 of 3 folds finished"):
+    with pytest.raises(KeyboardInterrupt, match="keeps 1 of 3 fold fits finished"):
         run(config, interrupt)
     assert (out / "INCOMPLETE").is_file() and json.loads((out / "run.json").read_text())["complete"] is False
     assert sorted(p.name for p in (out / ".partial").glob("*.npz")) == ["tfidf-fold-0.npz"]
