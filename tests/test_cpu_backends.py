@@ -99,6 +99,59 @@ def test_text_feature_rule_uses_char_ngrams_only_for_short_texts():
     assert text_features(["hi there"] * 40 + ["x" * 5000] * 10).char_ngrams == (2, 5)
 
 
+def _long_noisy(n_per_class=30, flips=9):
+    frame = easy_dataset(n_per_class=n_per_class)
+    texts = [(t + " ") * 40 for t in frame["text"]]  # several hundred characters each: the long-text rule
+    labels = frame["label"].map({"food": 0, "sport": 1, "tech": 2}).to_numpy()
+    noisy, flipped = flip_labels(labels, flips / len(labels), 0, 3)
+    return texts, noisy, flipped
+
+
+def test_cleaned_pass_runs_where_folds_refit_in_seconds():
+    long_texts = ["word " * 100] * 10
+    short_texts = ["good day"] * 10
+    assert backends.make_plan("auto", long_texts, 2).cleaned_pass  # SGD and naive Bayes
+    assert not backends.make_plan("auto", short_texts, 2).cleaned_pass  # lbfgs on character n-grams
+    assert backends.make_plan("nb", short_texts, 2).cleaned_pass
+    assert not backends.make_plan("auto", long_texts, 2, k_fold=False).cleaned_pass  # --train-data
+    assert not backends.make_plan("finetune+tfidf", long_texts, 2).cleaned_pass
+
+
+def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path):
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.naive_bayes import ComplementNB
+
+    from auditor.backends.tfidf import make_vectorizer, text_features
+    from auditor.resume import FoldCache
+    from auditor.scoring.label_quality import find_issues
+
+    texts, noisy, flipped = _long_noisy()
+    plan = backends.make_plan("tfidf+nb", texts, 3)
+    single = backends.out_of_sample(texts, noisy, 3, backends.Plan("tfidf+nb", ("tfidf", "nb"), plan.text_features),
+                                    3, 0, TrainConfig())
+    out = backends.out_of_sample(texts, noisy, 3, plan, 3, 0, TrainConfig(), None, FoldCache(tmp_path, "fp"))
+    flagged = find_issues(noisy, single.pred_probs)
+    assert out.details["cleaned_pass"] == {"rows_left_out": int(flagged.sum())} and flagged[flipped].all()
+    # The same probabilities by hand: each fold's two models trained on its rows less the flagged ones.
+    settings = text_features(texts)
+    features = make_vectorizer(settings).fit_transform(texts).tocsr()
+    expected = np.zeros((len(texts), 3))
+    for fold in range(3):
+        train = np.flatnonzero((out.folds != fold) & ~flagged)
+        test = np.flatnonzero(out.folds == fold)
+        models = [SGDClassifier(loss="log_loss", alpha=settings.sgd_alpha, max_iter=50, tol=1e-4, random_state=0),
+                  ComplementNB(alpha=settings.nb_alpha)]
+        expected[test] = np.mean([m.fit(features[train], noisy[train]).predict_proba(features[test])
+                                  for m in models], axis=0)
+    np.testing.assert_allclose(out.pred_probs, backends.normalize_probs(expected), atol=1e-9)
+    # Killed during its last cleaned fold, the run resumes to the same probabilities.
+    (tmp_path / "nb-cleaned-fold-2.npz").unlink()
+    cache = FoldCache(tmp_path, "fp")
+    again = backends.out_of_sample(texts, noisy, 3, plan, 3, 0, TrainConfig(), None, cache)
+    assert "nb-cleaned-fold-1" in cache.hits and "nb-cleaned-fold-2" not in cache.hits
+    np.testing.assert_array_equal(again.pred_probs, out.pred_probs)
+
+
 def test_run_records_the_plan_for_long_texts(tmp_path):
     import json
 
@@ -115,4 +168,7 @@ def test_run_records_the_plan_for_long_texts(tmp_path):
     assert proc.returncode == 0, proc.stderr
     plan = json.loads((out / "run.json").read_text())["plan"]
     assert plan["backends"] == ["tfidf", "nb"] and plan["text_features"]["char_ngrams"] is None
+    assert plan["cleaned_pass"] and plan["text_features"]["nb_alpha"] == 0.1
+    rows_left_out = json.loads((out / "metrics.json").read_text())["backend_details"]["cleaned_pass"]["rows_left_out"]
+    assert 0 <= rows_left_out < len(frame)
     assert len(pd.read_csv(out / "scores.csv")) == len(frame)

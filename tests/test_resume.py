@@ -86,7 +86,7 @@ def test_signal_during_folds_leaves_a_folder_marked_incomplete(tmp_path, emotion
     proc = _interrupt_after_first_fold(emotion200, out, signum)
     assert proc.returncode == 128 + signum, proc.stderr
     line = _one_line(proc.stderr)
-    assert line.startswith(f"auditor: interrupted ({signal.Signals(signum).name}); {out} keeps 1 of 6 fold fits")  # 3 folds, then 3 cleaned
+    assert line.startswith(f"auditor: interrupted ({signal.Signals(signum).name}); {out} keeps 1 of 3 fold fits")
     assert "--resume" in line
     _assert_marked_incomplete(out)
     assert _sha(emotion200) == before
@@ -205,13 +205,11 @@ def test_cached_folds_and_embeddings_give_the_same_probabilities(tmp_path):
     labels = frame["label"].map({"food": 0, "sport": 1, "tech": 2}).to_numpy()
     texts = frame["text"].tolist()
     first = out_of_sample(texts, labels, 3, ("hybrid",), 3, 0, TrainConfig(), None, FoldCache(tmp_path, "fp"))
-    (tmp_path / "hybrid-cleaned-fold-2.npz").unlink()  # as if the run had been killed during its last fold
+    (tmp_path / "hybrid-fold-2.npz").unlink()  # as if the run had been killed during its last fold
     cache = FoldCache(tmp_path, "fp")
     second = out_of_sample(texts, labels, 3, ("hybrid",), 3, 0, TrainConfig(), None, cache)
-    # Embeddings not encoded again; the cleaned pass (a linear backend's second pass) resumes too.
-    assert cache.hits == ["hybrid-prepared", *(f"hybrid-fold-{f}" for f in range(3)),
-                          "hybrid-cleaned-fold-0", "hybrid-cleaned-fold-1"]
-    assert second.details["hybrid"]["resumed_folds"] == [0, 1, 2]
+    assert cache.hits == ["hybrid-prepared", "hybrid-fold-0", "hybrid-fold-1"]  # embeddings not encoded again
+    assert second.details["hybrid"]["resumed_folds"] == [0, 1]
     np.testing.assert_array_equal(first.pred_probs, second.pred_probs)
     np.testing.assert_array_equal(first.embeddings, second.embeddings)
 

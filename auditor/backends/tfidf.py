@@ -89,7 +89,10 @@ class LinearBackend(Backend):
     """A feature matrix built once in `prepare`, and one scikit-learn classifier fitted per fold on it."""
 
     uses_text_features = True  # reads the plan's `text_features`
-    refits_cheaply = True
+
+    @classmethod
+    def refits_cheaply(cls, text_features):
+        return True
 
     def __init__(self, n_classes, seed, train_cfg=None, progress=None, shared=None):
         super().__init__(n_classes, seed, train_cfg, progress, shared)
@@ -123,6 +126,11 @@ class LinearBackend(Backend):
 
 
 class TfidfBackend(LinearBackend):
+    @classmethod
+    def refits_cheaply(cls, text_features):
+        # lbfgs on short texts' character n-grams takes most of a two-minute emotion run; SGD takes seconds.
+        return (text_features or {}).get("solver") == "sgd"
+
     def classifier(self):
         s = self.settings
         if s.solver == "sgd":
