@@ -107,17 +107,27 @@ def _long_noisy(n_per_class=30, flips=9):
     return texts, noisy, flipped
 
 
-def test_cleaned_pass_runs_where_folds_refit_in_seconds():
-    long_texts = ["word " * 100] * 10
-    short_texts = ["good day"] * 10
+def test_cleaned_pass_runs_where_folds_refit_in_seconds_on_enough_rows():
+    rows = backends.CLEANED_PASS_MIN_ROWS
+    long_texts = ["word " * 100] * rows
+    short_texts = ["good day"] * rows
     assert backends.make_plan("auto", long_texts, 2).cleaned_pass  # SGD and naive Bayes
+    assert not backends.make_plan("auto", long_texts[:-1], 2).cleaned_pass  # too few rows for precise flags
     assert not backends.make_plan("auto", short_texts, 2).cleaned_pass  # lbfgs on character n-grams
     assert backends.make_plan("nb", short_texts, 2).cleaned_pass
     assert not backends.make_plan("auto", long_texts, 2, k_fold=False).cleaned_pass  # --train-data
     assert not backends.make_plan("finetune+tfidf", long_texts, 2).cleaned_pass
 
 
-def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path):
+def test_long_text_smoothing_follows_the_number_of_rows():
+    from auditor.backends.tfidf import MANY_ROWS, text_features
+
+    few, many = text_features(["word " * 100] * (MANY_ROWS - 1)), text_features(["word " * 100] * MANY_ROWS)
+    assert (few.sgd_alpha, few.nb_alpha) == (1e-5, 0.3) and (many.sgd_alpha, many.nb_alpha) == (3e-6, 0.1)
+    assert text_features(["good day"] * MANY_ROWS).nb_alpha == 0.3  # short texts keep emotion's settings
+
+
+def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path, monkeypatch):
     from sklearn.linear_model import SGDClassifier
     from sklearn.naive_bayes import ComplementNB
 
@@ -125,8 +135,10 @@ def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path):
     from auditor.resume import FoldCache
     from auditor.scoring.label_quality import find_issues
 
+    monkeypatch.setattr(backends, "CLEANED_PASS_MIN_ROWS", 50)  # the mechanism, on 90 rows
     texts, noisy, flipped = _long_noisy()
     plan = backends.make_plan("tfidf+nb", texts, 3)
+    assert plan.cleaned_pass
     single = backends.out_of_sample(texts, noisy, 3, backends.Plan("tfidf+nb", ("tfidf", "nb"), plan.text_features),
                                     3, 0, TrainConfig())
     out = backends.out_of_sample(texts, noisy, 3, plan, 3, 0, TrainConfig(), None, FoldCache(tmp_path, "fp"))
@@ -168,7 +180,6 @@ def test_run_records_the_plan_for_long_texts(tmp_path):
     assert proc.returncode == 0, proc.stderr
     plan = json.loads((out / "run.json").read_text())["plan"]
     assert plan["backends"] == ["tfidf", "nb"] and plan["text_features"]["char_ngrams"] is None
-    assert plan["cleaned_pass"] and plan["text_features"]["nb_alpha"] == 0.1
-    rows_left_out = json.loads((out / "metrics.json").read_text())["backend_details"]["cleaned_pass"]["rows_left_out"]
-    assert 0 <= rows_left_out < len(frame)
+    # 36 rows: too few for the cleaned pass and for less smoothing (`test_long_text_smoothing_...`).
+    assert plan["cleaned_pass"] is False and plan["text_features"]["nb_alpha"] == 0.3
     assert len(pd.read_csv(out / "scores.csv")) == len(frame)

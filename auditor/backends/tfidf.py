@@ -20,11 +20,14 @@ from . import Backend, expand_classes
 __all__ = ["TextFeatures", "text_features", "make_vectorizer", "LinearBackend", "TfidfBackend"]
 
 
-SGD_ALPHA = 3e-6  # long texts' SGD regularisation (`text_features`)
+SGD_ALPHA = 1e-5  # long texts' SGD regularisation (`text_features`)
 # Naive Bayes smoothing (the `nb` backend), measured on emotion (4,000 and 16,000 rows): 0.3-0.5 best; 1.0
 # (scikit-learn's default) lost half the average precision under class-conditional noise at 4,000 rows.
 NB_ALPHA = 0.3
-LONG_TEXT_NB_ALPHA = 0.1  # long texts' (`text_features`)
+# Long texts from this many rows on: less smoothing for both members (`text_features`).
+MANY_ROWS = 5_000
+MANY_ROWS_SGD_ALPHA = 3e-6
+MANY_ROWS_NB_ALPHA = 0.1
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ SHORT_TEXT_CHARS = 400
 
 
 def text_features(texts, n_classes: int | None = None) -> TextFeatures:
-    """The n-grams and solver for these texts: one rule, on the median text length.
+    """The n-grams and solver for these texts: one rule, on the median text length and the number of rows.
 
     - Short texts (median <= SHORT_TEXT_CHARS): word 1-2-grams and character 2-5-grams, multinomial
       logistic regression (lbfgs, C=10). Character n-grams catch the misspellings and word pieces tweets
@@ -60,17 +63,21 @@ def text_features(texts, n_classes: int | None = None) -> TextFeatures:
       class-conditional flips, averaged with naive Bayes: AP 0.846 (SGD) vs 0.831 (saga) in 0.4x saga's
       time. Building character 2-5-grams for 4,000 posts took 270 s against 10-30 s for word n-grams, and
       lbfgs on that many columns and 20 classes minutes per fold (BENCHMARKS.md, "CPU default on long
-      documents"). Less smoothing for both members: SGD alpha 3e-6 and naive Bayes alpha 0.1. On all
-      11,314 posts with 10% class-conditional flips (seed 0, the cleaned second pass of
-      `backends.cleaned_pass`), the pair gave AP 0.949 against 0.940 at 1e-5/0.3; alpha 3e-5 or naive
-      Bayes alpha 1 were worse, and modified-Huber loss much worse (BENCHMARKS.md, "Cleaned second pass").
+      documents"). SGD alpha 1e-5 is 1 / (C * rows) at C=10 and 10,000 rows.
+    - Long texts and at least MANY_ROWS rows: less smoothing for both members, SGD alpha 3e-6 and naive
+      Bayes alpha 0.1. On all 11,314 posts with 10% class-conditional flips (seed 0, with the cleaned pass
+      of `backends.cleaned_pass`) the pair gave AP 0.949 against 0.940 at 1e-5/0.3 (alpha 3e-5 or naive
+      Bayes alpha 1 were worse, modified-Huber loss much worse); on 2,000 posts it lost 0.01-0.03 at
+      uniform flips, as less regularisation on fewer rows would (BENCHMARKS.md, "Cleaned second pass").
     """
     lengths = [len(t) for t in texts]
     median = int(np.median(lengths)) if lengths else 0
     if median <= SHORT_TEXT_CHARS:
         return TextFeatures(median_chars=median)
-    return TextFeatures(word_min_df=2, char_ngrams=None, solver="sgd", C=None, nb_alpha=LONG_TEXT_NB_ALPHA,
-                        median_chars=median)
+    many = len(lengths) >= MANY_ROWS
+    return TextFeatures(word_min_df=2, char_ngrams=None, solver="sgd", C=None,
+                        sgd_alpha=MANY_ROWS_SGD_ALPHA if many else SGD_ALPHA,
+                        nb_alpha=MANY_ROWS_NB_ALPHA if many else NB_ALPHA, median_chars=median)
 
 
 def make_vectorizer(settings: TextFeatures | None = None) -> FeatureUnion:

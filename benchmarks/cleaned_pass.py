@@ -1,0 +1,121 @@
+"""The cleaned second pass and the long-text members' smoothing, measured on planted noise (issue 13).
+
+    PYTHONPATH=. python benchmarks/cleaned_pass.py --data ../shared/data/20news/train.csv.gz \
+        --noise classcond10 --seeds 0 --folds 5 10 [--variants]
+
+Plants noise as `auditor bench` does (the same seeds, the same class-conditional planting model), then for each
+fold count: the first pass (the long-text members `tfidf` SGD and `nb` averaged, as `backends.out_of_sample`),
+and second passes in which every fold's models train without the rows the first pass flagged (cleanlab's
+`find_label_issues`, as `backends.cleaned_pass`), for each pair of member settings. `--variants` adds other
+ways to use the first pass: a third pass, dropping the top 5/10/20% instead of the flags, weighting rows by
+p(given label), and relabelling the flagged rows to the first pass's guess. Prints AP (self-confidence
+ranking of the planted flips) per variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import average_precision_score
+from sklearn.naive_bayes import ComplementNB
+
+from auditor import backends
+from auditor.benchmark import stratified_subset
+from auditor.benchmark.runner import _data_tag, _plant, _Sources
+from auditor.config import DataConfig, TrainConfig
+from auditor.data import load_data
+from auditor.scoring.label_quality import find_issues
+
+SGD = {f"sgd {a:g}": a for a in (1e-5, 3e-6, 3e-5)}
+NB = {f"nb {a:g}": a for a in (0.3, 0.1, 1.0)}
+
+
+def _model(name: str, seed: int):
+    if name in SGD:
+        return SGDClassifier(loss="log_loss", alpha=SGD[name], max_iter=50, tol=1e-4, random_state=seed)
+    return ComplementNB(alpha=NB[name])
+
+
+def _oof(features, name, labels, keep, seed, folds, k, weights=None):
+    """Out-of-fold probabilities of one member, each fold trained on its rows where `keep`."""
+    assignment = backends.fold_assignment(labels, folds, seed)
+    out = np.zeros((len(labels), k))
+    for fold in range(folds):
+        train = np.flatnonzero((assignment != fold) & keep)
+        test = np.flatnonzero(assignment == fold)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SGD's ConvergenceWarning at max_iter
+            model = _model(name, seed).fit(features[train], labels[train],
+                                           sample_weight=None if weights is None else weights[train])
+        out[test] = backends.expand_classes(model.predict_proba(features[test]), model.classes_, k)
+    return backends.normalize_probs(out)
+
+
+def _ap(flipped, labels, probs) -> float:
+    return float(average_precision_score(flipped, 1 - probs[np.arange(len(labels)), labels]))
+
+
+def measure(features, labels, flipped, seed, folds, k, variants=False) -> dict:
+    everyone = np.ones(len(labels), dtype=bool)
+
+    def pair(keep, sgd="sgd 1e-05", nb="nb 0.3", y=labels, weights=None):
+        return (_oof(features, sgd, y, keep, seed, folds, k, weights)
+                + _oof(features, nb, y, keep, seed, folds, k, weights)) / 2
+
+    started = time.perf_counter()
+    first = pair(everyone)
+    out = {"first pass (sgd 1e-05 + nb 0.3)": _ap(flipped, labels, first),
+           "first pass seconds": time.perf_counter() - started}
+    flagged = find_issues(labels, first)
+    out["flagged rows"], out["flag precision"] = int(flagged.sum()), float(flipped[flagged].mean())
+    for sgd in SGD:
+        for nb in NB:
+            out[f"cleaned: {sgd} + {nb}"] = _ap(flipped, labels, pair(~flagged, sgd, nb))
+    if variants:
+        second = pair(~flagged)
+        out["third pass"] = _ap(flipped, labels, pair(~find_issues(labels, second)))
+        order = np.argsort(-(1 - first[np.arange(len(labels)), labels]), kind="stable")
+        for share in (0.05, 0.10, 0.20):
+            top = np.zeros(len(labels), dtype=bool)
+            top[order[: int(share * len(labels))]] = True
+            out[f"drop top {share:.0%}"] = _ap(flipped, labels, pair(~top))
+        given = first[np.arange(len(labels)), labels]
+        out["weight rows by p(given)"] = _ap(flipped, labels, pair(everyone, weights=given / given.mean()))
+        relabelled = labels.copy()
+        relabelled[flagged] = first[flagged].argmax(axis=1)
+        out["relabel flagged rows"] = _ap(flipped, labels, pair(everyone, y=relabelled))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--noise", nargs="+", default=["classcond10"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--folds", nargs="+", type=int, default=[5])
+    parser.add_argument("--variants", action="store_true")
+    parser.add_argument("--cache-dir", default="reports/.bench-cache")
+    args = parser.parse_args()
+    data = stratified_subset(load_data(DataConfig(**({"source": args.data} if args.data else {})), min_per_class=5),
+                             args.limit)
+    k = len(data.class_names)
+    sources = _Sources(data.texts, k, _data_tag(data), 5, TrainConfig(), args.cache_dir, print)
+    plan = backends.make_plan("tfidf", data.texts, k)
+    features = backends.make_backend("tfidf", k, TrainConfig(), 0, None, {}, plan)
+    features.prepare(list(data.texts))
+    for setting in args.noise:
+        for seed in args.seeds:
+            noisy, flipped = _plant(data, setting, seed, sources)
+            for folds in args.folds:
+                result = measure(features.features, noisy.labels, flipped, seed, folds, k, args.variants)
+                for name, value in result.items():
+                    print(f"{setting} seed {seed} folds {folds} | {name} | {value:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
