@@ -14,6 +14,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EMOTION_TRAIN = ROOT / "examples" / "emotion_train.txt"
 
+
+def _goemotions() -> Path | None:
+    for base in (ROOT.parent / "shared", Path("/work/shared")):
+        folder = base / "data" / "goemotions"
+        if (folder / "train.tsv").is_file():
+            return folder
+    return None
+
+
+GOEMOTIONS = _goemotions()  # the shared GoEmotions folder, or None where ../shared lacks it
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

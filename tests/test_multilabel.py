@@ -14,19 +14,10 @@ from auditor import audit, load_run
 from auditor.config import DataConfig
 from auditor.errors import DataError, OptionError
 from auditor.multilabel.data import load_multilabel, looks_multilabel
-from conftest import EMOTION_TRAIN, run_cli
+from conftest import GOEMOTIONS, EMOTION_TRAIN, run_cli
 
 
-def _goemotions() -> Path | None:
-    root = Path(__file__).resolve().parents[1]
-    for base in (root.parent / "shared", Path("/work/shared")):
-        folder = base / "data" / "goemotions"
-        if (folder / "train.tsv").is_file():
-            return folder
-    return None
-
-
-GO = _goemotions()
+GO = GOEMOTIONS
 pytestmark = pytest.mark.skipif(GO is None, reason="GoEmotions not found under ../shared or /work/shared")
 NAMES = (GO / "emotions.txt").read_text().split() if GO else []
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import GOEMOTIONS, run_cli
 
 from auditor.config import DataConfig, RunConfig, default_model
 from auditor.errors import HubError, OptionError
@@ -23,15 +23,7 @@ from auditor.multilabel.scoring import score_multilabel, which_label
 NAMES = ["joy", "love", "anger"]
 
 
-def _goemotions() -> Path | None:
-    root = Path(__file__).resolve().parents[1]
-    for base in (root.parent / "shared", Path("/work/shared")):
-        if (base / "data" / "goemotions" / "train.tsv").is_file():
-            return base / "data" / "goemotions"
-    return None
-
-
-GO = _goemotions()
+GO = GOEMOTIONS
 
 
 def test_label_agreement_is_the_most_doubted_labels_given_state():

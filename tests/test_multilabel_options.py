@@ -19,20 +19,11 @@ from auditor.multilabel import bench
 from auditor.multilabel.backend import out_of_sample_multilabel
 from auditor.multilabel.data import load_multilabel
 from auditor.resume import FoldCache
-from conftest import run_cli
+from conftest import GOEMOTIONS, run_cli
 from test_bad_inputs import assert_one_line_error, main_in_process
 
 
-def _goemotions() -> Path | None:
-    root = Path(__file__).resolve().parents[1]
-    for base in (root.parent / "shared", Path("/work/shared")):
-        folder = base / "data" / "goemotions"
-        if (folder / "train.tsv").is_file():
-            return folder
-    return None
-
-
-GO = _goemotions()
+GO = GOEMOTIONS
 pytestmark = pytest.mark.skipif(GO is None, reason="GoEmotions not found under ../shared or /work/shared")
 NAMES = (GO / "emotions.txt").read_text().split() if GO else []
 RUN = ("--method", "tfidf", "--folds", "3", "--seed", "7")

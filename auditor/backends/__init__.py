@@ -18,7 +18,7 @@ import numpy as np
 from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
 
 __all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "fold_assignment", "make_backend",
-           "make_plan", "out_of_sample", "train_and_predict", "resolve_methods"]
+           "make_plan", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods"]
 
 
 class Backend:
@@ -226,7 +226,7 @@ def _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, trai
         _prepare(backend, name, texts, fold_cache)
         if hasattr(backend, "plan"):  # a backend that can train several folds at once (finetune across GPUs)
             backend.plan(splits)
-        result, cached = _fold_loop(backend, name, labels, n_classes, splits, progress, fold_cache, "fold")
+        result, cached = run_folds(backend, name, labels, n_classes, splits, progress, fold_cache, "fold")
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
         if backend.yields_embeddings and backend.embeddings is not None:
@@ -244,8 +244,9 @@ def _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, trai
                          dynamics=dynamics)
 
 
-def _fold_loop(backend, name, labels, n_classes, splits, progress, fold_cache, key):
-    """Every fold's held-out probabilities (cached folds taken from `fold_cache`); the folds restored."""
+def run_folds(backend, name, labels, n_classes, splits, progress, fold_cache, key="fold"):
+    """(held-out probabilities of every fold, folds taken from `fold_cache`): each fold trained and cached
+    as `{key}-{fold}`, or restored from the cache with its per-fold arrays (single- and multi-label)."""
     result = np.zeros((len(labels), n_classes))
     cached = []
     for fold, (train_idx, test_idx) in enumerate(splits):
@@ -276,7 +277,7 @@ def _cleaned_pass(kept, labels, n_classes, splits, first, progress, fold_cache):
         kept_rows = train_idx[~flagged[train_idx]]
         # A fold left with one class cannot train a classifier: it keeps its rows as they were.
         cleaned.append((kept_rows if len(np.unique(labels[kept_rows])) > 1 else train_idx, test_idx))
-    probs = [_fold_loop(backend, name, labels, n_classes, cleaned, progress, fold_cache, "cleaned-fold")[0]
+    probs = [run_folds(backend, name, labels, n_classes, cleaned, progress, fold_cache, "cleaned-fold")[0]
              for name, backend in kept]
     return normalize_probs(np.mean(probs, axis=0)), {"rows_left_out": int(flagged.sum())}
 

@@ -23,6 +23,8 @@ import warnings
 
 import numpy as np
 
+from ..backends import run_folds
+
 __all__ = ["ML_METHODS", "multilabel_folds", "out_of_sample_multilabel", "train_and_predict_multilabel",
            "TfidfOneVsRest"]
 
@@ -79,6 +81,12 @@ class TfidfOneVsRest:
             probs[:, j] = clf.predict_proba(x_test)[:, 1]
         return np.clip(probs, _EPS, 1 - _EPS)
 
+    def fold_arrays(self, fold: int) -> dict:
+        return {}  # nothing per fold beyond the probabilities
+
+    def restore_fold(self, fold: int, arrays: dict) -> None:
+        pass
+
     def details(self):
         return {"features": int(self.features.shape[1]), "alpha": self.alpha, "epochs": self.epochs,
                 "classifier": "one-vs-rest SGD logistic regression"}
@@ -127,23 +135,7 @@ def _run_backends(texts, labels, methods, splits, seed, train_cfg, progress, cla
     for name in methods:
         backend = make_multilabel_backend(name, labels.shape[1], train_cfg, seed, progress, class_names)
         backend.prepare(list(texts))
-        result, cached = np.zeros(labels.shape, dtype=np.float64), []
-        for fold, (train_idx, test_idx) in enumerate(splits):
-            saved = fold_cache.get(name, f"fold-{fold}") if fold_cache is not None else None
-            if saved is not None and saved["probs"].shape == (len(test_idx), labels.shape[1]):
-                result[test_idx] = saved.pop("probs")
-                if hasattr(backend, "restore_fold"):  # the fold's training dynamics
-                    backend.restore_fold(fold, saved)
-                cached.append(fold)
-                continue
-            if progress:
-                progress(f"{name}: fold {fold + 1}/{len(splits)}")
-            result[test_idx] = backend.fit_predict(train_idx, labels, test_idx)
-            if fold_cache is not None:
-                arrays = backend.fold_arrays(fold) if hasattr(backend, "fold_arrays") else {}
-                fold_cache.put(name, f"fold-{fold}", probs=result[test_idx], **arrays)
-        if cached and progress:
-            progress(f"{name}: folds {', '.join(str(f + 1) for f in cached)} taken from the interrupted run")
+        result, cached = run_folds(backend, name, labels, labels.shape[1], splits, progress, fold_cache)
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
         if getattr(backend, "dynamics", None) is not None:
