@@ -450,9 +450,14 @@ class FinetuneBackend(Backend):
         return load_classifier(self.cfg.model, self.n_classes, self.class_names)
 
     def _recorder(self):
+        return self._recorder_class()(self.cfg.dynamics_per_epoch, batch_size=self.cfg.batch_size * 4)
+
+    @staticmethod
+    def _recorder_class():
+        """The training-dynamics recorder for this head's labels (multi-label swaps in its own)."""
         from .dynamics import DynamicsRecorder
 
-        return DynamicsRecorder(self.cfg.dynamics_per_epoch, batch_size=self.cfg.batch_size * 4)
+        return DynamicsRecorder
 
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         return _softmax(logits)

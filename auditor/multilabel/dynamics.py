@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..scoring.dynamics import AMBIGUOUS_VARIABILITY, HARD_CONFIDENCE, aggregate_dynamics
+from ..scoring.dynamics import aggregate_dynamics, cartography_regions
 
 __all__ = ["DYNAMICS_SCORE_COLUMNS", "score_multilabel_dynamics"]
 
@@ -31,9 +31,7 @@ def score_multilabel_dynamics(records: pd.DataFrame, labels: np.ndarray, class_n
     records = pd.DataFrame(records)
     agg = aggregate_dynamics(records, len(labels))
     confidence, variability = agg["confidence"].to_numpy(), agg["variability"].to_numpy()
-    seen = agg["checkpoints"].to_numpy() > 0
-    region = np.select([~seen, variability >= AMBIGUOUS_VARIABILITY, confidence < HARD_CONFIDENCE],
-                       ["", "ambiguous", "hard-to-learn"], default="easy").astype(object)
+    region = cartography_regions(agg)
     doubted, times = _most_doubted(records, len(labels))
     names = list(class_names)
     label = np.array([("-" if labels[i, j] else "+") + names[j] if j >= 0 else "" for i, j in enumerate(doubted)],

@@ -42,7 +42,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
-def _recorder_class():
+def _multilabel_recorder():
     from ..backends.dynamics import DynamicsRecorder
 
     class MultiLabelDynamicsRecorder(DynamicsRecorder):
@@ -67,8 +67,7 @@ class MultiLabelFinetune(FinetuneBackend):
         return load_classifier(self.cfg.model, self.n_classes, self.class_names,
                                problem_type="multi_label_classification")
 
-    def _recorder(self):
-        return _recorder_class()(self.cfg.dynamics_per_epoch, batch_size=self.cfg.batch_size * 4)
+    _recorder_class = staticmethod(_multilabel_recorder)
 
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         return _sigmoid(logits)

@@ -19,7 +19,8 @@ import pandas as pd
 
 from .registry import Score, Section, Signal
 
-__all__ = ["AMBIGUOUS_VARIABILITY", "HARD_CONFIDENCE", "aggregate_dynamics", "score_dynamics"]
+__all__ = ["AMBIGUOUS_VARIABILITY", "HARD_CONFIDENCE", "aggregate_dynamics", "cartography_regions",
+           "score_dynamics"]
 
 AMBIGUOUS_VARIABILITY = 0.2
 HARD_CONFIDENCE = 0.5
@@ -45,6 +46,16 @@ def aggregate_dynamics(records: pd.DataFrame, n: int) -> pd.DataFrame:
     return table
 
 
+def cartography_regions(agg: pd.DataFrame) -> np.ndarray:
+    """Per row of `aggregate_dynamics`: 'ambiguous', 'hard-to-learn', 'easy', or '' if never trained on."""
+    return np.select(
+        [agg["checkpoints"].to_numpy() == 0, agg["variability"].to_numpy() >= AMBIGUOUS_VARIABILITY,
+         agg["confidence"].to_numpy() < HARD_CONFIDENCE],
+        ["", "ambiguous", "hard-to-learn"],
+        default="easy",
+    ).astype(object)
+
+
 def score_dynamics(labels, pred_probs, dynamics=None, class_names=None) -> pd.DataFrame:
     """`confidence_score`, `variability_score`, `correctness_score`, `aum_score`, `cartography_region`,
     `is_hard_to_learn_issue` and `dynamics_reason` (words, for hard-to-learn rows)."""
@@ -53,12 +64,7 @@ def score_dynamics(labels, pred_probs, dynamics=None, class_names=None) -> pd.Da
     labels = np.asarray(labels)
     agg = aggregate_dynamics(dynamics, len(labels))
     confidence, variability = agg["confidence"].to_numpy(), agg["variability"].to_numpy()
-    seen = agg["checkpoints"].to_numpy() > 0
-    region = np.select(
-        [~seen, variability >= AMBIGUOUS_VARIABILITY, confidence < HARD_CONFIDENCE],
-        ["", "ambiguous", "hard-to-learn"],
-        default="easy",
-    ).astype(object)
+    region = cartography_regions(agg)
     hard = region == "hard-to-learn"
     names = list(class_names) if class_names is not None else [str(i) for i in range(np.asarray(pred_probs).shape[1])]
     return pd.DataFrame(
