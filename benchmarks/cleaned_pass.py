@@ -2,14 +2,17 @@
 
     PYTHONPATH=. python benchmarks/cleaned_pass.py --data ../shared/data/20news/train.csv.gz \
         --noise classcond10 --seeds 0 --folds 5 10 [--variants]
+    PYTHONPATH=. python benchmarks/cleaned_pass.py --members product --noise classcond10 uniform10 --seeds 0
 
 Plants noise as `auditor bench` does (the same seeds, the same class-conditional planting model), then for each
-fold count: the first pass (the long-text members `tfidf` SGD and `nb` averaged, as `backends.out_of_sample`),
-and second passes in which every fold's models train without the rows the first pass flagged (cleanlab's
-`find_label_issues`, as `backends.cleaned_pass`), for each pair of member settings. `--variants` adds other
-ways to use the first pass: a third pass, dropping the top 5/10/20% instead of the flags, weighting rows by
-p(given label), and relabelling the flagged rows to the first pass's guess. Prints AP (self-confidence
-ranking of the planted flips) per variant.
+fold count: the first pass (two members averaged, as `backends.out_of_sample`) and a second pass in which
+every fold's models train without the rows the first pass flagged (cleanlab's `find_label_issues`, as
+`backends.cleaned_pass`). `--members sweep` (the default): SGD 1e-5 + naive Bayes 0.3 first, then the cleaned
+pass for each pair of SGD and naive Bayes smoothings on the long-text features. `--members product`: the
+`tfidf` and `nb` backends exactly as the data's plan sets them (lbfgs on character n-grams for tweets), in both
+passes. `--variants` adds other ways to use the first pass: a third pass, dropping the top 5/10/20% instead of
+the flags, weighting rows by p(given label), and relabelling the flagged rows to the first pass's guess.
+Prints AP (self-confidence ranking of the planted flips) per variant.
 """
 
 from __future__ import annotations
@@ -34,13 +37,32 @@ SGD = {f"sgd {a:g}": a for a in (1e-5, 3e-6, 3e-5)}
 NB = {f"nb {a:g}": a for a in (0.3, 0.1, 1.0)}
 
 
-def _model(name: str, seed: int):
-    if name in SGD:
-        return SGDClassifier(loss="log_loss", alpha=SGD[name], max_iter=50, tol=1e-4, random_state=seed)
-    return ComplementNB(alpha=NB[name])
+def sweep_models() -> dict:
+    """Member name -> model factory(seed): the SGD and naive Bayes smoothings compared."""
+    models = {name: (lambda seed, a=a: SGDClassifier(loss="log_loss", alpha=a, max_iter=50, tol=1e-4,
+                                                     random_state=seed)) for name, a in SGD.items()}
+    models.update({name: (lambda seed, a=a: ComplementNB(alpha=a)) for name, a in NB.items()})
+    return models
 
 
-def _oof(features, name, labels, keep, seed, folds, k, weights=None):
+def product_models(data, k) -> tuple[dict, object]:
+    """The plan's own `tfidf` and `nb` classifiers, and the TF-IDF matrix they share."""
+    plan = backends.make_plan("tfidf+nb", data.texts, k)
+    shared: dict = {}
+    made = {name: backends.make_backend(name, k, TrainConfig(), 0, None, shared, plan) for name in plan.backends}
+    for backend in made.values():
+        backend.prepare(list(data.texts))
+
+    def factory(backend):
+        def make(seed):
+            backend.seed = seed
+            return backend.classifier()
+        return make
+
+    return {name: factory(backend) for name, backend in made.items()}, made["tfidf"].features
+
+
+def _oof(features, make, labels, keep, seed, folds, k, weights=None):
     """Out-of-fold probabilities of one member, each fold trained on its rows where `keep`."""
     assignment = backends.fold_assignment(labels, folds, seed)
     out = np.zeros((len(labels), k))
@@ -49,8 +71,8 @@ def _oof(features, name, labels, keep, seed, folds, k, weights=None):
         test = np.flatnonzero(assignment == fold)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SGD's ConvergenceWarning at max_iter
-            model = _model(name, seed).fit(features[train], labels[train],
-                                           sample_weight=None if weights is None else weights[train])
+            model = make(seed).fit(features[train], labels[train],
+                                   sample_weight=None if weights is None else weights[train])
         out[test] = backends.expand_classes(model.predict_proba(features[test]), model.classes_, k)
     return backends.normalize_probs(out)
 
@@ -59,22 +81,23 @@ def _ap(flipped, labels, probs) -> float:
     return float(average_precision_score(flipped, 1 - probs[np.arange(len(labels)), labels]))
 
 
-def measure(features, labels, flipped, seed, folds, k, variants=False) -> dict:
+def measure(features, models, first_pair, labels, flipped, seed, folds, k, variants=False) -> dict:
+    """AP of the first pass (`first_pair`), of the cleaned pass for that pair and, with the sweep's members,
+    for every SGD x naive Bayes pair; with `variants`, of the other uses of the first pass."""
     everyone = np.ones(len(labels), dtype=bool)
 
-    def pair(keep, sgd="sgd 1e-05", nb="nb 0.3", y=labels, weights=None):
-        return (_oof(features, sgd, y, keep, seed, folds, k, weights)
-                + _oof(features, nb, y, keep, seed, folds, k, weights)) / 2
+    def pair(keep, members=first_pair, y=labels, weights=None):
+        return np.mean([_oof(features, models[m], y, keep, seed, folds, k, weights) for m in members], axis=0)
 
     started = time.perf_counter()
     first = pair(everyone)
-    out = {"first pass (sgd 1e-05 + nb 0.3)": _ap(flipped, labels, first),
+    out = {f"first pass ({' + '.join(first_pair)})": _ap(flipped, labels, first),
            "first pass seconds": time.perf_counter() - started}
     flagged = find_issues(labels, first)
     out["flagged rows"], out["flag precision"] = int(flagged.sum()), float(flipped[flagged].mean())
-    for sgd in SGD:
-        for nb in NB:
-            out[f"cleaned: {sgd} + {nb}"] = _ap(flipped, labels, pair(~flagged, sgd, nb))
+    pairs = [(a, b) for a in SGD for b in NB] if set(SGD) <= set(models) else [first_pair]
+    for members in pairs:
+        out[f"cleaned: {' + '.join(members)}"] = _ap(flipped, labels, pair(~flagged, members))
     if variants:
         second = pair(~flagged)
         out["third pass"] = _ap(flipped, labels, pair(~find_issues(labels, second)))
@@ -98,6 +121,7 @@ def main() -> None:
     parser.add_argument("--noise", nargs="+", default=["classcond10"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--folds", nargs="+", type=int, default=[5])
+    parser.add_argument("--members", choices=["sweep", "product"], default="sweep")
     parser.add_argument("--variants", action="store_true")
     parser.add_argument("--cache-dir", default="reports/.bench-cache")
     args = parser.parse_args()
@@ -105,14 +129,20 @@ def main() -> None:
                              args.limit)
     k = len(data.class_names)
     sources = _Sources(data.texts, k, _data_tag(data), 5, TrainConfig(), args.cache_dir, print)
-    plan = backends.make_plan("tfidf", data.texts, k)
-    features = backends.make_backend("tfidf", k, TrainConfig(), 0, None, {}, plan)
-    features.prepare(list(data.texts))
+    if args.members == "product":
+        models, features = product_models(data, k)
+        first_pair = ("tfidf", "nb")
+    else:
+        models, first_pair = sweep_models(), ("sgd 1e-05", "nb 0.3")
+        plan = backends.make_plan("tfidf", data.texts, k)
+        backend = backends.make_backend("tfidf", k, TrainConfig(), 0, None, {}, plan)
+        backend.prepare(list(data.texts))
+        features = backend.features
     for setting in args.noise:
         for seed in args.seeds:
             noisy, flipped = _plant(data, setting, seed, sources)
             for folds in args.folds:
-                result = measure(features.features, noisy.labels, flipped, seed, folds, k, args.variants)
+                result = measure(features, models, first_pair, noisy.labels, flipped, seed, folds, k, args.variants)
                 for name, value in result.items():
                     print(f"{setting} seed {seed} folds {folds} | {name} | {value:.4f}", flush=True)
 
