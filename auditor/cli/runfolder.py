@@ -113,10 +113,10 @@ def _cmd_apply(args) -> int:
           f"{done['kept']:,} kept; {done['notes']:,} note(s) in changes.csv; "
           f"{done['rows']:,} of {done['input_rows']:,} rows in the cleaned copy.")
     print(f"Wrote {done['cleaned']} and {done['changes']}")
-    if done["id_column"]:
-        print(f"Ids are in column {done['id_column']!r}: re-audit with --id-column {done['id_column']} to keep them.")
-    elif done.get("id_note"):
+    if done.get("id_note"):  # a file without column names (or room) for the ids
         print(done["id_note"])
+    elif done["id_column"]:
+        print(f"Ids are in column {done['id_column']!r}: re-audit with --id-column {done['id_column']} to keep them.")
     return 0
 
 
