@@ -176,3 +176,33 @@ def test_every_row_written_for_annotators_carries_its_neighbours_past_the_run_bu
     assert not missing and neighbours.NOT_SEARCHED not in page
     # scores.csv is an input of export and report: never rewritten.
     assert pd.read_csv(run_dir / "scores.csv", keep_default_na=False)["neighbour_ids"].ne("").sum() == 3
+
+
+def test_on_demand_neighbours_use_the_runs_embeddings_or_say_they_are_tf_idf():
+    """A run folder with embeddings.npy: the same features as the run, nothing said; a run whose method
+    yields embeddings but whose file is gone: TF-IDF, said in the column; a TF-IDF run: nothing said."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from auditor.annotate.export import scores_with_neighbours
+
+    texts = ["cheap pizza oven", "pizza oven bread", "oven pizza dinner", "python laptop code",
+             "laptop python server", "goal match team"]
+    names = ["food", "tech", "sport"]
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    scores = pd.DataFrame({"id": np.arange(6), "text": texts, "given_label": [names[i] for i in labels],
+                           "neighbour_ids": "", "neighbour_similarities": "", "neighbours": ""})
+    embeddings = np.eye(6)[[0, 1, 2, 3, 4, 0]]  # rows 0 and 5 alike, as their texts are not
+
+    def run(method, emb):
+        return SimpleNamespace(scores=scores, metrics={}, run={"resolved_method": method}, class_names=names,
+                               embeddings=emb)
+
+    by_embeddings = scores_with_neighbours(run("embeddings+tfidf", embeddings), [0])
+    assert by_embeddings.at[0, "neighbours"] == "1/1 nearest labelled sport: 1.00 id 5 (sport)"
+    gone = scores_with_neighbours(run("hybrid", None), [0, 3])
+    assert gone.loc[[0, 3], "neighbours"].str.startswith("TF-IDF (the run used embeddings): ").all()
+    assert gone.loc[[1, 2, 4, 5], "neighbours"].eq("").all()
+    tfidf = scores_with_neighbours(run("tfidf+nb", None), [0])
+    assert tfidf.at[0, "neighbours"] == gone.at[0, "neighbours"].removeprefix("TF-IDF (the run used embeddings): ")

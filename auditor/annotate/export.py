@@ -44,16 +44,26 @@ def suspect_positions(scores: pd.DataFrame, top: int | None = None) -> np.ndarra
 
 def scores_with_neighbours(result, positions) -> pd.DataFrame:
     """The run's scores with neighbours computed for those of `positions` a run did not search
-    (`scoring.neighbours.fill_neighbours`): on its saved embeddings, else TF-IDF of its texts, said in
-    the column when the run's own neighbours came from embeddings. Multi-label runs have no neighbours."""
+    (`scoring.neighbours.fill_neighbours`): on its saved embeddings.npy (the run's own features), else
+    TF-IDF of its texts, said in the column when the run's method yields embeddings (the file is gone).
+    Multi-label runs have no neighbours."""
     from ..scoring.neighbours import fill_neighbours
 
     if result.metrics.get("task") == "multi-label" or "text" not in result.scores:
         return result.scores
-    method = str((result.run or {}).get("resolved_method", ""))
-    embedded = bool({"embeddings", "finetune"} & set(method.split("+")))
     return fill_neighbours(result.scores, positions, result.class_names, embeddings=result.embeddings,
-                           features_note="TF-IDF (the run used embeddings)" if embedded else "")
+                           features_note=lambda: "TF-IDF (the run used embeddings)" if _embedded(result) else "")
+
+
+def _embedded(result) -> bool:
+    """Whether the run's neighbours came from embeddings: one of its backends yields them."""
+    from ..backends import backend_class
+
+    names = str((result.run or {}).get("resolved_method", "")).split("+")
+    try:
+        return any(backend_class(n).yields_embeddings for n in names if n not in ("", "precomputed"))
+    except (ValueError, ImportError):  # a backend this install does not have: its features are unknown
+        return False
 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:

@@ -7,12 +7,14 @@ else `text_features(texts)` (TF-IDF). Only the rows an annotator is given are qu
 queries × n similarity cells, not n²: the search runs in blocks of queries whose similarity block holds
 at most `block_cells` values, which bounds memory at any n.
 
-A run queries every flagged row, then the other rows by rank, up to `EVIDENCE_CELLS` cells (queries × n)
-but never fewer than the report's `EVIDENCE_ROWS` (`evidence_rows`). Measured (BENCHMARKS.md, "Neighbour
-evidence"): 2,000 queries at 100,000 rows (2·10^8 cells) cost 6.5 s with the TF-IDF, so 10^9 cells
-are about half a minute: every flagged row of a 100,000-row run at 10% flagged, and every row of
-emotion's 16,000. Above that (1,000,000 rows: 2,000 queries, the floor) the flagged rows past the budget
-say so, and `fill_neighbours` computes on demand the rows that `export` and `report` write.
+A run queries every flagged row, then the other rows by rank, up to `EVIDENCE_CELLS` = 10^9 cells
+(queries × n) but never fewer than the report's `EVIDENCE_ROWS` = 2,000 rows (`evidence_rows`). Measured
+(BENCHMARKS.md, "Neighbour evidence"): on 74,263 real texts the TF-IDF took 1.0 s of CPU and the search
+2.5·10^-9 s per cell (7,446 flagged rows, 5.5·10^8 cells: 1.4 s); on 100,000 embeddings (384-d),
+10^9 cells took 22 s of CPU. So 10^9 cells cost seconds with TF-IDF and about as much as the embedding
+of a few thousand texts with embeddings, and cover every flagged row of a run of 100,000 rows at 10%
+flagged. Above that (1,000,000 rows: the 2,000-row floor) the flagged rows past the budget say so
+(`NOT_SEARCHED`), and `fill_neighbours` computes on demand the rows that `export` and `report` write.
 
 `neighbour_columns` turns the result into the scores table's columns: `neighbour_ids` and
 `neighbour_similarities` (JSON lists, empty for rows not queried) and `neighbours`, one readable line.
@@ -36,7 +38,7 @@ __all__ = ["K_NEIGHBOURS", "EVIDENCE_ROWS", "Neighbours", "nearest_neighbours", 
 K_NEIGHBOURS = 5
 # Rows queried per run (`evidence_rows`): at least as many as the report's suspects table embeds,
 EVIDENCE_ROWS = 2000
-# and every flagged row while queries × rows stays within this many similarity cells (about 30 s).
+# and every flagged row while queries × rows stays within this many similarity cells (seconds: see above).
 EVIDENCE_CELLS = 10**9
 NOT_SEARCHED = "not searched in the run (over its neighbour budget): `auditor export RUN_DIR` adds them"
 NEIGHBOUR_COLUMNS = ("neighbour_ids", "neighbour_similarities", "neighbours")
@@ -190,13 +192,14 @@ def neighbour_columns(ids, labels, class_names, rank, flagged, texts=None, embed
 
 
 def fill_neighbours(scores: pd.DataFrame, positions, class_names, embeddings=None, k: int = K_NEIGHBOURS,
-                    features_note: str = "") -> pd.DataFrame:
+                    features_note="") -> pd.DataFrame:
     """`scores` with the neighbour columns filled for those of `positions` (into `scores`) that lack them.
 
     For rows a run did not query (`export --top N`, `report --max-rows N` past its budget): the same search
     over the run's `embeddings` when given (one row per scores row), else TF-IDF of the scores' texts;
-    `features_note` (e.g. "TF-IDF") then starts each new readable line, saying which features were used.
-    Rows are in scores order; labels are the scores' given labels. Nothing to fill: `scores` itself.
+    `features_note` (e.g. "TF-IDF", or a function returning it, called only then) starts each new readable
+    line, saying which features were used. Rows are in scores order; labels are the scores' given labels.
+    Nothing to fill: `scores` itself.
     """
     n = len(scores)
     ids = scores["neighbour_ids"] if "neighbour_ids" in scores else pd.Series("", index=scores.index)
@@ -216,8 +219,8 @@ def fill_neighbours(scores: pd.DataFrame, positions, class_names, embeddings=Non
     out = scores.reset_index(drop=True).copy()
     for column in NEIGHBOUR_COLUMNS:
         out[column] = out[column].astype(object).where(out[column].notna(), "") if column in out else ""
-    _write(out, rows, found, scores["id"].to_numpy(), labels, names,
-           prefix="" if use_embeddings or not features_note else f"{features_note}: ")
+    note = "" if use_embeddings else features_note() if callable(features_note) else features_note
+    _write(out, rows, found, scores["id"].to_numpy(), labels, names, prefix=f"{note}: " if note else "")
     return out.set_axis(scores.index)
 
 
