@@ -51,8 +51,11 @@ def scores_with_neighbours(result, positions) -> pd.DataFrame:
 
     if result.metrics.get("task") == "multi-label" or "text" not in result.scores:
         return result.scores
-    return fill_neighbours(result.scores, positions, result.class_names, embeddings=result.embeddings,
-                           features_note=lambda: "TF-IDF (the run used embeddings)" if _embedded(result) else "")
+    try:
+        return fill_neighbours(result.scores, positions, result.class_names, embeddings=result.embeddings,
+                               features_note=lambda: "TF-IDF (the run used embeddings)" if _embedded(result) else "")
+    except ValueError as exc:  # scores.csv edited by hand: a label outside run.json's classes
+        raise RunDirError(f"scores.csv: {exc} The run folder was changed; re-run the audit.") from None
 
 
 def _embedded(result) -> bool:
