@@ -160,8 +160,8 @@ def evidence_timing(args) -> int:
         rank = rng.permutation(rows) + 1
         wall, cpu = time.perf_counter(), time.process_time()
         text_features(texts)
-        print(f"TF-IDF of {rows:,} texts alone: {time.perf_counter() - wall:.1f} s (CPU {time.process_time() - cpu:.1f} s)",
-              flush=True)
+        print(f"TF-IDF of {rows:,} texts alone: {time.perf_counter() - wall:.1f} s "
+              f"(CPU {time.process_time() - cpu:.1f} s)", flush=True)
         for name, budget in ((f"{EVIDENCE_ROWS:,}-row floor", 0), (f"budget {EVIDENCE_CELLS:.0e} cells", None)):
             wall, cpu = time.perf_counter(), time.process_time()
             columns = neighbour_columns(np.arange(rows), labels, [str(c) for c in range(args.classes)], rank,

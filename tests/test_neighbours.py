@@ -161,6 +161,10 @@ def test_every_row_written_for_annotators_carries_its_neighbours_past_the_run_bu
     done = run_cli("export", run_dir, "--top", 120, "--out", tmp_path / "top.csv")
     assert done.returncode == 0, done.stderr
     check(pd.read_csv(tmp_path / "top.csv", keep_default_na=False, encoding="utf-8-sig"), 120)
+    from auditor import load_run
+
+    load_run(run_dir).export_suspects(tmp_path / "api.csv", top=120)  # the Python API's export, alike
+    check(pd.read_csv(tmp_path / "api.csv", keep_default_na=False, encoding="utf-8-sig"), 120)
     for fmt, name in (("label-studio", "label_studio_tasks.json"), ("argilla", "argilla_records.json")):
         done = run_cli("export", run_dir, "--format", fmt, "--top", 100)
         assert done.returncode == 0, done.stderr
