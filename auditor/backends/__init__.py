@@ -10,73 +10,16 @@ every row's probabilities come from a model that never saw it.
 from __future__ import annotations
 
 import importlib
-from dataclasses import asdict, dataclass, field
-from typing import ClassVar
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .base import Backend, BackendOutput, expand_classes, normalize_probs  # what the backend modules import
 from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
 
 __all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "fold_assignment", "make_backend",
-           "make_plan", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods"]
-
-
-class Backend:
-    """What every backend is: texts and labels in, out-of-sample class probabilities out.
-
-    `prepare(texts)` does the work shared by all folds (features, embeddings, tokenisation);
-    `fit_predict(train_idx, labels, test_idx)` trains on some rows and returns probabilities for others,
-    shape (len(test_idx), n_classes); `details()` is what run.json records about it. The class attributes
-    say what else it yields, so the fold loop never probes for methods.
-    """
-
-    yields_embeddings: ClassVar[bool] = False  # sets `embeddings` (n × d) in prepare; the scorers use them
-    yields_dynamics: ClassVar[bool] = False  # sets `dynamics` (a recorder with `table()`) when recording
-    caches_prepared: ClassVar[bool] = False  # prepared_arrays()/restore(): --resume skips prepare's costly part
-    caches_folds: ClassVar[bool] = False  # fold_arrays()/restore_fold(): per-fold state kept for --resume
-    embeddings = None
-    dynamics = None
-
-    def __init__(self, n_classes: int, seed: int, train_cfg=None, progress=None, shared: dict | None = None):
-        self.n_classes, self.seed, self.train_cfg = n_classes, seed, train_cfg
-        self.show_progress = progress is not None and getattr(progress, "bars", False)
-        # Work one run's backends can share (the TF-IDF matrix of an ensemble of linear backends).
-        self.shared = shared if shared is not None else {}
-
-    @classmethod
-    def refits_cheaply(cls, text_features: dict | None) -> bool:
-        """Whether a fold fits in seconds with these settings: a plan of such backends gets a cleaned pass."""
-        return False
-
-    def prepare(self, texts) -> None:
-        raise NotImplementedError
-
-    def fit_predict(self, train_idx, labels, test_idx) -> np.ndarray:
-        raise NotImplementedError
-
-    def details(self) -> dict:
-        raise NotImplementedError
-
-    def prepared_arrays(self) -> dict:
-        return {}
-
-    def restore(self, arrays: dict) -> None:
-        pass
-
-    def fold_arrays(self, fold: int) -> dict:
-        return {}
-
-    def restore_fold(self, fold: int, arrays: dict) -> None:
-        pass
-
-
-@dataclass
-class BackendOutput:
-    pred_probs: np.ndarray
-    folds: np.ndarray
-    embeddings: np.ndarray | None = None
-    details: dict = field(default_factory=dict)
-    dynamics: object | None = None  # a DataFrame of training-dynamics records (finetune backend only)
+           "make_plan", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods", "normalize_probs",
+           "expand_classes"]
 
 
 @dataclass(frozen=True)
@@ -292,16 +235,3 @@ def _prepare(backend, name, texts, fold_cache) -> None:
     backend.prepare(list(texts))
     if cacheable and saved is None:
         fold_cache.put(name, "prepared", **backend.prepared_arrays())
-
-
-def normalize_probs(probs: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows sum to 1, no exact zeros (a class absent from a training fold would give log(0))."""
-    probs = np.clip(np.asarray(probs, dtype=np.float64), eps, None)
-    return probs / probs.sum(axis=1, keepdims=True)
-
-
-def expand_classes(probs: np.ndarray, seen_classes: np.ndarray, n_classes: int) -> np.ndarray:
-    """Put a classifier's columns (only the classes it saw) into the full class order."""
-    full = np.zeros((probs.shape[0], n_classes))
-    full[:, np.asarray(seen_classes, dtype=np.int64)] = probs
-    return full

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..distributed import fold_shares, world_size
 from ..errors import AuditorError, OptionError, first_line
-from . import Backend
+from .base import Backend
 
 
 def compute_metrics(eval_pred) -> dict:

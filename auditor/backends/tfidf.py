@@ -15,7 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from . import Backend, expand_classes
+from .base import Backend, expand_classes
 
 __all__ = ["TextFeatures", "text_features", "make_vectorizer", "LinearBackend", "TfidfBackend"]
 
