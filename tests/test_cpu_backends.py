@@ -55,6 +55,21 @@ def test_registry_is_the_one_list_of_backends():
         backends.backend_class("nope")
 
 
+def test_backends_declare_their_interface_on_the_base_class():
+    """What the fold loop asks of a backend is declared on `Backend`, so nothing is probed with hasattr:
+    single- and multi-label backends alike."""
+    from auditor.multilabel.backend import ML_METHODS, ML_REGISTRY, make_multilabel_backend
+
+    assert backends.Backend.uses_text_features is False
+    assert backends.Backend(2, 0).plan([]) is None
+    assert [n for n in backends.NAMES if backends.backend_class(n).uses_text_features] == ["tfidf", "hybrid", "nb"]
+    assert ML_METHODS == tuple(ML_REGISTRY) == ("tfidf", "finetune")
+    backend = make_multilabel_backend("tfidf", 3, None, 0)
+    assert isinstance(backend, backends.Backend) and not backend.yields_dynamics and backend.dynamics is None
+    with pytest.raises(ValueError, match="unknown multi-label backend"):
+        make_multilabel_backend("nb", 3, None, 0)
+
+
 def test_plan_parses_the_method_once_and_round_trips():
     texts = ["good day"] * 5 + ["bad day"] * 5
     plan = backends.make_plan("tfidf+nb", texts, 2)

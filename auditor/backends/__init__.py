@@ -60,7 +60,7 @@ def make_plan(method: str, texts=None, n_classes: int | None = None, k_fold: boo
     `k_fold`: the probabilities come from k-fold cross-fitting (False with --train-data)."""
     names = resolve_methods(method)
     features = None
-    if texts is not None and any(getattr(backend_class(n), "uses_text_features", False) for n in names):
+    if texts is not None and any(backend_class(n).uses_text_features for n in names):
         from .tfidf import text_features
 
         features = asdict(text_features(texts, n_classes))
@@ -121,7 +121,7 @@ def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None,
                  plan: Plan | None = None) -> Backend:
     cls = backend_class(name)
     backend = cls(n_classes, seed, train_cfg, progress, shared)
-    if plan is not None and plan.text_features is not None and getattr(cls, "uses_text_features", False):
+    if plan is not None and plan.text_features is not None and cls.uses_text_features:
         backend.set_text_features(plan.text_features)
     return backend
 
@@ -167,8 +167,7 @@ def _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, trai
     for name in plan.backends:
         backend = make_backend(name, n_classes, train_cfg, seed, progress, shared, plan)
         _prepare(backend, name, texts, fold_cache)
-        if hasattr(backend, "plan"):  # a backend that can train several folds at once (finetune across GPUs)
-            backend.plan(splits)
+        backend.plan(splits)  # a backend that can train several folds at once (finetune across GPUs) keeps them
         result, cached = run_folds(backend, name, labels, n_classes, splits, progress, fold_cache, "fold")
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))

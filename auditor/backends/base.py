@@ -27,6 +27,7 @@ class Backend:
     yields_dynamics: ClassVar[bool] = False  # sets `dynamics` (a recorder with `table()`) when recording
     caches_prepared: ClassVar[bool] = False  # prepared_arrays()/restore(): --resume skips prepare's costly part
     caches_folds: ClassVar[bool] = False  # fold_arrays()/restore_fold(): per-fold state kept for --resume
+    uses_text_features: ClassVar[bool] = False  # set_text_features(): reads the plan's `text_features`
     embeddings = None
     dynamics = None
 
@@ -49,6 +50,13 @@ class Backend:
 
     def details(self) -> dict:
         raise NotImplementedError
+
+    def set_text_features(self, settings: dict) -> None:
+        """The plan's `text_features` (called only where `uses_text_features`)."""
+
+    def plan(self, splits) -> None:
+        """All folds' (train rows, held-out rows) before the first `fit_predict`: a backend that trains
+        several folds at once (finetune across GPUs) keeps them; the others need nothing."""
 
     def prepared_arrays(self) -> dict:
         return {}
