@@ -33,7 +33,6 @@ SUSPECT_COLUMNS = [
 ]
 ANNOTATION_COLUMNS = ("corrected_label", "note")
 neutralise_formula = neutralise  # the name this module exported before the one CSV path existed
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")  # see auditor.safeio for the full rule
 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:

@@ -112,9 +112,9 @@ def _resolve_auto(methods: tuple[str, ...]) -> tuple[str, ...]:
     """
     if methods != ("auto",):
         return methods
-    import torch
+    from ..device import device
 
-    return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf", "nb")
+    return ("finetune", "tfidf") if device() == "cuda" else ("tfidf", "nb")
 
 
 def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None, shared: dict | None = None,

@@ -13,13 +13,13 @@ def encode(
 ) -> np.ndarray:
     from sentence_transformers import SentenceTransformer
 
-    from ..errors import OptionError
+    from ..device import device
+    from ..errors import OptionError, first_line
 
     try:
-        model = SentenceTransformer(model_name, device=_device())
+        model = SentenceTransformer(model_name, device=device())
     except Exception as exc:  # many types: offline Hub, missing files, bad config
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OptionError(f"--model {model_name!r}: cannot load it as a sentence encoder: {first}") from None
+        raise OptionError(f"--model {model_name!r}: cannot load it as a sentence encoder: {first_line(exc)}") from None
     # encode() tokenises one batch at a time, but it keeps every row's vector as a separate tensor until
     # the end: encoding in chunks into one preallocated array bounds that overhead to a chunk.
     texts, out = list(texts), None
@@ -35,12 +35,6 @@ def encode(
             out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
         out[start : start + len(vectors)] = vectors
     return out
-
-
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class EmbeddingsBackend(LinearBackend):

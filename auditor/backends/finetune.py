@@ -68,9 +68,9 @@ GPU_DEFAULTS = {"epochs": 2.0, "batch_size": 256, "learning_rate": 3e-4}
 def resolve_train_config(cfg, cuda: bool | None = None):
     """`cfg` with its unset (None) epochs, batch size and learning rate filled in for the device."""
     if cuda is None:
-        import torch
+        from ..device import device
 
-        cuda = torch.cuda.is_available()
+        cuda = device() == "cuda"
     defaults = GPU_DEFAULTS if cuda else CPU_DEFAULTS
     unset = {k: v for k, v in defaults.items() if getattr(cfg, k) is None}
     return dataclasses.replace(cfg, **unset) if unset else cfg

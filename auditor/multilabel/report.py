@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..report import html as _html
 from .. import plots
+from ..config import DEFAULT_TOP
 from ..safeio import plain, safe_write
 from .data import parse_set_text
 from .export import SUSPECT_COLUMNS
@@ -197,7 +198,7 @@ def _how(metrics: dict) -> str:
     return "probabilities given" if metrics.get("pred_probs_given") else "trained once on --train-data"
 
 
-def format_summary(result, out=None, top: int = 10) -> str:
+def format_summary(result, out=None, top: int = DEFAULT_TOP) -> str:
     m = result.metrics
     lines = [
         f"Audited {m['n']} examples, {len(m['classes'])} labels (multi-label, {m['labels_per_row']:.2f} per row), "
