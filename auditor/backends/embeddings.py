@@ -14,12 +14,12 @@ def encode(
     from sentence_transformers import SentenceTransformer
 
     from ..device import device
-    from ..errors import OptionError, first_line
+    from ..errors import load_error
 
     try:
         model = SentenceTransformer(model_name, device=device())
     except Exception as exc:  # many types: offline Hub, missing files, bad config
-        raise OptionError(f"--model {model_name!r}: cannot load it as a sentence encoder: {first_line(exc)}") from None
+        raise load_error(f"--model {model_name!r}: cannot load it as a sentence encoder", exc) from None
     # encode() tokenises one batch at a time, but it keeps every row's vector as a separate tensor until
     # the end: encoding in chunks into one preallocated array bounds that overhead to a chunk.
     texts, out = list(texts), None

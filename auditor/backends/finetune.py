@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from ..distributed import fold_shares, world_size
-from ..errors import AuditorError, OptionError, first_line
+from ..errors import AuditorError, OptionError, first_line, load_error
 from .base import Backend
 
 
@@ -30,7 +30,7 @@ def load_tokenizer(model: str):
     try:
         return AutoTokenizer.from_pretrained(model)
     except Exception as exc:  # offline Hub, missing files, unknown id
-        raise OptionError(f"--model {model!r}: cannot load its tokenizer: {first_line(exc)}") from None
+        raise load_error(f"--model {model!r}: cannot load its tokenizer", exc) from None
 
 
 def load_classifier(model: str, n_classes: int, class_names=None, **options):
@@ -50,7 +50,7 @@ def load_classifier(model: str, n_classes: int, class_names=None, **options):
             **options,  # e.g. problem_type="multi_label_classification" (auditor.multilabel.finetune)
         )
     except Exception as exc:
-        raise OptionError(f"--model {model!r}: cannot load it as a classifier: {first_line(exc)}") from None
+        raise load_error(f"--model {model!r}: cannot load it as a classifier", exc) from None
 
 
 # Settings the user leaves unset (None) are chosen for the device. The CPU values are what the
