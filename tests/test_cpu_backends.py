@@ -76,6 +76,9 @@ def test_plan_parses_the_method_once_and_round_trips():
     assert plan.backends == ("tfidf", "nb") and plan.text_features is not None
     assert backends.Plan(**plan.as_dict()) == plan
     assert backends.make_plan("embeddings", texts, 2).text_features is None
+    if device() == "cpu":
+        assert plan.device == "cpu" and backends.make_plan("embeddings").device == "cpu"
+    assert backends.make_plan("tfidf").device == "cpu"  # no torch model: torch is not asked
 
 
 def test_tfidf_and_nb_share_one_feature_matrix():
@@ -195,6 +198,8 @@ def test_run_records_the_plan_for_long_texts(tmp_path):
     assert proc.returncode == 0, proc.stderr
     plan = json.loads((out / "run.json").read_text())["plan"]
     assert plan["backends"] == ["tfidf", "nb"] and plan["text_features"]["char_ngrams"] is None
+    # Signals and device are resolved once, into the plan every stage reads.
+    assert plan["device"] == "cpu" and plan["signals"] == json.loads((out / "metrics.json").read_text())["signals"]
     # 36 rows: too few for the cleaned pass and for less smoothing (`test_long_text_smoothing_...`).
     assert plan["cleaned_pass"] is False and plan["text_features"]["nb_alpha"] == 0.3
     assert len(pd.read_csv(out / "scores.csv")) == len(frame)

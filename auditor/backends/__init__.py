@@ -18,19 +18,23 @@ from .base import Backend, BackendOutput, expand_classes, normalize_probs  # wha
 from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
 
 __all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "fold_assignment", "make_backend",
-           "make_plan", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods", "normalize_probs",
+           "make_plan", "plan_device", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods", "normalize_probs",
            "expand_classes"]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How this run gets its probabilities, resolved once (method string, 'auto', data-dependent settings)
-    and recorded in run.json; every stage reads it instead of parsing `--method` again."""
+    """How this run gets its probabilities and what it scores, resolved once (method string, 'auto',
+    data-dependent settings, signals, device) and recorded in run.json; every stage reads it instead of
+    parsing `--method` or `--signals` again. Run folders written before `signals` and `device` were
+    recorded read with the defaults."""
 
     method: str  # as given: 'auto' or names joined by '+'
     backends: tuple[str, ...]  # what runs, probabilities averaged in this order
     text_features: dict | None = None  # the linear backends' settings (`tfidf.text_features`), None if unused
     cleaned_pass: bool = False  # refit every fold without the rows the first pass flagged (`cleaned_pass`)
+    signals: tuple[str, ...] = ()  # the scorers to run (`pipeline.resolve_signals`), set by the pipeline
+    device: str = "cpu"  # where the models run ("cuda" or "cpu"; "cpu" when no backend uses torch)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -51,14 +55,32 @@ def resolve_methods(method: str) -> tuple[str, ...]:
     """The backends `--method` names ('auto' resolved for this machine); the one place it is parsed."""
     from ..config import parse_method
 
-    return _resolve_auto(parse_method(method))
+    methods = parse_method(method)
+    return _resolve_auto(methods, plan_device(methods))
+
+
+def plan_device(methods: tuple[str, ...], lookup=None) -> str:
+    """The device a plan's models run on, asked once: torch is imported only where 'auto' must choose or a
+    backend `runs_on_device` (`lookup`: name → backend class, default this package's registry)."""
+    lookup = lookup or backend_class
+    if methods == ("auto",) or any(lookup(n).runs_on_device for n in methods):
+        from ..device import device
+
+        return device()
+    return "cpu"
 
 
 def make_plan(method: str, texts=None, n_classes: int | None = None, k_fold: bool = True) -> Plan:
     """`method` resolved, with the linear backends' settings chosen from the texts when one runs.
 
     `k_fold`: the probabilities come from k-fold cross-fitting (False with --train-data)."""
-    names = resolve_methods(method)
+    from ..config import parse_method
+
+    parsed = parse_method(method)
+    device = plan_device(parsed)
+    names = _resolve_auto(parsed, device)
+    if not any(backend_class(n).runs_on_device for n in names):  # 'auto' chose backends without torch
+        device = "cpu"
     features = None
     if texts is not None and any(backend_class(n).uses_text_features for n in names):
         from .tfidf import text_features
@@ -66,7 +88,7 @@ def make_plan(method: str, texts=None, n_classes: int | None = None, k_fold: boo
         features = asdict(text_features(texts, n_classes))
     rows = len(texts) if texts is not None else 0
     return Plan(method=method, backends=names, text_features=features,
-                cleaned_pass=cleaned_pass(names, k_fold, features, rows))
+                cleaned_pass=cleaned_pass(names, k_fold, features, rows), device=device)
 
 
 # Below this many rows the first pass's flags are too imprecise to leave out (BENCHMARKS.md).
@@ -100,7 +122,7 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 
 
-def _resolve_auto(methods: tuple[str, ...]) -> tuple[str, ...]:
+def _resolve_auto(methods: tuple[str, ...], device: str) -> tuple[str, ...]:
     """'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best.
 
     On CPU that is the mean of `tfidf` (logistic regression) and `nb` (complement naive Bayes) on the
@@ -112,9 +134,7 @@ def _resolve_auto(methods: tuple[str, ...]) -> tuple[str, ...]:
     """
     if methods != ("auto",):
         return methods
-    from ..device import device
-
-    return ("finetune", "tfidf") if device() == "cuda" else ("tfidf", "nb")
+    return ("finetune", "tfidf") if device == "cuda" else ("tfidf", "nb")
 
 
 def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None, shared: dict | None = None,

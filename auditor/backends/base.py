@@ -28,6 +28,7 @@ class Backend:
     caches_prepared: ClassVar[bool] = False  # prepared_arrays()/restore(): --resume skips prepare's costly part
     caches_folds: ClassVar[bool] = False  # fold_arrays()/restore_fold(): per-fold state kept for --resume
     uses_text_features: ClassVar[bool] = False  # set_text_features(): reads the plan's `text_features`
+    runs_on_device: ClassVar[bool] = False  # runs a torch model: the plan records the device (`plan_device`)
     embeddings = None
     dynamics = None
 

@@ -39,6 +39,7 @@ def encode(
 
 class EmbeddingsBackend(LinearBackend):
     uses_text_features = False
+    runs_on_device = True
     yields_embeddings = True
     caches_prepared = True  # the embeddings: a resumed run does not encode again
     C = 10.0

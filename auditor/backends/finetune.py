@@ -280,6 +280,7 @@ class FinetuneBackend(Backend):
     """Tokenises once for all folds; each fold fine-tunes a fresh model and predicts only its held-out rows."""
 
     yields_dynamics = True
+    runs_on_device = True
     caches_folds = True  # each finished fold's training dynamics
 
     def __init__(self, n_classes: int, seed: int, cfg, progress=None, shared=None, class_names=None):

@@ -28,7 +28,7 @@ from ..backends import run_folds
 from ..backends.base import Backend
 
 __all__ = ["ML_REGISTRY", "ML_METHODS", "multilabel_folds", "out_of_sample_multilabel",
-           "train_and_predict_multilabel", "make_multilabel_backend", "TfidfOneVsRest"]
+           "train_and_predict_multilabel", "make_multilabel_backend", "multilabel_backend_class", "TfidfOneVsRest"]
 
 # Multi-label backend name → "module:Class" in this package (`Backend` subclasses; finetune imported on use).
 ML_REGISTRY: dict[str, str] = {
@@ -95,13 +95,16 @@ class TfidfOneVsRest(Backend):
                 "classifier": "one-vs-rest SGD logistic regression"}
 
 
-def make_multilabel_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None,
-                            class_names=None) -> Backend:
+def multilabel_backend_class(name: str) -> type[Backend]:
     if name not in ML_REGISTRY:
         raise ValueError(f"unknown multi-label backend {name!r}; expected one of {', '.join(ML_METHODS)}")
     module, cls = ML_REGISTRY[name].split(":")
-    backend_class = getattr(importlib.import_module(f"{__package__}.{module}"), cls)
-    return backend_class(n_classes, seed, train_cfg, progress, class_names=class_names)
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+
+
+def make_multilabel_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None,
+                            class_names=None) -> Backend:
+    return multilabel_backend_class(name)(n_classes, seed, train_cfg, progress, class_names=class_names)
 
 
 def out_of_sample_multilabel(texts, labels, methods, folds, seed, train_cfg, progress=None, class_names=None,
