@@ -25,7 +25,7 @@ LAYERS = [
                            "auditor.multilabel.scoring", "auditor.multilabel.dynamics", "auditor.multilabel.metrics",
                            "auditor.multilabel.bench"]),
     ("saved models", ["auditor.final_model", "auditor.predict"]),
-    ("run files and rendering", ["auditor.runfiles", "auditor.report", "auditor.annotate.export",
+    ("run files and rendering", ["auditor.runfiles", "auditor.report", "auditor.annotate.export", "auditor.annotate.suspects",
                                  "auditor.summary", "auditor.multilabel.report", "auditor.multilabel.export"]),
     ("result", ["auditor.result", "auditor.multilabel.result"]),
     ("audit", ["auditor.pipeline", "auditor.annotate", "auditor.multilabel"]),

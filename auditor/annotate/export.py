@@ -11,6 +11,7 @@ import pandas as pd
 from ..errors import OptionError, RunDirError
 from ..runfiles import read_run
 from ..safeio import neutralise, safe_write, write_csv
+from .suspects import ranked_suspects, suspect_table
 
 __all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects",
            "annotated_rows", "run_inputs"]
@@ -37,27 +38,12 @@ neutralise_formula = neutralise  # the name this module exported before the one 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """Flagged rows ordered by rank; with `top`, the `top` most suspect rows whether flagged or not."""
-    ranked = scores.sort_values("rank", kind="stable")
-    chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"].astype(bool)]
-    return pd.DataFrame(
-        {
-            "rank": chosen["rank"].to_numpy(),
-            "id": chosen["id"].to_numpy(),
-            "text": chosen["text"].to_numpy(),
-            "given_label": chosen["given_label"].to_numpy(),
-            "suggested_label": chosen["suggested_label"].to_numpy(),
-            "suggested_label_probability": chosen["suggested_label_probability"].round(4).to_numpy(),
-            "loss_score": chosen["loss_score"].round(4).to_numpy(),
-            "label_quality_score": chosen["label_quality_score"].round(4).to_numpy(),
-            "reasons": chosen["reasons"].to_numpy(),
-            "what_to_check": _what_to_check(chosen),
-            # Read by annotators: the nearest texts' labels (scoring/neighbours.py); "" for older runs.
-            "neighbours": chosen["neighbours"].to_numpy() if "neighbours" in chosen else "",
-            "corrected_label": "",
-            "note": "",
-        },
-        columns=SUSPECT_COLUMNS,
-    )
+    chosen = ranked_suspects(scores, top)
+    filled = {"what_to_check": _what_to_check(chosen), "corrected_label": "", "note": ""}
+    if "neighbours" not in chosen:  # the nearest texts' labels (scoring/neighbours.py); "" for older runs
+        filled["neighbours"] = ""
+    return suspect_table(chosen, SUSPECT_COLUMNS, filled,
+                         rounded=("suggested_label_probability", "loss_score", "label_quality_score"))
 
 
 def _what_to_check(rows: pd.DataFrame) -> np.ndarray:

@@ -246,11 +246,15 @@ def _uri(ax) -> str:
 
 # ----------------------------------------------------------------------------------------------- tables
 
-# key: (scores column, heading, type). Label columns are stored as class indices in the page data.
-_BASE_FIELDS = {
+# key: (scores column, heading, type). The row's identity, in every table of both reports (multi-label too).
+ROW_FIELDS = {
     "rank": ("rank", "Rank", "int"),
     "id": ("id", "Id", "id"),
     "text": ("text", "Text", "text"),
+}
+# Label columns are stored as class indices in the page data.
+BASE_FIELDS = {
+    **ROW_FIELDS,
     "given": ("given_label", "Given label", "label"),
     "suggested": ("suggested_label", "Suggested label", "label"),
     "predicted": ("predicted_label", "Predicted label", "label"),
@@ -344,7 +348,7 @@ def _field_type(column: pd.Series) -> str:
 
 def _row_store(scores, names, tables, extra_fields) -> dict:
     """Each picked row once, as a list of values in `fields` order; tables refer to rows by store index."""
-    fields = {**_BASE_FIELDS, **extra_fields}
+    fields = {**BASE_FIELDS, **extra_fields}
     picked = np.unique(np.concatenate([t["positions"] for t in tables])) if tables else np.array([], dtype=int)
     class_index = {n: i for i, n in enumerate(names)}
     sub = scores.iloc[picked]
@@ -455,7 +459,7 @@ def _relabel_config(result, store: dict, suspects_shown: list[int], positions) -
     """
     from ..annotate.export import ANNOTATION_COLUMNS, SUSPECT_COLUMNS, suspects_frame
 
-    source_key = {source: key for key, (source, _, _) in _BASE_FIELDS.items()}
+    source_key = {source: key for key, (source, _, _) in BASE_FIELDS.items()}
     columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
     unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
     frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None
