@@ -115,7 +115,7 @@ def _context(result, max_rows: int, signal_sections) -> dict:
     scores = result.scores
     names = [str(c) for c in result.class_names]
     issues = _issue_counts(scores, names)
-    noise = _noise(result, names)
+    noise = result.metrics.get("noise")  # recorded by the run (older folders: filled in by runfiles.read_run)
     tables, store, sections = _tables(scores, names, max_rows, signal_sections)
     suspects_shown = tables[0]["spec"]["rows"]
     return {
@@ -211,16 +211,6 @@ def _per_class(metrics: dict, names: list[str], issues: dict[str, int]) -> list[
                      "f1": m.get("f1"), "support": support, "issues": issues[name],
                      "issue_share": issues[name] / support if support else 0.0})
     return rows
-
-
-def _noise(result, names: list[str]) -> dict | None:
-    """The noise estimate the run recorded (`metrics.noise_estimate`); computed here for older run folders."""
-    noise = result.metrics.get("noise")
-    if noise is None:
-        from ..metrics import noise_estimate
-
-        noise = noise_estimate(result.labels, result.pred_probs, names)
-    return noise
 
 
 def _images(result, names, issues, noise) -> dict[str, str]:
