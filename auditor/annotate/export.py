@@ -11,10 +11,10 @@ import pandas as pd
 from ..errors import OptionError, RunDirError
 from ..runfiles import read_run
 from ..safeio import neutralise, safe_write, write_csv
-from .suspects import ranked_suspects, suspect_table
+from .suspects import ranked_suspects, suspect_positions, suspect_table
 
 __all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects",
-           "annotated_rows", "run_inputs"]
+           "annotated_rows", "run_inputs", "scores_with_neighbours", "suspect_positions"]
 
 # Score columns keep their scores.csv names, so a sheet and scores.csv read alike.
 SUSPECT_COLUMNS = [
@@ -34,6 +34,33 @@ SUSPECT_COLUMNS = [
 ]
 ANNOTATION_COLUMNS = ("corrected_label", "note")
 neutralise_formula = neutralise  # the name this module exported before the one CSV path existed
+
+
+def scores_with_neighbours(result, positions) -> pd.DataFrame:
+    """The run's scores with neighbours computed for those of `positions` a run did not search
+    (`scoring.neighbours.fill_neighbours`): on its saved embeddings.npy (the run's own features), else
+    TF-IDF of its texts, said in the column when the run's method yields embeddings (the file is gone).
+    Multi-label runs have no neighbours."""
+    from ..scoring.neighbours import fill_neighbours
+
+    if result.metrics.get("task") == "multi-label" or "text" not in result.scores:
+        return result.scores
+    try:
+        return fill_neighbours(result.scores, positions, result.class_names, embeddings=result.embeddings,
+                               features_note=lambda: "TF-IDF (the run used embeddings)" if _embedded(result) else "")
+    except ValueError as exc:  # scores.csv edited by hand: a label outside run.json's classes
+        raise RunDirError(f"scores.csv: {exc} The run folder was changed; re-run the audit.") from None
+
+
+def _embedded(result) -> bool:
+    """Whether the run's neighbours came from embeddings: one of its backends yields them."""
+    from ..backends import backend_class
+
+    names = str((result.run or {}).get("resolved_method", "")).split("+")
+    try:
+        return any(backend_class(n).yields_embeddings for n in names if n not in ("", "precomputed"))
+    except (ValueError, ImportError):  # a backend this install does not have: its features are unknown
+        return False
 
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
@@ -109,6 +136,8 @@ def export_suspects(run_dir, top: int | None = None, out=None, overwrite: bool =
     frame_of, write = suspects_frame, write_suspects
     if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
         from ..multilabel.export import suspects_frame as frame_of, write_suspects as write
+    else:
+        result.scores = scores_with_neighbours(result, suspect_positions(result.scores, top))
     frame = frame_of(result.scores, top)
     safe_write({path: lambda handle: write(frame, handle)}, inputs=run_inputs(run_dir, result),
                overwrite=overwrite, own=[path] if annotated == 0 else [])

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["ranked_suspects", "suspect_table"]
+__all__ = ["suspect_positions", "ranked_suspects", "suspect_table"]
+
+
+def suspect_positions(scores: pd.DataFrame, top: int | None = None) -> np.ndarray:
+    """Positions of the rows a suspects file writes, in its order: the rows flagged as label issues by rank;
+    with `top`, the `top` most suspect whether flagged or not."""
+    order = np.argsort(scores["rank"].to_numpy(), kind="stable")
+    return order[:top] if top is not None else order[scores["is_label_issue"].astype(bool).to_numpy()[order]]
 
 
 def ranked_suspects(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
-    """The rows flagged as label issues by rank; with `top`, the `top` most suspect whether flagged or not
-    (single- and multi-label suspects files)."""
-    ranked = scores.sort_values("rank", kind="stable")
-    return ranked.head(top) if top is not None else ranked[ranked["is_label_issue"].astype(bool)]
+    """The rows of `suspect_positions` (single- and multi-label suspects files)."""
+    return scores.iloc[suspect_positions(scores, top)]
 
 
 def suspect_table(chosen: pd.DataFrame, columns, filled: dict, rounded=()) -> pd.DataFrame:
