@@ -12,8 +12,10 @@ from .errors import OptionError
 from .scoring import CORE_SIGNALS
 from .scoring import SIGNALS as _REGISTRY
 
-__all__ = ["BACKENDS", "TASKS", "SCORE_METHODS", "SIGNALS", "TRUNCATIONS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
+__all__ = ["DEFAULT_TOP", "BACKENDS", "TASKS", "SCORE_METHODS", "SIGNALS", "TRUNCATIONS", "DataConfig", "TrainConfig", "RunConfig", "default_model",
            "parse_signals"]
+
+DEFAULT_TOP = 10  # suspects shown in the console summary (`RunConfig.top`, the summaries' default)
 
 BACKENDS = _BACKEND_NAMES  # the registry's names (auditor.backends.registry)
 # Scorers selectable with --signals, from the signal registry; the core ones (loss, label_quality) always run.
@@ -92,7 +94,7 @@ class RunConfig:
     out: str | None = None
     overwrite: bool = False
     resume: bool = False
-    top: int = 10  # suspects shown in the console summary
+    top: int = DEFAULT_TOP  # suspects shown in the console summary
     quiet: bool = False
     command: str = ""
     save_model: bool = False

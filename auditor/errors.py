@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["AuditorError", "DataError", "OptionError", "RunDirError", "HubError", "DataWarning", "first_line"]
+__all__ = ["AuditorError", "DataError", "OptionError", "RunDirError", "HubError", "DataWarning", "first_line",
+           "load_error"]
 
 # "--text-column" where it stands as an option: at the start, after a space or "(" (not inside a quoted value).
 _FLAG = re.compile(r"(?<![^\s(])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)\b( (?=\S))?")
@@ -64,6 +65,27 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none): one-line errors."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_error(message: str, exc: BaseException) -> AuditorError:
+    """`message: <exc's first line>` as a `HubError` when the Hub or the network failed (offline, not
+    cached, unreachable, refused: a Hub client or connection error anywhere in `exc`'s chain), else as an
+    `OptionError` (a local path that is no model, an id that is no repository name)."""
+    error = HubError if _hub_failure(exc) else OptionError
+    return error(f"{message}: {first_line(exc)}")
+
+
+def _hub_failure(exc: BaseException | None) -> bool:
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+
+    hub = (HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled, ConnectionError, TimeoutError)
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, hub) or type(exc).__module__.split(".")[0] in ("requests", "httpx", "urllib3"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _snake(option: str) -> str:

@@ -22,10 +22,10 @@ __all__ = ["check_model_options", "save_final_model", "model_card", "push_to_hub
 MODEL_DIR = "model"
 
 
-def check_model_options(config, methods=None) -> None:
-    """Refuse impossible --save-model/--push-to-hub combinations before loading data or training.
+def check_model_options(config, methods) -> None:
+    """Refuse impossible --save-model/--push-to-hub combinations before training.
 
-    `methods`: the run's resolved backends where its task resolves them itself (multi-label)."""
+    `methods`: the run's resolved backends (its `backends.Plan`'s; None without a plan: --pred-probs)."""
     if config.push_to_hub and not config.save_model:
         raise OptionError("--push-to-hub needs --save-model (it uploads RUN_DIR/model).")
     if config.push_to_hub:
@@ -38,10 +38,6 @@ def check_model_options(config, methods=None) -> None:
         raise OptionError("--save-model runs in a single process; rerun without torchrun/accelerate launch.")
     if config.pred_probs is not None or config.train_data is not None:
         raise OptionError("--save-model works with k-fold runs only, not with --pred-probs or --train-data.")
-    if methods is None:
-        from .backends import resolve_methods
-
-        methods = resolve_methods(config.method)
     if "finetune" not in methods:
         raise OptionError(
             f"--save-model saves a fine-tuned transformer, but method {config.method!r} resolves to "

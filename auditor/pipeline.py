@@ -80,25 +80,26 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
         load_task("multi-label")
         return TASK_RUNNERS["multi-label"](config, progress)
     timer = _Timer()
-    if config.save_model or config.push_to_hub:
-        from .final_model import check_model_options
-
-        check_model_options(config)
     kfold = config.pred_probs is None and config.train_data is None
     with timer.stage("load"):
         data = load_data(config.data, min_per_class=config.folds if kfold else 1)
         train = load_data(config.train_data) if config.train_data else None
+    plan = plan_for(config, data, train) if config.pred_probs is None else None  # the one plan of this run
+    if config.save_model or config.push_to_hub:
+        from .final_model import check_model_options
+
+        check_model_options(config, plan.backends if plan is not None else None)
     out = Path(config.out) if config.out else default_out_dir(data.name)
     check_inputs_outside(out, config)
     if config.resume and world_size() > 1:
         raise OptionError("The 'resume' option is not available when several processes train (torchrun).")
     if config.pred_probs is None and world_size() == 1:
-        result = _audit_resumably(out, data, config, progress, timer, train)
+        result = _audit_resumably(out, data, config, progress, timer, train, plan)
     else:  # nothing to train, so nothing to resume; or processes that must all skip the same folds
         check_out_dir(out, config.overwrite)
-        result = audit_data(data, config, progress, timer, train=train)
-        if config.pred_probs is None:  # the same provenance as a single-process run
-            result.run["fingerprint"] = fingerprint(data, config, plan_for(config, data, train), train)["fingerprint"]
+        result = audit_data(data, config, progress, timer, train=train, plan=plan)
+        if plan is not None:  # the same provenance as a single-process run
+            result.run["fingerprint"] = fingerprint(data, config, plan, train)["fingerprint"]
         if is_main_process():
             result.save(out, overwrite=config.overwrite)
     if is_main_process() and config.save_model:
@@ -108,9 +109,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
     return result, out
 
 
-def _audit_resumably(out: Path, data: AuditData, config: RunConfig, progress, timer, train) -> AuditResult:
+def _audit_resumably(out: Path, data: AuditData, config: RunConfig, progress, timer, train, plan) -> AuditResult:
     """Train with every finished fold cached in `out`, so that an interrupted run can continue (--resume)."""
-    plan = plan_for(config, data, train)
     state = dict(fingerprint(data, config, plan, train), command=config.command, config=dataclasses.asdict(config))
     total = len(plan.backends) * (config.folds if train is None else 1) * (2 if plan.cleaned_pass else 1)
     with resumable_run(out, state, overwrite=config.overwrite, resume=config.resume, total_folds=total) as cache:
@@ -126,6 +126,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
 
     `pred_probs` (an array) stands in for `config.pred_probs` (a file) when the caller already holds them.
     `fold_cache` (`auditor.resume.FoldCache`) keeps finished folds and supplies those a run already did.
+    `plan`: the run's `backends.Plan` (`plan_for`), made here when not given.
     """
     progress = progress or Progress(config.quiet)
     timer = timer or _Timer()
@@ -133,7 +134,7 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
     given = pred_probs is not None or config.pred_probs is not None
     plan = None if given else plan or plan_for(config, data, train)
     methods = ("precomputed",) if given else plan.backends
-    signals = resolve_signals(config, methods, train)
+    signals = plan.signals if plan is not None else resolve_signals(config, methods, train)
     precomputed = _precomputed(config, data, pred_probs)  # checked before any progress line: one line on error
     progress(f"{len(data)} rows, {len(data.class_names)} classes; method {'+'.join(methods)}")
     if "dynamics" in signals and not config.train.dynamics_per_epoch:
@@ -174,9 +175,11 @@ def audit_data(data: AuditData, config: RunConfig, progress=None, timer=None, tr
 
 
 def plan_for(config: RunConfig, data: AuditData, train: AuditData | None = None) -> backends.Plan:
-    """The run's `backends.Plan`: its method resolved once, settings chosen from the texts models train on."""
+    """The run's `backends.Plan`: its method, device and signals resolved once, settings chosen from the
+    texts models train on."""
     texts = train.texts if train is not None else data.texts
-    return backends.make_plan(config.method, texts, len(data.class_names), k_fold=train is None)
+    plan = backends.make_plan(config.method, texts, len(data.class_names), k_fold=train is None)
+    return dataclasses.replace(plan, signals=resolve_signals(config, plan.backends, train))
 
 
 def resolve_signals(config: RunConfig, methods, train=None) -> tuple[str, ...]:

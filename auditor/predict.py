@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from .device import device
-from .errors import OptionError, first_line
+from .errors import OptionError, load_error
 from .safeio import safe_write
 
 __all__ = ["resolve_model_dir", "predict", "predict_texts", "Predictions", "THRESHOLD", "format_predictions",
@@ -88,8 +88,7 @@ def predict(texts, model: str, max_length: int | None = None) -> Predictions:
     try:
         classifier = pipeline("text-classification", model=source, top_k=None, device=device())
     except Exception as exc:  # offline Hub, not a classifier, missing files
-        detail = first_line(exc)
-        raise OptionError(f"--model {model}: cannot load it as a text classifier: {detail}") from None
+        raise load_error(f"--model {model}: cannot load it as a text classifier", exc) from None
     order = [classifier.model.config.id2label[i] for i in range(classifier.model.config.num_labels)]
     outputs = [output for batch in _batches(_encode(classifier, texts, max_length), PREDICT_BATCH)
                for output in _classify(classifier, batch)]

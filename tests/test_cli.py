@@ -85,6 +85,29 @@ def test_hub_id_offline_fails_cleanly(tmp_path):
     _assert_one_line_error(proc, "someone/no-such-dataset")
 
 
+NOT_CACHED = "someone/no-such-model-cached"  # a Hub id: with HF_HUB_OFFLINE=1 the Hub cannot be asked
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--method", "embeddings"],  # the sentence encoder
+    ["run", "--method", "finetune", "--epochs", "1"],  # the tokenizer, before any training
+    ["predict", "some text"],
+])
+def test_a_model_hub_id_offline_is_a_hub_error_naming_the_option(tmp_path, easy_csv, command):
+    """Loading a model from an uncached Hub id offline fails as a network/Hub failure (HubError's exit code
+    and kind), in one line naming --model and the id; a local folder that is no model stays an OptionError."""
+    from auditor.errors import HubError
+
+    data = ["--data", easy_csv[0], "--out", tmp_path / "r", "--quiet"] if command[0] == "run" else []
+    proc = run_cli(*command, "--model", NOT_CACHED, *data, env={"AUDITOR_DEBUG": ""})
+    assert proc.returncode == HubError.exit_code
+    _assert_one_line_error(proc, f"--model {NOT_CACHED}" if command[0] == "predict" else f"--model '{NOT_CACHED}'",
+                           "connect")
+    assert not (tmp_path / "r").exists()
+    debug = run_cli(*command, "--model", NOT_CACHED, *data, env={"AUDITOR_DEBUG": "1"})
+    assert "auditor.errors.HubError: " in debug.stderr and "OptionError" not in debug.stderr
+
+
 def test_existing_out_folder_is_not_overwritten(tmp_path, easy_csv):
     out = tmp_path / "run"
     out.mkdir()

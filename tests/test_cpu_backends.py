@@ -57,12 +57,30 @@ def test_registry_is_the_one_list_of_backends():
         backends.backend_class("nope")
 
 
+def test_backends_declare_their_interface_on_the_base_class():
+    """What the fold loop asks of a backend is declared on `Backend`, so nothing is probed with hasattr:
+    single- and multi-label backends alike."""
+    from auditor.multilabel.backend import ML_METHODS, ML_REGISTRY, make_multilabel_backend
+
+    assert backends.Backend.uses_text_features is False
+    assert backends.Backend(2, 0).plan([]) is None
+    assert [n for n in backends.NAMES if backends.backend_class(n).uses_text_features] == ["tfidf", "hybrid", "nb"]
+    assert ML_METHODS == tuple(ML_REGISTRY) == ("tfidf", "finetune")
+    backend = make_multilabel_backend("tfidf", 3, None, 0)
+    assert isinstance(backend, backends.Backend) and not backend.yields_dynamics and backend.dynamics is None
+    with pytest.raises(ValueError, match="unknown multi-label backend"):
+        make_multilabel_backend("nb", 3, None, 0)
+
+
 def test_plan_parses_the_method_once_and_round_trips():
     texts = ["good day"] * 5 + ["bad day"] * 5
     plan = backends.make_plan("tfidf+nb", texts, 2)
     assert plan.backends == ("tfidf", "nb") and plan.text_features is not None
     assert backends.Plan(**plan.as_dict()) == plan
     assert backends.make_plan("embeddings", texts, 2).text_features is None
+    if device() == "cpu":
+        assert plan.device == "cpu" and backends.make_plan("embeddings").device == "cpu"
+    assert backends.make_plan("tfidf").device == "cpu"  # no torch model: torch is not asked
 
 
 def test_tfidf_and_nb_share_one_feature_matrix():
@@ -208,6 +226,8 @@ def test_run_records_the_plan_for_long_texts(tmp_path):
     assert proc.returncode == 0, proc.stderr
     plan = json.loads((out / "run.json").read_text())["plan"]
     assert plan["backends"] == ["tfidf", "nb"] and plan["text_features"]["char_ngrams"] is None
+    # Signals and device are resolved once, into the plan every stage reads.
+    assert plan["device"] == "cpu" and plan["signals"] == json.loads((out / "metrics.json").read_text())["signals"]
     # 36 rows: too few for the cleaned pass and for less smoothing (`test_long_text_smoothing_...`).
     assert plan["cleaned_pass"] is False and plan["text_features"]["nb_alpha"] == 0.3
     assert len(pd.read_csv(out / "scores.csv")) == len(frame)

@@ -14,6 +14,8 @@ from auditor import audit, load_run
 from auditor.config import DataConfig
 from auditor.errors import DataError, OptionError
 from auditor.multilabel.data import load_multilabel, looks_multilabel
+from browser import chromium
+from browser import missing as browser_missing
 from conftest import GOEMOTIONS, EMOTION_TRAIN, run_cli
 
 
@@ -269,17 +271,13 @@ def test_finetune_multilabel_head(tmp_path):
 
 def test_report_in_headless_chromium(tmp_path):
     """The multi-label report loads with no script error or request; a hostile text stays text."""
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("browser tests need Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    if browser_missing():
+        pytest.skip(f"browser tests {browser_missing()}")
     frame = _slice(200)[["text", "names"]].rename(columns={"names": "labels"})
     frame.loc[0, "text"] = "<img src=x onerror=alert(1)> I am so grateful, thank you"
     frame.loc[0, "labels"] = ["anger"]
     out = audit(frame, task="multi-label", folds=3, verbose=False).save(tmp_path / "run")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with chromium() as browser:
         page = browser.new_page()
         errors, requests = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -290,6 +288,5 @@ def test_report_in_headless_chromium(tmp_path):
         page.wait_for_selector("html[data-ready=true]")
         page.fill("#table-suspects input[data-search]", "grateful")
         cells = page.eval_on_selector_all("#table-suspects tbody tr td", "tds => tds.map(t => t.textContent)")
-        browser.close()
     assert errors == [] and all(u.startswith(("file:", "data:")) for u in requests)
     assert any("<img src=x" in c for c in cells) and "anger" in " ".join(cells)

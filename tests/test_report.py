@@ -210,6 +210,22 @@ def test_report_command_rerenders_from_saved_scores(hostile_run, tmp_path):
     assert set(SECTIONS) <= _parse((copy / "report.html").read_text(encoding="utf-8")).ids
 
 
+def test_an_older_run_folder_gets_its_noise_estimate_when_read_not_when_rendered(hostile_run, tmp_path, monkeypatch):
+    """Run folders from before metrics.json held the noise estimate: `load_run` computes it once (the same
+    figures the run records), and rendering computes nothing."""
+    from auditor import metrics
+
+    copy = tmp_path / "run"
+    shutil.copytree(hostile_run, copy)
+    recorded = json.loads((copy / "metrics.json").read_text(encoding="utf-8"))
+    older = {k: v for k, v in recorded.items() if k != "noise"}
+    (copy / "metrics.json").write_text(json.dumps(older), encoding="utf-8")
+    result = load_run(copy)
+    assert result.metrics["noise"] == recorded["noise"]
+    monkeypatch.setattr(metrics, "noise_estimate", lambda *a, **k: pytest.fail("computed while rendering"))
+    assert 'id="noise-pairs"' in render_report(result) or not recorded["noise"].get("top")
+
+
 def test_report_command_on_a_folder_that_is_not_a_run(tmp_path):
     done = run_cli("report", tmp_path)
     assert done.returncode == 2

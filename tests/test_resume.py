@@ -247,3 +247,24 @@ def test_killed_finetune_resumes_with_its_training_dynamics(tmp_path, emotion200
     a, b = load_run(out).scores, load_run(tmp_path / "fresh").scores
     assert "confidence_score" in a and (a["cartography_region"] != "").all()  # every row's dynamics came back
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-6, atol=1e-9)
+
+
+def test_the_plans_signals_and_device_leave_the_fingerprint_as_before():
+    """`--resume` matches an interrupted run by its fingerprint: recording signals and device in the plan
+    (and in run.json) must not change it, so folders interrupted before they were recorded still resume."""
+    import dataclasses
+
+    from auditor.backends import Plan, make_plan
+    from auditor.config import DataConfig, RunConfig
+    from auditor.data import from_frame
+    from auditor.provenance import fingerprint
+
+    data = from_frame(easy_dataset(n_per_class=10), DataConfig(source="frame"))
+    config = RunConfig(method="tfidf", folds=3)
+    plan = make_plan("tfidf", data.texts, 3)
+    before = {k: v for k, v in plan.as_dict().items() if k not in ("signals", "device")}  # an older run.json
+    assert Plan(**before) == dataclasses.replace(plan, signals=(), device="cpu")
+    same = fingerprint(data, config, dataclasses.replace(plan, signals=("loss", "outliers"), device="cuda"))
+    assert same == fingerprint(data, config, plan)
+    assert sorted(same["parts"]) == ["data", "device", "folds", "method", "model and training options",
+                                     "package versions", "seed", "text features", "train data"]

@@ -11,6 +11,7 @@ import pandas as pd
 from ..errors import OptionError, RunDirError
 from ..runfiles import read_run
 from ..safeio import neutralise, safe_write, write_csv
+from .suspects import ranked_suspects, suspect_positions, suspect_table
 
 __all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects",
            "annotated_rows", "run_inputs", "scores_with_neighbours", "suspect_positions"]
@@ -33,13 +34,6 @@ SUSPECT_COLUMNS = [
 ]
 ANNOTATION_COLUMNS = ("corrected_label", "note")
 neutralise_formula = neutralise  # the name this module exported before the one CSV path existed
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")  # see auditor.safeio for the full rule
-
-
-def suspect_positions(scores: pd.DataFrame, top: int | None = None) -> np.ndarray:
-    """Positions of the rows `suspects_frame` writes, in its order."""
-    order = np.argsort(scores["rank"].to_numpy(), kind="stable")
-    return order[:top] if top is not None else order[scores["is_label_issue"].astype(bool).to_numpy()[order]]
 
 
 def scores_with_neighbours(result, positions) -> pd.DataFrame:
@@ -71,26 +65,12 @@ def _embedded(result) -> bool:
 
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """Flagged rows ordered by rank; with `top`, the `top` most suspect rows whether flagged or not."""
-    chosen = scores.iloc[suspect_positions(scores, top)]
-    return pd.DataFrame(
-        {
-            "rank": chosen["rank"].to_numpy(),
-            "id": chosen["id"].to_numpy(),
-            "text": chosen["text"].to_numpy(),
-            "given_label": chosen["given_label"].to_numpy(),
-            "suggested_label": chosen["suggested_label"].to_numpy(),
-            "suggested_label_probability": chosen["suggested_label_probability"].round(4).to_numpy(),
-            "loss_score": chosen["loss_score"].round(4).to_numpy(),
-            "label_quality_score": chosen["label_quality_score"].round(4).to_numpy(),
-            "reasons": chosen["reasons"].to_numpy(),
-            "what_to_check": _what_to_check(chosen),
-            # Read by annotators: the nearest texts' labels (scoring/neighbours.py); "" for older runs.
-            "neighbours": chosen["neighbours"].to_numpy() if "neighbours" in chosen else "",
-            "corrected_label": "",
-            "note": "",
-        },
-        columns=SUSPECT_COLUMNS,
-    )
+    chosen = ranked_suspects(scores, top)
+    filled = {"what_to_check": _what_to_check(chosen), "corrected_label": "", "note": ""}
+    if "neighbours" not in chosen:  # the nearest texts' labels (scoring/neighbours.py); "" for older runs
+        filled["neighbours"] = ""
+    return suspect_table(chosen, SUSPECT_COLUMNS, filled,
+                         rounded=("suggested_label_probability", "loss_score", "label_quality_score"))
 
 
 def _what_to_check(rows: pd.DataFrame) -> np.ndarray:

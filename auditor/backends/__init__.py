@@ -10,87 +10,31 @@ every row's probabilities come from a model that never saw it.
 from __future__ import annotations
 
 import importlib
-from dataclasses import asdict, dataclass, field
-from typing import ClassVar
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .base import Backend, BackendOutput, expand_classes, normalize_probs  # what the backend modules import
 from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
 
 __all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "fold_assignment", "make_backend",
-           "make_plan", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods"]
-
-
-class Backend:
-    """What every backend is: texts and labels in, out-of-sample class probabilities out.
-
-    `prepare(texts)` does the work shared by all folds (features, embeddings, tokenisation);
-    `fit_predict(train_idx, labels, test_idx)` trains on some rows and returns probabilities for others,
-    shape (len(test_idx), n_classes); `details()` is what run.json records about it. The class attributes
-    say what else it yields, so the fold loop never probes for methods.
-    """
-
-    yields_embeddings: ClassVar[bool] = False  # sets `embeddings` (n × d) in prepare; the scorers use them
-    yields_dynamics: ClassVar[bool] = False  # sets `dynamics` (a recorder with `table()`) when recording
-    caches_prepared: ClassVar[bool] = False  # prepared_arrays()/restore(): --resume skips prepare's costly part
-    caches_folds: ClassVar[bool] = False  # fold_arrays()/restore_fold(): per-fold state kept for --resume
-    embeddings = None
-    dynamics = None
-
-    def __init__(self, n_classes: int, seed: int, train_cfg=None, progress=None, shared: dict | None = None):
-        self.n_classes, self.seed, self.train_cfg = n_classes, seed, train_cfg
-        self.show_progress = progress is not None and getattr(progress, "bars", False)
-        # Work one run's backends can share (the TF-IDF matrix of an ensemble of linear backends).
-        self.shared = shared if shared is not None else {}
-
-    @classmethod
-    def refits_cheaply(cls, text_features: dict | None) -> bool:
-        """Whether a fold fits in seconds with these settings: a plan of such backends gets a cleaned pass."""
-        return False
-
-    def prepare(self, texts) -> None:
-        raise NotImplementedError
-
-    def fit_predict(self, train_idx, labels, test_idx) -> np.ndarray:
-        raise NotImplementedError
-
-    def details(self) -> dict:
-        raise NotImplementedError
-
-    def prepared_arrays(self) -> dict:
-        return {}
-
-    def restore(self, arrays: dict) -> None:
-        pass
-
-    def fold_arrays(self, fold: int) -> dict:
-        return {}
-
-    def restore_fold(self, fold: int, arrays: dict) -> None:
-        pass
-
-    def begin_cleaned_pass(self) -> None:
-        """Switch to the settings the cleaned pass's folds train with (`cleaned_pass`); most keep theirs."""
-
-
-@dataclass
-class BackendOutput:
-    pred_probs: np.ndarray
-    folds: np.ndarray
-    embeddings: np.ndarray | None = None
-    details: dict = field(default_factory=dict)
-    dynamics: object | None = None  # a DataFrame of training-dynamics records (finetune backend only)
+           "make_plan", "plan_device", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods", "normalize_probs",
+           "expand_classes"]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How this run gets its probabilities, resolved once (method string, 'auto', data-dependent settings)
-    and recorded in run.json; every stage reads it instead of parsing `--method` again."""
+    """How this run gets its probabilities and what it scores, resolved once (method string, 'auto',
+    data-dependent settings, signals, device) and recorded in run.json; every stage reads it instead of
+    parsing `--method` or `--signals` again. Run folders written before `signals` and `device` were
+    recorded read with the defaults."""
 
     method: str  # as given: 'auto' or names joined by '+'
     backends: tuple[str, ...]  # what runs, probabilities averaged in this order
     text_features: dict | None = None  # the linear backends' settings (`tfidf.text_features`), None if unused
     cleaned_pass: bool = False  # refit every fold without the rows the first pass flagged (`cleaned_pass`)
+    signals: tuple[str, ...] = ()  # the scorers to run (`pipeline.resolve_signals`), set by the pipeline
+    device: str = "cpu"  # where the models run ("cuda" or "cpu"; "cpu" when no backend uses torch)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -111,22 +55,40 @@ def resolve_methods(method: str) -> tuple[str, ...]:
     """The backends `--method` names ('auto' resolved for this machine); the one place it is parsed."""
     from ..config import parse_method
 
-    return _resolve_auto(parse_method(method))
+    methods = parse_method(method)
+    return _resolve_auto(methods, plan_device(methods))
+
+
+def plan_device(methods: tuple[str, ...], lookup=None) -> str:
+    """The device a plan's models run on, asked once: torch is imported only where 'auto' must choose or a
+    backend `runs_on_device` (`lookup`: name → backend class, default this package's registry)."""
+    lookup = lookup or backend_class
+    if methods == ("auto",) or any(lookup(n).runs_on_device for n in methods):
+        from ..device import device
+
+        return device()
+    return "cpu"
 
 
 def make_plan(method: str, texts=None, n_classes: int | None = None, k_fold: bool = True) -> Plan:
     """`method` resolved, with the linear backends' settings chosen from the texts when one runs.
 
     `k_fold`: the probabilities come from k-fold cross-fitting (False with --train-data)."""
-    names = resolve_methods(method)
+    from ..config import parse_method
+
+    parsed = parse_method(method)
+    device = plan_device(parsed)
+    names = _resolve_auto(parsed, device)
+    if not any(backend_class(n).runs_on_device for n in names):  # 'auto' chose backends without torch
+        device = "cpu"
     features = None
-    if texts is not None and any(getattr(backend_class(n), "uses_text_features", False) for n in names):
+    if texts is not None and any(backend_class(n).uses_text_features for n in names):
         from .tfidf import text_features
 
         features = asdict(text_features(texts, n_classes))
     rows = len(texts) if texts is not None else 0
     return Plan(method=method, backends=names, text_features=features,
-                cleaned_pass=cleaned_pass(names, k_fold, features, rows))
+                cleaned_pass=cleaned_pass(names, k_fold, features, rows), device=device)
 
 
 # Below this many rows the first pass's flags are too imprecise to leave out (BENCHMARKS.md).
@@ -160,7 +122,7 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 
 
-def _resolve_auto(methods: tuple[str, ...]) -> tuple[str, ...]:
+def _resolve_auto(methods: tuple[str, ...], device: str) -> tuple[str, ...]:
     """'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best.
 
     On CPU that is the mean of `tfidf` (logistic regression) and `nb` (complement naive Bayes) on the
@@ -172,16 +134,14 @@ def _resolve_auto(methods: tuple[str, ...]) -> tuple[str, ...]:
     """
     if methods != ("auto",):
         return methods
-    import torch
-
-    return ("finetune", "tfidf") if torch.cuda.is_available() else ("tfidf", "nb")
+    return ("finetune", "tfidf") if device == "cuda" else ("tfidf", "nb")
 
 
 def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None, shared: dict | None = None,
                  plan: Plan | None = None) -> Backend:
     cls = backend_class(name)
     backend = cls(n_classes, seed, train_cfg, progress, shared)
-    if plan is not None and plan.text_features is not None and getattr(cls, "uses_text_features", False):
+    if plan is not None and plan.text_features is not None and cls.uses_text_features:
         backend.set_text_features(plan.text_features)
     return backend
 
@@ -227,8 +187,7 @@ def _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, trai
     for name in plan.backends:
         backend = make_backend(name, n_classes, train_cfg, seed, progress, shared, plan)
         _prepare(backend, name, texts, fold_cache)
-        if hasattr(backend, "plan"):  # a backend that can train several folds at once (finetune across GPUs)
-            backend.plan(splits)
+        backend.plan(splits)  # a backend that can train several folds at once (finetune across GPUs) keeps them
         result, cached = run_folds(backend, name, labels, n_classes, splits, progress, fold_cache, "fold")
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
@@ -297,16 +256,3 @@ def _prepare(backend, name, texts, fold_cache) -> None:
     backend.prepare(list(texts))
     if cacheable and saved is None:
         fold_cache.put(name, "prepared", **backend.prepared_arrays())
-
-
-def normalize_probs(probs: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows sum to 1, no exact zeros (a class absent from a training fold would give log(0))."""
-    probs = np.clip(np.asarray(probs, dtype=np.float64), eps, None)
-    return probs / probs.sum(axis=1, keepdims=True)
-
-
-def expand_classes(probs: np.ndarray, seen_classes: np.ndarray, n_classes: int) -> np.ndarray:
-    """Put a classifier's columns (only the classes it saw) into the full class order."""
-    full = np.zeros((probs.shape[0], n_classes))
-    full[:, np.asarray(seen_classes, dtype=np.int64)] = probs
-    return full

@@ -13,13 +13,13 @@ def encode(
 ) -> np.ndarray:
     from sentence_transformers import SentenceTransformer
 
-    from ..errors import OptionError
+    from ..device import device
+    from ..errors import load_error
 
     try:
-        model = SentenceTransformer(model_name, device=_device())
+        model = SentenceTransformer(model_name, device=device())
     except Exception as exc:  # many types: offline Hub, missing files, bad config
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OptionError(f"--model {model_name!r}: cannot load it as a sentence encoder: {first}") from None
+        raise load_error(f"--model {model_name!r}: cannot load it as a sentence encoder", exc) from None
     # encode() tokenises one batch at a time, but it keeps every row's vector as a separate tensor until
     # the end: encoding in chunks into one preallocated array bounds that overhead to a chunk.
     texts, out = list(texts), None
@@ -37,14 +37,9 @@ def encode(
     return out
 
 
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 class EmbeddingsBackend(LinearBackend):
     uses_text_features = False
+    runs_on_device = True
     yields_embeddings = True
     caches_prepared = True  # the embeddings: a resumed run does not encode again
     C = 10.0

@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 from ..distributed import fold_shares, world_size
-from ..errors import AuditorError, OptionError, first_line
-from . import Backend
+from ..errors import AuditorError, OptionError, first_line, load_error
+from .base import Backend
 
 
 def compute_metrics(eval_pred) -> dict:
@@ -30,7 +30,7 @@ def load_tokenizer(model: str):
     try:
         return AutoTokenizer.from_pretrained(model)
     except Exception as exc:  # offline Hub, missing files, unknown id
-        raise OptionError(f"--model {model!r}: cannot load its tokenizer: {first_line(exc)}") from None
+        raise load_error(f"--model {model!r}: cannot load its tokenizer", exc) from None
 
 
 def load_classifier(model: str, n_classes: int, class_names=None, **options):
@@ -50,7 +50,7 @@ def load_classifier(model: str, n_classes: int, class_names=None, **options):
             **options,  # e.g. problem_type="multi_label_classification" (auditor.multilabel.finetune)
         )
     except Exception as exc:
-        raise OptionError(f"--model {model!r}: cannot load it as a classifier: {first_line(exc)}") from None
+        raise load_error(f"--model {model!r}: cannot load it as a classifier", exc) from None
 
 
 # Settings the user leaves unset (None) are chosen for the device. The CPU values are what the
@@ -68,9 +68,9 @@ GPU_DEFAULTS = {"epochs": 2.0, "batch_size": 256, "learning_rate": 3e-4}
 def resolve_train_config(cfg, cuda: bool | None = None):
     """`cfg` with its unset (None) epochs, batch size and learning rate filled in for the device."""
     if cuda is None:
-        import torch
+        from ..device import device
 
-        cuda = torch.cuda.is_available()
+        cuda = device() == "cuda"
     defaults = GPU_DEFAULTS if cuda else CPU_DEFAULTS
     unset = {k: v for k, v in defaults.items() if getattr(cfg, k) is None}
     return dataclasses.replace(cfg, **unset) if unset else cfg
@@ -280,6 +280,7 @@ class FinetuneBackend(Backend):
     """Tokenises once for all folds; each fold fine-tunes a fresh model and predicts only its held-out rows."""
 
     yields_dynamics = True
+    runs_on_device = True
     caches_folds = True  # each finished fold's training dynamics
 
     def __init__(self, n_classes: int, seed: int, cfg, progress=None, shared=None, class_names=None):

@@ -14,6 +14,7 @@ from .tfidf import TfidfBackend
 
 class HybridBackend(TfidfBackend):
     yields_embeddings = True
+    runs_on_device = True  # the sentence encoder
     caches_prepared = True
     prepared_arrays = EmbeddingsBackend.prepared_arrays
     restore = EmbeddingsBackend.restore

@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
-from . import Backend, expand_classes
+from .base import Backend, expand_classes
 
 __all__ = ["TextFeatures", "text_features", "make_vectorizer", "LinearBackend", "TfidfBackend"]
 

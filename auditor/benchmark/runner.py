@@ -27,6 +27,7 @@ from .. import backends
 from .noise import calibration_metrics, detection_metrics, flip_labels
 from .tables import summarize, write_results
 from ..errors import OptionError
+from ..safeio import safe_write
 from ..scoring.duplicates import normalize_text
 from ..scoring.registry import SIGNALS as REGISTRY
 
@@ -151,9 +152,8 @@ class _Sources:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Atomic: benchmarks of other seeds may read the same cached file (the clean labels' probabilities).
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-                np.savez(tmp, probs=probs, seconds=seconds)
-            os.replace(tmp.name, path)
+            safe_write({path: lambda handle: np.savez(handle, probs=probs, seconds=seconds)}, overwrite=True,
+                       option="--cache-dir")
         return probs
 
     def _settings_tag(self, name: str) -> str:
@@ -192,7 +192,7 @@ class _Sources:
             emb = encode(self.train_cfg.model, self.texts)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                np.save(path, emb)
+                safe_write({path: lambda handle: np.save(handle, emb)}, overwrite=True, option="--cache-dir")
             return emb
 
         return self.prepared("embeddings", build)

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..safeio import safe_write
+
 __all__ = ["METRIC_COLUMNS", "summarize", "markdown_table", "write_results"]
 
 METRIC_COLUMNS = [
@@ -66,10 +68,12 @@ def write_results(out: Path, result: dict, info: dict) -> str:
         agg = result["suspects"].groupby(["noise", "method"], sort=False)["with_conflicting_duplicate"].mean()
         text += [f"- {noise}, {method}: {value:.1f} / 50" for (noise, method), value in agg.items()]
     markdown = "\n".join(text) + "\n"
-    result["rows"].to_csv(out / "results.csv", index=False)
-    summary.to_csv(out / "summary.csv", index=False)
-    result["suspects"].to_csv(out / "suspects.csv", index=False)
-    (out / "summary.md").write_text(markdown, encoding="utf-8")
-    (out / "bench.json").write_text(json.dumps({**info, "source_seconds": result["seconds"]}, indent=2),
-                                    encoding="utf-8")
+    texts = {"results.csv": result["rows"].to_csv(index=False), "summary.csv": summary.to_csv(index=False),
+             "suspects.csv": result["suspects"].to_csv(index=False), "summary.md": markdown,
+             "bench.json": json.dumps({**info, "source_seconds": result["seconds"]}, indent=2)}
+    safe_write({out / name: _utf8(text) for name, text in texts.items()}, overwrite=True)
     return markdown
+
+
+def _utf8(text: str):
+    return lambda handle: handle.write(text.encode("utf-8"))

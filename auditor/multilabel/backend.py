@@ -19,16 +19,23 @@ ComplementNB 0.280 (seed 0), averaged SGD 0.242, class_weight="balanced" 0.198, 
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
 
 from ..backends import run_folds
+from ..backends.base import Backend
 
-__all__ = ["ML_METHODS", "multilabel_folds", "out_of_sample_multilabel", "train_and_predict_multilabel",
-           "TfidfOneVsRest"]
+__all__ = ["ML_REGISTRY", "ML_METHODS", "multilabel_folds", "out_of_sample_multilabel",
+           "train_and_predict_multilabel", "make_multilabel_backend", "multilabel_backend_class", "TfidfOneVsRest"]
 
-ML_METHODS = ("tfidf", "finetune")
+# Multi-label backend name → "module:Class" in this package (`Backend` subclasses; finetune imported on use).
+ML_REGISTRY: dict[str, str] = {
+    "tfidf": "backend:TfidfOneVsRest",
+    "finetune": "finetune:MultiLabelFinetune",
+}
+ML_METHODS = tuple(ML_REGISTRY)
 _EPS = 1e-6
 
 
@@ -50,11 +57,13 @@ def multilabel_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return assignment
 
 
-class TfidfOneVsRest:
+class TfidfOneVsRest(Backend):
     """One SGD-fitted logistic regression per label on shared TF-IDF features."""
 
-    def __init__(self, n_classes: int, seed: int, alpha: float = 3e-5, epochs: int = 10):
-        self.n_classes, self.seed, self.alpha, self.epochs = n_classes, seed, alpha, epochs
+    def __init__(self, n_classes: int, seed: int, train_cfg=None, progress=None, shared=None, class_names=None,
+                 alpha: float = 3e-5, epochs: int = 10):
+        super().__init__(n_classes, seed, train_cfg, progress, shared)
+        self.alpha, self.epochs = alpha, epochs
         self.features = None
 
     def prepare(self, texts):
@@ -81,25 +90,21 @@ class TfidfOneVsRest:
             probs[:, j] = clf.predict_proba(x_test)[:, 1]
         return np.clip(probs, _EPS, 1 - _EPS)
 
-    def fold_arrays(self, fold: int) -> dict:
-        return {}  # nothing per fold beyond the probabilities
-
-    def restore_fold(self, fold: int, arrays: dict) -> None:
-        pass
-
     def details(self):
         return {"features": int(self.features.shape[1]), "alpha": self.alpha, "epochs": self.epochs,
                 "classifier": "one-vs-rest SGD logistic regression"}
 
 
-def make_multilabel_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None, class_names=None):
-    if name == "tfidf":
-        return TfidfOneVsRest(n_classes, seed)
-    if name == "finetune":
-        from .finetune import MultiLabelFinetune
+def multilabel_backend_class(name: str) -> type[Backend]:
+    if name not in ML_REGISTRY:
+        raise ValueError(f"unknown multi-label backend {name!r}; expected one of {', '.join(ML_METHODS)}")
+    module, cls = ML_REGISTRY[name].split(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
 
-        return MultiLabelFinetune(n_classes, seed, train_cfg, progress, class_names=class_names)
-    raise ValueError(f"unknown multi-label backend {name!r}")
+
+def make_multilabel_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None,
+                            class_names=None) -> Backend:
+    return multilabel_backend_class(name)(n_classes, seed, train_cfg, progress, class_names=class_names)
 
 
 def out_of_sample_multilabel(texts, labels, methods, folds, seed, train_cfg, progress=None, class_names=None,
@@ -138,6 +143,6 @@ def _run_backends(texts, labels, methods, splits, seed, train_cfg, progress, cla
         result, cached = run_folds(backend, name, labels, labels.shape[1], splits, progress, fold_cache)
         probs.append(result)
         details[name] = dict(backend.details(), **({"resumed_folds": cached} if cached else {}))
-        if getattr(backend, "dynamics", None) is not None:
+        if backend.yields_dynamics and backend.dynamics is not None:
             dynamics = backend.dynamics.table()
     return np.clip(np.mean(probs, axis=0), _EPS, 1 - _EPS), details, dynamics

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..annotate.suspects import ranked_suspects, suspect_table
+
 __all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects"]
 
 # rank and score names as in scores.csv (and the single-label suspects.csv), so a sorted sheet can be restored.
@@ -14,21 +16,9 @@ SUSPECT_COLUMNS = ["rank", "id", "text", "given_labels", "suggested_labels", "mi
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """Flagged rows by rank (or the `top` most suspect); `corrected_labels` left for annotators: a set
     in the input's separator, blank = keep, DELETE = delete the example."""
-    ranked = scores.sort_values("rank", kind="stable")
-    chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"]]
-    return pd.DataFrame({
-        "rank": chosen["rank"].to_numpy(),
-        "id": chosen["id"].to_numpy(),
-        "text": chosen["text"].to_numpy(),
-        "given_labels": chosen["given_labels"].to_numpy(),
-        "suggested_labels": chosen["suggested_labels"].to_numpy(),
-        "missing_label": chosen["missing_label"].to_numpy(),
-        "spurious_label": chosen["spurious_label"].to_numpy(),
-        "label_quality_score": chosen["label_quality_score"].round(4).to_numpy(),
-        "reasons": chosen["reasons"].to_numpy(),
-        "corrected_labels": "",
-        "note": "",
-    }, columns=SUSPECT_COLUMNS)
+    chosen = ranked_suspects(scores, top)
+    return suspect_table(chosen, SUSPECT_COLUMNS, {"corrected_labels": "", "note": ""},
+                         rounded=("label_quality_score",))
 
 
 def write_suspects(frame: pd.DataFrame, handle) -> None:

@@ -8,27 +8,32 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backends import Plan, plan_device
 from ..config import DataConfig, RunConfig, parse_method, parse_signals
 from ..errors import DataError, OptionError
-from .backend import _EPS, ML_METHODS, out_of_sample_multilabel, train_and_predict_multilabel
+from .backend import (_EPS, ML_METHODS, multilabel_backend_class, out_of_sample_multilabel,
+                      train_and_predict_multilabel)
 from .data import MultiLabelData, load_multilabel
 from .metrics import multilabel_metrics
 from .result import MultiLabelResult
 from .scoring import score_multilabel
 
-__all__ = ["run_multilabel", "audit_multilabel", "resolve_multilabel_method", "train_data_config"]
+__all__ = ["run_multilabel", "audit_multilabel", "multilabel_plan", "train_data_config"]
 
 _DEFAULT_SIGNALS = ("duplicates", "outliers")
 
 
-def resolve_multilabel_method(config: RunConfig) -> tuple[str, ...]:
-    """'auto': `tfidf` on CPU, `finetune+tfidf` on a CUDA GPU (as single-label); else backends joined by '+'."""
+def multilabel_plan(config: RunConfig) -> Plan:
+    """The run's `backends.Plan` for label sets, resolved once before any work: the method ('auto': `tfidf`
+    on CPU, `finetune+tfidf` on a CUDA GPU, as single-label), the device and the signals (no text features:
+    the one-vs-rest backend has its own)."""
     methods = _check_method(config)
+    device = plan_device(methods, multilabel_backend_class)
     if methods == ("auto",):
-        from ..device import device
-
-        return ("finetune", "tfidf") if device() == "cuda" else ("tfidf",)
-    return methods
+        methods = ("finetune", "tfidf") if device == "cuda" else ("tfidf",)
+    if not any(multilabel_backend_class(n).runs_on_device for n in methods):
+        device = "cpu"
+    return Plan(config.method, methods, signals=multilabel_signals(config, methods), device=device)
 
 
 def _check_method(config: RunConfig) -> tuple[str, ...]:
@@ -40,15 +45,14 @@ def _check_method(config: RunConfig) -> tuple[str, ...]:
     return methods
 
 
-def check_multilabel_options(config: RunConfig) -> None:
-    """Impossible option combinations for multi-label data, refused before any work."""
-    _check_method(config)
+def check_multilabel_options(config: RunConfig) -> Plan:
+    """Impossible option combinations for multi-label data, refused before any work; the run's plan."""
+    plan = multilabel_plan(config)
     if config.save_model or config.push_to_hub:
         from ..final_model import check_model_options
 
-        check_model_options(config, resolve_multilabel_method(config))
-    if config.signals:
-        multilabel_signals(config, resolve_multilabel_method(config))
+        check_model_options(config, plan.backends)
+    return plan
 
 
 def multilabel_signals(config: RunConfig, methods) -> tuple[str, ...]:
@@ -76,7 +80,7 @@ def run_multilabel(config: RunConfig, progress) -> tuple[MultiLabelResult, Path]
     from ..pipeline import check_inputs_outside, default_out_dir
     from ..rundir import check_out_dir
 
-    check_multilabel_options(config)
+    plan = check_multilabel_options(config)
     if world_size() > 1:
         raise OptionError("Multi-label audits run in one process; launch without torchrun.")
     started = time.perf_counter()
@@ -89,10 +93,10 @@ def run_multilabel(config: RunConfig, progress) -> tuple[MultiLabelResult, Path]
     out = Path(config.out) if config.out else default_out_dir(data.name)
     check_inputs_outside(out, config)
     if config.pred_probs is None:  # models train: every finished fold is kept for --resume
-        result = _audit_resumably(out, data, config, progress, load_s, train)
+        result = _audit_resumably(out, data, config, progress, load_s, train, plan)
     else:
         check_out_dir(out, config.overwrite)
-        result = audit_multilabel(data, config, progress, load_s=load_s)
+        result = audit_multilabel(data, config, progress, load_s=load_s, plan=plan)
         result.save(out, overwrite=config.overwrite)
     if config.save_model:
         from ..final_model import save_final_model
@@ -103,19 +107,18 @@ def run_multilabel(config: RunConfig, progress) -> tuple[MultiLabelResult, Path]
     return result, out
 
 
-def _audit_resumably(out: Path, data: MultiLabelData, config: RunConfig, progress, load_s: float, train):
+def _audit_resumably(out: Path, data: MultiLabelData, config: RunConfig, progress, load_s: float, train,
+                     plan: Plan):
     """As the single-label `pipeline._audit_resumably`: the run folder caches each finished fold."""
-    from ..backends import Plan
     from ..provenance import fingerprint
     from ..resume import resumable_run
 
     _check_inputs(data, config, train)  # before the folder is made
-    methods = resolve_multilabel_method(config)
-    state = dict(fingerprint(data, config, Plan(config.method, methods), train, task="multi-label"),
+    state = dict(fingerprint(data, config, plan, train, task="multi-label"),
                  command=config.command, config=dataclasses.asdict(config))
-    total = len(methods) * (config.folds if train is None else 1)
+    total = len(plan.backends) * (config.folds if train is None else 1)
     with resumable_run(out, state, overwrite=config.overwrite, resume=config.resume, total_folds=total) as cache:
-        result = audit_multilabel(data, config, progress, load_s=load_s, train=train, fold_cache=cache)
+        result = audit_multilabel(data, config, progress, load_s=load_s, train=train, fold_cache=cache, plan=plan)
         result.run["fingerprint"] = state["fingerprint"]
         result.save(out, overwrite=True)  # replaces the folder that held the run while it trained
     return result
@@ -132,19 +135,22 @@ def _check_inputs(data: MultiLabelData, config: RunConfig, train) -> np.ndarray 
 
 
 def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, load_s: float = 0.0, *,
-                     pred_probs=None, train: MultiLabelData | None = None, fold_cache=None) -> MultiLabelResult:
+                     pred_probs=None, train: MultiLabelData | None = None, fold_cache=None,
+                     plan: Plan | None = None) -> MultiLabelResult:
     """Probabilities, scores and metrics for loaded multi-label data (shared by the CLI and `audit`).
 
     `pred_probs` (an n × k array) stands in for `config.pred_probs` (a file); `train` (loaded
     `config.train_data`) is trained on once instead of k-fold; `fold_cache` as `out_of_sample_multilabel`."""
     from ..pipeline import Progress, _run_info
 
-    check_multilabel_options(config)
+    plan = plan or check_multilabel_options(config)
     given = _given_probs(config, data, pred_probs)  # checked before any progress line: one line on error
     train_labels = _check_inputs(data, config, train) if given is None else None
     progress = progress or Progress(config.quiet)
-    methods = ("precomputed",) if given is not None else resolve_multilabel_method(config)
-    signals = multilabel_signals(config, methods)
+    if given is not None:
+        plan = None  # nothing trains
+    methods = ("precomputed",) if plan is None else plan.backends
+    signals = multilabel_signals(config, methods) if plan is None else plan.signals
     per_epoch = (config.train.dynamics_per_epoch or 1) if "dynamics" in signals else 0
     config = config.replace(train=dataclasses.replace(config.train, dynamics_per_epoch=per_epoch))
     progress(f"{len(data)} rows, {len(data.class_names)} labels (multi-label, "
@@ -170,7 +176,7 @@ def audit_multilabel(data: MultiLabelData, config: RunConfig, progress=None, loa
                    backend_details=details, signals=["label_quality", *signals], truncated_texts=data.truncated,
                    pred_probs_given=given is not None)
     metrics["timings"] = dict(timings, total=round(load_s + time.perf_counter() - started, 3))
-    run = _run_info(config, data, methods)
+    run = _run_info(config, data, methods, plan)
     run["task"] = "multi-label"
     run["data"].update(form=data.form, separator=data.separator, label_columns=list(data.label_columns),
                        label_names=config.data.label_names, column_names=config.data.column_names,

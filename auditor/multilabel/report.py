@@ -12,26 +12,27 @@ import pandas as pd
 
 from ..report import html as _html
 from .. import plots
+from ..config import DEFAULT_TOP
 from ..safeio import plain, safe_write
 from .data import parse_set_text
 from .export import SUSPECT_COLUMNS
 
 __all__ = ["render_report", "write_report", "format_summary"]
 
+def _change_fields(change: str) -> dict:
+    """The label probably `change` ("missing", "spurious") and its probability."""
+    return {change: (f"{change}_label", f"Probably {change}", "text"),
+            f"p_{change}": (f"{change}_label_probability", f"P({change})", "float")}
+
+
 # key: (scores column, heading, type); the report script shows, sorts and pages these.
 _FIELDS = {
-    "rank": ("rank", "Rank", "int"),
-    "id": ("id", "Id", "id"),
-    "text": ("text", "Text", "text"),
+    **_html.ROW_FIELDS,
     # Sets are sorted class indices in the page (the script joins them with the run's separator).
     "given": ("given_labels", "Given labels", "set"),
     "suggested": ("suggested_labels", "Suggested labels", "set"),
-    "missing": ("missing_label", "Probably missing", "text"),
-    "p_missing": ("missing_label_probability", "P(missing)", "float"),
-    "spurious": ("spurious_label", "Probably spurious", "text"),
-    "p_spurious": ("spurious_label_probability", "P(spurious)", "float"),
-    "quality": ("label_quality_score", "Label quality", "float"),
-    "reasons": ("reasons", "Reasons", "text"),
+    **_change_fields("missing"), **_change_fields("spurious"),
+    **{key: _html.BASE_FIELDS[key] for key in ("quality", "reasons")},  # as single-label
     "outlier": ("outlier_score", "Outlier score", "float"),
     "group": ("duplicate_group", "Duplicate group", "int"),
 }
@@ -197,7 +198,7 @@ def _how(metrics: dict) -> str:
     return "probabilities given" if metrics.get("pred_probs_given") else "trained once on --train-data"
 
 
-def format_summary(result, out=None, top: int = 10) -> str:
+def format_summary(result, out=None, top: int = DEFAULT_TOP) -> str:
     m = result.metrics
     lines = [
         f"Audited {m['n']} examples, {len(m['classes'])} labels (multi-label, {m['labels_per_row']:.2f} per row), "

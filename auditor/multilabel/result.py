@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import DEFAULT_TOP
 from ..result import AuditResult
 from ..rundir import atomic_run_dir
 from ..runfiles import write_run_files
@@ -64,7 +65,7 @@ class MultiLabelResult(AuditResult):
         """The multi-label report page (report.html.render_report hands a MultiLabelResult here)."""
         return render_report(self, max_rows=max_rows)
 
-    def format_summary(self, out=None, top: int = 10) -> str:
+    def format_summary(self, out=None, top: int = DEFAULT_TOP) -> str:
         """The console summary (summary.format_summary hands a MultiLabelResult here)."""
         return format_summary(self, out, top)
 

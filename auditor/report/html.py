@@ -115,7 +115,7 @@ def _context(result, max_rows: int, signal_sections) -> dict:
     scores = result.scores
     names = [str(c) for c in result.class_names]
     issues = _issue_counts(scores, names)
-    noise = _noise(result, names)
+    noise = result.metrics.get("noise")  # recorded by the run (older folders: filled in by runfiles.read_run)
     tables, store, sections = _tables(scores, names, max_rows, signal_sections)
     suspects_shown = tables[0]["spec"]["rows"]
     return {
@@ -213,16 +213,6 @@ def _per_class(metrics: dict, names: list[str], issues: dict[str, int]) -> list[
     return rows
 
 
-def _noise(result, names: list[str]) -> dict | None:
-    """The noise estimate the run recorded (`metrics.noise_estimate`); computed here for older run folders."""
-    noise = result.metrics.get("noise")
-    if noise is None:
-        from ..metrics import noise_estimate
-
-        noise = noise_estimate(result.labels, result.pred_probs, names)
-    return noise
-
-
 def _images(result, names, issues, noise) -> dict[str, str]:
     metrics, scores = result.metrics, result.scores
     images = {}
@@ -246,11 +236,15 @@ def _uri(ax) -> str:
 
 # ----------------------------------------------------------------------------------------------- tables
 
-# key: (scores column, heading, type). Label columns are stored as class indices in the page data.
-_BASE_FIELDS = {
+# key: (scores column, heading, type). The row's identity, in every table of both reports (multi-label too).
+ROW_FIELDS = {
     "rank": ("rank", "Rank", "int"),
     "id": ("id", "Id", "id"),
     "text": ("text", "Text", "text"),
+}
+# Label columns are stored as class indices in the page data.
+BASE_FIELDS = {
+    **ROW_FIELDS,
     "given": ("given_label", "Given label", "label"),
     "suggested": ("suggested_label", "Suggested label", "label"),
     "predicted": ("predicted_label", "Predicted label", "label"),
@@ -344,7 +338,7 @@ def _field_type(column: pd.Series) -> str:
 
 def _row_store(scores, names, tables, extra_fields) -> dict:
     """Each picked row once, as a list of values in `fields` order; tables refer to rows by store index."""
-    fields = {**_BASE_FIELDS, **extra_fields}
+    fields = {**BASE_FIELDS, **extra_fields}
     picked = np.unique(np.concatenate([t["positions"] for t in tables])) if tables else np.array([], dtype=int)
     class_index = {n: i for i, n in enumerate(names)}
     sub = scores.iloc[picked]
@@ -455,7 +449,7 @@ def _relabel_config(result, store: dict, suspects_shown: list[int], positions) -
     """
     from ..annotate.export import ANNOTATION_COLUMNS, SUSPECT_COLUMNS, suspects_frame
 
-    source_key = {source: key for key, (source, _, _) in _BASE_FIELDS.items()}
+    source_key = {source: key for key, (source, _, _) in BASE_FIELDS.items()}
     columns = [[c, source_key.get(c)] for c in SUSPECT_COLUMNS]
     unmapped = [c for c, key in columns if key is None and c not in ANNOTATION_COLUMNS]
     frame = suspects_frame(result.scores.iloc[np.asarray(positions, dtype=np.int64)]) if unmapped else None

@@ -66,7 +66,7 @@ def export_run(run_dir, fmt: str, top: int | None = None, out=None, overwrite: b
     another existing file that is not this export without `overwrite`.
     """
     from ...result import load_run
-    from ...safeio import check_target
+    from ...safeio import check_target, safe_write
     from ..export import run_inputs, scores_with_neighbours, suspect_positions, suspects_frame
 
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
@@ -84,15 +84,18 @@ def export_run(run_dir, fmt: str, top: int | None = None, out=None, overwrite: b
     else:
         result.scores = scores_with_neighbours(result, suspect_positions(result.scores, top))
     frame = suspects_frame(result.scores, top)
-    # Every file is written in a temporary sibling folder (a random name), then moved: no half-written export.
+    # The format writes its files in a temporary folder; `safe_write` puts them all in place or none.
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.tmp-", dir=path.parent) as tmp:
         written = module.write(frame, Path(tmp) / path.name, run_info(result, run_dir))
         targets = [path.parent / f.name for f in written]
-        for target in targets[1:]:  # the companions of an earlier export of ours are ours too
-            check_target(target, inputs=inputs, overwrite=overwrite, own=own or not path.exists())
-        for source, target in zip(written, targets):
-            os.replace(source, target)
+        # The companions of an earlier export of ours are ours too.
+        ours = ([path] if own else []) + (targets[1:] if own or not path.exists() else [])
+        safe_write({t: _copy(f) for t, f in zip(targets, written)}, inputs=inputs, overwrite=overwrite, own=ours)
     return targets, len(frame)
+
+
+def _copy(source: Path):
+    return lambda handle: handle.write(source.read_bytes())
 
 
 def _is_export(path: Path, module) -> bool:
