@@ -35,3 +35,37 @@ def test_gpu_speed_benchmark_runs_on_a_cpu_slice(tmp_path):
         assert res[pipeline]["peak_gpu_memory_mb"] is None
         assert res[pipeline]["train_tokens_per_s"] > 0
     assert 0 <= res["book"]["validation_accuracy"] <= 1 and 0 <= res["auditor"]["out_of_sample_accuracy"] <= 1
+
+
+def _device_run(tmp_path, *args, fail=""):
+    """benchmarks/gpu_device_run.sh as the device tool runs it: (exit status, stages.json printed at the end)."""
+    env = dict(os.environ, OUT=str(tmp_path / "out"), HF_HUB_OFFLINE="1", GPU_RUN_FAIL_STAGE=fail)
+    done = subprocess.run(["bash", ROOT / "benchmarks" / "gpu_device_run.sh", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    printed = done.stdout[done.stdout.rindex("\n{"):]  # stages.json, printed last
+    assert json.loads(printed) == json.loads((tmp_path / "out" / "stages.json").read_text())
+    return done.returncode, json.loads(printed)
+
+
+def test_device_run_exits_non_zero_when_a_stage_failed(tmp_path):
+    """The device tool reports only the call's exit status up front: a failed stage must show in it, with
+    stages.json still printed (the stages are forced to fail at once, so this takes a second)."""
+    rc, stages = _device_run(tmp_path, fail="install smoke")
+    assert rc == 1
+    assert stages["install"]["rc"] == stages["smoke"]["rc"] == 1 and stages["speed"] == {"skipped": True}
+    rc, stages = _device_run(tmp_path, "--cpu", fail="smoke")
+    assert rc == 1 and stages["smoke"]["rc"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+def test_device_run_smoke_checks_pass_on_the_cpu(tmp_path):
+    """`gpu_device_run.sh --cpu`: every check of benchmarks/gpu_smoke.py passes here (one optimiser step of
+    the package's fine-tune included), so the first GPU call does not spend its time on a fault a CPU shows."""
+    rc, stages = _device_run(tmp_path, "--cpu")
+    smoke = json.loads((tmp_path / "out" / "smoke.json").read_text())
+    assert rc == 0 and stages["smoke"]["rc"] == 0, smoke
+    assert set(smoke) == {"versions", "requires", "map", "train"}
+    assert all(check["ok"] for check in smoke.values()), smoke
+    assert smoke["versions"]["cuda_available"] is False and smoke["train"]["steps"] == 1
+    assert smoke["train"]["device"] == "cpu" and not (smoke["train"]["bf16"] or smoke["train"]["fp16"])
