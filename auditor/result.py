@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .annotate.export import annotated_rows, suspects_frame, write_suspects
+from .annotate.export import (annotated_rows, scores_with_neighbours, suspect_positions, suspects_frame,
+                              write_suspects)
 from .plots import plot_confusion_matrix
 from .report.html import write_report
 from .rundir import atomic_run_dir
@@ -58,13 +59,14 @@ class AuditResult:
         return write_report(self, Path(path))
 
     def export_suspects(self, path, top: int | None = None, overwrite: bool = False) -> Path:
-        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row.
+        """Write the annotators' CSV (suspects.csv's format); `top` rows, or every flagged row, each with
+        its neighbours (computed here for rows the run did not search, as `auditor export` does).
 
         An existing file is replaced only with `overwrite` (and never one holding annotations without it).
         """
         path = Path(path)
         own = path.is_file() and not path.is_symlink() and annotated_rows(path) == 0
-        frame = suspects_frame(self.scores, top)
+        frame = suspects_frame(scores_with_neighbours(self, suspect_positions(self.scores, top)), top)
         safe_write({path: lambda handle: write_suspects(frame, handle)}, overwrite=overwrite,
                    own=[path] if own else [], option="path")
         return path

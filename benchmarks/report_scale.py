@@ -3,6 +3,8 @@
     python benchmarks/report_scale.py                       # 100,000 rows, 20 classes
     python benchmarks/report_scale.py --rows 20000 --no-append
     python benchmarks/report_scale.py --evidence-only      # neighbour evidence alone: 100,000 vs 10,000 rows
+    python benchmarks/report_scale.py --evidence-only --rows 1000000
+    python benchmarks/report_scale.py --evidence-only --real-texts   # 74,263 real texts (GoEmotions + emotion)
 
 Builds a scores table for N synthetic examples (random texts, Dirichlet probabilities that mostly agree
 with the given label, 10% flipped labels) with the real scoring code, renders the report, and opens it
@@ -50,11 +52,9 @@ def synthetic_result(rows: int, classes: int, seed: int = 0, words: int = 22) ->
     alpha[np.arange(rows), true] = 6.0
     probs = rng.gamma(alpha)  # one Dirichlet draw per row, vectorised
     probs /= probs.sum(axis=1, keepdims=True)
-    lengths = rng.integers(max(1, words // 4), 2 * words - max(1, words // 4), rows)
     # Plus three words from a Zipf-distributed vocabulary, as real texts have: without rare words no text
     # is nearer to one than to another, and the report's neighbour evidence would be empty.
-    rare = rng.zipf(1.3, (rows, 3)) % 50_000
-    texts = [" ".join([*rng.choice(WORDS, n), *(f"w{r}" for r in extra)]) for n, extra in zip(lengths, rare)]
+    texts = _texts(rng, rows, words)
     frame = pd.DataFrame({"text": texts, "label": [names[i] for i in given]})
     data = from_frame(frame, DataConfig(source="synthetic"), fmt="frame", class_names=None)
     probs = probs[:, [names.index(n) for n in data.class_names]]
@@ -106,7 +106,9 @@ def main(argv=None) -> int:
     parser.add_argument("--words", type=int, default=22, help="mean words per text (~6 characters each)")
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to BENCHMARKS.md")
     parser.add_argument("--evidence-only", action="store_true",
-                        help="time only the neighbour evidence (TF-IDF + search for the shown rows)")
+                        help="time only the neighbour evidence (TF-IDF + search for the queried rows)")
+    parser.add_argument("--real-texts", action="store_true",
+                        help="with --evidence-only: the shared GoEmotions and emotion texts instead of synthetic ones")
     args = parser.parse_args(argv)
     if args.evidence_only:
         return evidence_timing(args)
@@ -139,28 +141,56 @@ def main(argv=None) -> int:
 
 
 def evidence_timing(args) -> int:
-    """`neighbour_columns` (TF-IDF of every text, then the 2,000 shown rows' neighbours) at --rows and at
-    --baseline-rows × 10, in one process; prints seconds, the ratio and the peak resident memory."""
+    """`neighbour_columns` (TF-IDF of every text, then the queried rows' neighbours) at --baseline-rows × 10
+    and at --rows, in one process: once for the 2,000-row floor alone and once with the run's budget
+    (every flagged row within `EVIDENCE_CELLS`); prints rows queried, wall and CPU seconds, peak RSS.
+    The inputs are drawn directly (texts as `synthetic_result` makes them, 10% flipped labels flagged, a
+    random rank), so a million rows need no scoring."""
     import resource
 
-    from auditor.scoring.neighbours import neighbour_columns
+    from auditor.scoring.neighbours import EVIDENCE_CELLS, EVIDENCE_ROWS, neighbour_columns, text_features
 
-    def once(rows: int, seed: int) -> float:
-        result = synthetic_result(rows, args.classes, seed=seed, words=args.words)
-        scores = result.scores
-        start = time.perf_counter()
-        columns = neighbour_columns(scores["id"], result.labels, result.class_names, scores["rank"],
-                                    scores["is_label_issue"], texts=scores["text"].tolist())
-        seconds = time.perf_counter() - start
-        assert (columns["neighbours"] != "").sum() == min(rows, 2000)
-        return seconds
-
-    small_rows = args.baseline_rows * 10
-    small, big = once(small_rows, 1), once(args.rows, 0)
+    real = _real_texts() if args.real_texts else None
+    for rows in ([len(real)] if real else (args.baseline_rows * 10, args.rows)):
+        rng = np.random.default_rng(rows)
+        labels = rng.integers(0, args.classes, rows)
+        flagged = rng.random(rows) < 0.1
+        labels[flagged] = (labels[flagged] + rng.integers(1, args.classes, int(flagged.sum()))) % args.classes
+        texts = real or _texts(rng, rows, args.words)
+        rank = rng.permutation(rows) + 1
+        wall, cpu = time.perf_counter(), time.process_time()
+        text_features(texts)
+        print(f"TF-IDF of {rows:,} texts alone: {time.perf_counter() - wall:.1f} s "
+              f"(CPU {time.process_time() - cpu:.1f} s)", flush=True)
+        for name, budget in ((f"{EVIDENCE_ROWS:,}-row floor", 0), (f"budget {EVIDENCE_CELLS:.0e} cells", None)):
+            wall, cpu = time.perf_counter(), time.process_time()
+            columns = neighbour_columns(np.arange(rows), labels, [str(c) for c in range(args.classes)], rank,
+                                        flagged, texts=texts, budget_cells=budget)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            queried = int((columns["neighbour_ids"] != "").sum())
+            print(f"neighbour evidence, {rows:,} rows ({int(flagged.sum()):,} flagged), {name}: {queried:,} rows "
+                  f"queried ({queried * rows:.1e} cells) in {wall:.1f} s (CPU {cpu:.1f} s); "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"neighbour evidence: {args.rows:,} rows {big:.1f} s ({big / small:.1f}× the {small_rows:,}-row "
-          f"run's {small:.1f} s); peak RSS of the process {peak:,.0f} MB")
+    print(f"peak RSS of the process {peak:,.0f} MB")
     return 0
+
+
+def _real_texts() -> list[str]:
+    """Every text of the shared GoEmotions (train, dev, test) and emotion (train, validation, test) splits."""
+    shared = next(p for p in (ROOT.parent / "shared", Path("/work/shared")) if (p / "data").is_dir()) / "data"
+    texts = [line.split("\t")[0] for split in ("train", "dev", "test")
+             for line in (shared / "goemotions" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()]
+    texts += [line.rsplit(";", 1)[0] for split in ("train", "validation", "test")
+              for line in (shared / "emotion" / f"{split}.txt").read_text(encoding="utf-8").splitlines()]
+    return texts
+
+
+def _texts(rng, rows: int, words: int) -> list[str]:
+    """Texts as `synthetic_result` draws them: common words plus three Zipf-distributed rare words."""
+    lengths = rng.integers(max(1, words // 4), 2 * words - max(1, words // 4), rows)
+    rare = rng.zipf(1.3, (rows, 3)) % 50_000
+    return [" ".join([*rng.choice(WORDS, n), *(f"w{r}" for r in extra)]) for n, extra in zip(lengths, rare)]
 
 
 def _append(line: str, args) -> None:

@@ -118,6 +118,7 @@ def test_run_writes_the_run_folder(tmp_path, easy_csv):
 
 def test_help_shows_every_default():
     from auditor.backends import resolve_methods
+    from auditor.data import LABEL_CANDIDATES, TEXT_CANDIDATES
     from auditor.scoring import DEFAULT_SIGNALS
 
     proc = run_cli("run", "--help", env={"COLUMNS": "1000"})  # one line per option
@@ -125,11 +126,17 @@ def test_help_shows_every_default():
     text = " ".join(proc.stdout.split())
     for fragment in ("k-fold cross-validation that gives out-of-sample probabilities (default: 5)",
                      "training (default: 0)", f"which on this machine is {'+'.join(resolve_methods('auto'))}",
-                     f"default: {','.join(DEFAULT_SIGNALS)}", "(default: self_confidence)",
+                     f"default: {','.join(s for s in DEFAULT_SIGNALS if s != 'dynamics')}; dynamics are added "
+                     "when the method fine-tunes;", "(default: self_confidence)",
+                     f"(default: auto-detected, the first of these names that is a column, in any case: "
+                     f"{', '.join(TEXT_CANDIDATES)})",
+                     f"(default: auto-detected, the first of these names that is another column, in any case: "
+                     f"{', '.join(LABEL_CANDIDATES)})",
                      "exact only; default: 0.95)", "console summary (default: 10)",
                      "for finetune (default: the data's 95th percentile, up to the model's limit)",
                      "or head+tail (the first quarter and the last three quarters) (default: head)"):
         assert fragment in text, fragment
+    assert "dynamics, plus dynamics" not in text  # the default set names dynamics once, as an addition
 
 
 @pytest.mark.parametrize(

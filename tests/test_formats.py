@@ -55,6 +55,12 @@ def _changes(folder: Path) -> dict:
     return {i: (c, n) for i, c, n in zip(table["id"], table["change"], table["new_label"])}
 
 
+def _notes(folder: Path) -> dict:
+    """changes.csv's non-empty notes by id."""
+    table = pd.read_csv(folder / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return {i: n for i, n in zip(table["id"], table["note"]) if n}
+
+
 def test_every_format_is_one_registered_module():
     assert FORMAT_NAMES == ("csv", "label-studio", "argilla")
     for name in FORMAT_NAMES:
@@ -242,7 +248,7 @@ def test_label_studio_round_trip_with_the_real_server(run_dir, tmp_path):
         by_id = {t["data"]["auditor_id"]: t for t in listed}
         first, second = tasks[0]["data"], tasks[1]["data"]
         other = next(c for c in ("sport", "food", "tech") if c not in (first["given_label"], first["suggested_label"]))
-        for data, choice, note in ((first, other, "annotator's own label"), (second, "DELETE", "")):
+        for data, choice, note in ((first, other, "annotator's own label"), (second, "DELETE", "a duplicate post")):
             result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}]
             if note:
                 result.append({"from_name": "note", "to_name": "text", "type": "textarea",
@@ -259,6 +265,7 @@ def test_label_studio_round_trip_with_the_real_server(run_dir, tmp_path):
     done = run_cli("apply", run_dir, export, "--out", out)
     assert done.returncode == 0, done.stderr
     assert _changes(out) == {first["auditor_id"]: ("relabelled", other), second["auditor_id"]: ("deleted", "")}
+    assert _notes(out) == {first["auditor_id"]: "annotator's own label", second["auditor_id"]: "a duplicate post"}
 
 
 ARGILLA_ANNOTATE = """
@@ -294,3 +301,4 @@ def test_argilla_sdk_records_round_trip(run_dir, tmp_path):
     done = run_cli("apply", run_dir, answers, "--out", out)
     assert done.returncode == 0, done.stderr
     assert _changes(out) == {records[0]["id"]: ("relabelled", other), records[1]["id"]: ("deleted", "")}
+    assert _notes(out) == {records[0]["id"]: "checked twice"}

@@ -253,3 +253,55 @@ def test_cli_apply_on_goemotions_keeps_uncorrected_lines(tmp_path):
     assert dict(zip(changes["id"], changes["change"])) == {ids[quoted]: "relabelled", ids[3]: "deleted",
                                                           ids[other]: "relabelled"}
     assert changes.set_index("id").loc[ids[quoted], ["new_labels", "note"]].tolist() == ["gratitude,joy", "checked"]
+
+
+@pytest.mark.skipif(GO is None, reason="GoEmotions not found under ../shared or /work/shared")
+@pytest.mark.parametrize("form", ["csv", "headerless"])
+def test_cli_apply_without_an_id_column_writes_the_run_ids(tmp_path, form):
+    """An input without ids: the cleaned copy gets the run's ids (0-based positions) in an `id` column, as
+    single-label apply does, so after a DELETE the later rows keep the ids of scores.csv; a re-audit with
+    --id-column id (and, headerless, the id first in --column-names, as apply says) reads the same ids."""
+    from collections import Counter
+
+    lines = (GO / "train.tsv").read_text(encoding="utf-8").split("\n")[:200]
+    count = Counter(j for line in lines for j in line.split("\t")[1].split(","))
+    rows = [line.split("\t")[:2] for line in lines if all(count[j] >= 4 for j in line.split("\t")[1].split(","))]
+    if form == "csv":
+        path, options = tmp_path / "go.csv", {}
+        pd.DataFrame({"text": [t for t, _ in rows],
+                      "labels": [",".join(NAMES[int(j)] for j in s.split(",")) for _, s in rows]}).to_csv(
+            path, index=False)
+    else:
+        path, options = tmp_path / "go.tsv", {"column_names": "text,labels", "label_names": str(GO / "emotions.txt")}
+        path.write_text("".join(f"{t}\t{s}\n" for t, s in rows), encoding="utf-8")
+    run = build_run(path, tmp_path / "run", task="multi-label", signals="none", data=options)
+    before = load_multilabel(DataConfig(source=str(path), **options))
+    corrections = tmp_path / "fixed.csv"
+    pd.DataFrame({"id": [3, 10], "corrected_labels": ["DELETE", "gratitude"]}).to_csv(corrections, index=False)
+    proc = run_cli("apply", run, corrections, "--out", tmp_path / "clean")
+    assert proc.returncode == 0, proc.stderr
+    cleaned = tmp_path / "clean" / path.name
+    cleaned = cleaned.with_name("cleaned" + path.suffix)
+    kept = [i for i in range(len(rows)) if i != 3]
+    if form == "csv":
+        assert "Ids are in column 'id': re-audit with --id-column id to keep them." in proc.stdout
+        again = DataConfig(source=str(cleaned), id_column="id")
+        original = path.read_text(encoding="utf-8").split("\n")
+        got = cleaned.read_text(encoding="utf-8").split("\n")
+        assert got[0] == "id," + original[0]  # the header names the ids
+        # Uncorrected lines as they were, after their id; the relabelled line changes in its label cell only.
+        assert [line for i, line in zip(kept, got[1:]) if i != 10] == [f"{i}," + original[i + 1] for i in kept
+                                                                     if i != 10]
+    else:
+        assert ("re-audit with --column-names id,text,labels --id-column id to keep them." in proc.stdout)
+        again = DataConfig(source=str(cleaned), column_names="id,text,labels", id_column="id",
+                           label_names=str(GO / "emotions.txt"))
+        got = cleaned.read_text(encoding="utf-8").split("\n")
+        assert [line for i, line in zip(kept, got) if i != 10] == [f"{i}\t{t}\t{s}" for i, (t, s) in enumerate(rows)
+                                                                 if i in kept and i != 10]
+    after = load_multilabel(again)
+    assert [int(x) for x in after.ids] == kept  # the run's ids, not positions counted again
+    assert list(after.texts) == [before.texts[i] for i in kept]
+    want = [{"gratitude"} if i == 10 else {before.class_names[j] for j in np.flatnonzero(before.labels[i])}
+            for i in kept]
+    assert [{after.class_names[j] for j in np.flatnonzero(r)} for r in after.labels] == want

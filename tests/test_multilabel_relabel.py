@@ -226,6 +226,12 @@ def test_multilabel_report_keeps_the_strict_csp(go_run):
     assert 'id="relabel"' in html and "corrected_labels" in html
 
 
+def _notes(folder: Path) -> dict:
+    """changes.csv's non-empty notes by id."""
+    table = pd.read_csv(folder / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return {i: n for i, n in zip(table["id"], table["note"]) if n}
+
+
 def _applied(go_run, answers, out: Path, fmt=None) -> pd.DataFrame:
     """`auditor apply` in process (the CLI's own path is tested above): the cleaned copy."""
     from auditor.annotate.apply import apply_corrections
@@ -344,8 +350,10 @@ def test_label_sets_round_trip_through_the_real_label_studio(go_run, tmp_path):
         assert len(listed) == 8
         assert sum(t["total_predictions"] for t in listed) == sum("predictions" in t for t in tasks)
         by_id = {t["data"]["auditor_id"]: t for t in listed}
-        for data, chosen in ((first, sorted(new)), (second, ["DELETE"])):
+        for data, chosen, note in ((first, sorted(new), "two more emotions"), (second, ["DELETE"], "")):
             result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": chosen}}]
+            if note:
+                result.append({"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": [note]}})
             _api(base, token, "POST", f"/api/tasks/{by_id[data['auditor_id']]['id']}/annotations",
                  {"result": result, "was_cancelled": False})
         request = urllib.request.Request(
@@ -356,6 +364,7 @@ def test_label_sets_round_trip_through_the_real_label_studio(go_run, tmp_path):
     cleaned = _applied(go_run, tmp_path / "exported.json", tmp_path / "out")
     pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {first["auditor_id"]: new,
                                                                     second["auditor_id"]: None}))
+    assert _notes(tmp_path / "out") == {first["auditor_id"]: "two more emotions"}
 
 
 ARGILLA_ANNOTATE = """
@@ -366,6 +375,7 @@ from argilla.records._io._generic import GenericIO
 records = [rg.Record.from_dict(r) for r in json.load(open(sys.argv[1], encoding="utf-8"))]
 annotator = uuid.UUID(int=7)
 records[0].responses.add(rg.Response("label", json.loads(sys.argv[3]), user_id=annotator, status="submitted"))
+records[0].responses.add(rg.Response("note", "one more emotion", user_id=annotator, status="submitted"))
 records[1].responses.add(rg.Response("label", ["DELETE"], user_id=annotator, status="submitted"))
 with open(sys.argv[2], "w") as f:
     json.dump(GenericIO.to_list(records, flatten=False), f)
@@ -398,3 +408,4 @@ def test_label_sets_round_trip_through_the_argilla_sdk(go_run, tmp_path):
     assert made.returncode == 0, made.stderr
     cleaned = _applied(go_run, tmp_path / "answers.json", tmp_path / "out")
     pd.testing.assert_frame_equal(cleaned, _expected_clean(go_run, {records[0]["id"]: new, records[1]["id"]: None}))
+    assert _notes(tmp_path / "out") == {records[0]["id"]: "one more emotion"}

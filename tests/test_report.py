@@ -407,20 +407,26 @@ def _states(page) -> list[str]:
                                      "cells => cells.map(c => c.textContent)")
 
 
+HOSTILE_NOTE = '=HYPERLINK("http://x") <script>alert("note")</script>'
+
+
 def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, relabel_run, tmp_path):
     import pandas as pd
 
     from auditor.annotate.export import SUSPECT_COLUMNS
+    from auditor.safeio import neutralise
 
     suspects = _suspects(relabel_run)
     classes = list(load_run(relabel_run).class_names)
     assert len(suspects) >= 10 and FORMULA_TEXT in {t.lstrip("'") for t in suspects["text"]}
     page, events = _open(browser, relabel_run)
     page.select_option("#table-suspects select[data-page-size]", "25")
+    scripts = page.evaluate("document.scripts.length")
+    notes = [HOSTILE_NOTE if i == 1 else f'note {i}, "checked"' for i in range(10)]  # one a formula with a script
     expected, states = {}, []
     for i, row in suspects.head(10).iterrows():
         page.keyboard.press("n")
-        page.keyboard.type(f"note {i}, \"checked\"")
+        page.keyboard.type(notes[i])
         page.keyboard.press("Enter")
         if i % 4 == 3:
             page.keyboard.press("d")
@@ -472,14 +478,18 @@ def test_relabel_by_keyboard_survives_reload_downloads_and_applies(browser, rela
     decided = got[got["corrected_label"] != ""]
     assert dict(zip(decided["id"], decided["corrected_label"])) == {
         k: v or "DELETE" for k, (v, _) in expected.items()}
-    assert decided["note"].tolist() == [f'note {i}, "checked"' for i in range(10)]
+    assert decided["note"].tolist() == [neutralise(n) for n in notes]  # the download neutralises as safeio does
 
     done = run_cli("apply", relabel_run, path, "--out", tmp_path / "applied")
     assert done.returncode == 0, done.stderr
     changes = pd.read_csv(tmp_path / "applied" / "changes.csv", dtype=str, keep_default_na=False,
                           encoding="utf-8-sig")
     assert {r["id"]: (r["new_label"], r["change"]) for _, r in changes.iterrows()} == expected
-    assert sorted(changes["note"]) == sorted(f'note {i}, "checked"' for i in range(10))
+    assert sorted(changes["note"]) == sorted(neutralise(n) for n in notes)
+    # The hostile note: in changes.csv exactly as safeio neutralises a cell ("'" before "="), the script as text;
+    # in the page it ran nothing (no dialog, no error, no script element added).
+    assert changes.loc[changes["id"] == suspects["id"].iat[1], "note"].tolist() == ["'" + HOSTILE_NOTE]
+    assert page.evaluate("document.scripts.length") == scripts
     assert events["errors"] == [] and events["dialogs"] == [] and events["blocked"] == []
     assert all(u.startswith(("file:", "data:", "blob:")) for u in events["requests"])
     page.close()

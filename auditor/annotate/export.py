@@ -13,7 +13,7 @@ from ..runfiles import read_run
 from ..safeio import neutralise, safe_write, write_csv
 
 __all__ = ["SUSPECT_COLUMNS", "suspects_frame", "write_suspects", "neutralise_formula", "export_suspects",
-           "annotated_rows", "run_inputs"]
+           "annotated_rows", "run_inputs", "scores_with_neighbours", "suspect_positions"]
 
 # Score columns keep their scores.csv names, so a sheet and scores.csv read alike.
 SUSPECT_COLUMNS = [
@@ -36,10 +36,42 @@ neutralise_formula = neutralise  # the name this module exported before the one 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")  # see auditor.safeio for the full rule
 
 
+def suspect_positions(scores: pd.DataFrame, top: int | None = None) -> np.ndarray:
+    """Positions of the rows `suspects_frame` writes, in its order."""
+    order = np.argsort(scores["rank"].to_numpy(), kind="stable")
+    return order[:top] if top is not None else order[scores["is_label_issue"].astype(bool).to_numpy()[order]]
+
+
+def scores_with_neighbours(result, positions) -> pd.DataFrame:
+    """The run's scores with neighbours computed for those of `positions` a run did not search
+    (`scoring.neighbours.fill_neighbours`): on its saved embeddings.npy (the run's own features), else
+    TF-IDF of its texts, said in the column when the run's method yields embeddings (the file is gone).
+    Multi-label runs have no neighbours."""
+    from ..scoring.neighbours import fill_neighbours
+
+    if result.metrics.get("task") == "multi-label" or "text" not in result.scores:
+        return result.scores
+    try:
+        return fill_neighbours(result.scores, positions, result.class_names, embeddings=result.embeddings,
+                               features_note=lambda: "TF-IDF (the run used embeddings)" if _embedded(result) else "")
+    except ValueError as exc:  # scores.csv edited by hand: a label outside run.json's classes
+        raise RunDirError(f"scores.csv: {exc} The run folder was changed; re-run the audit.") from None
+
+
+def _embedded(result) -> bool:
+    """Whether the run's neighbours came from embeddings: one of its backends yields them."""
+    from ..backends import backend_class
+
+    names = str((result.run or {}).get("resolved_method", "")).split("+")
+    try:
+        return any(backend_class(n).yields_embeddings for n in names if n not in ("", "precomputed"))
+    except (ValueError, ImportError):  # a backend this install does not have: its features are unknown
+        return False
+
+
 def suspects_frame(scores: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """Flagged rows ordered by rank; with `top`, the `top` most suspect rows whether flagged or not."""
-    ranked = scores.sort_values("rank", kind="stable")
-    chosen = ranked.head(top) if top is not None else ranked[ranked["is_label_issue"].astype(bool)]
+    chosen = scores.iloc[suspect_positions(scores, top)]
     return pd.DataFrame(
         {
             "rank": chosen["rank"].to_numpy(),
@@ -124,6 +156,8 @@ def export_suspects(run_dir, top: int | None = None, out=None, overwrite: bool =
     frame_of, write = suspects_frame, write_suspects
     if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
         from ..multilabel.export import suspects_frame as frame_of, write_suspects as write
+    else:
+        result.scores = scores_with_neighbours(result, suspect_positions(result.scores, top))
     frame = frame_of(result.scores, top)
     safe_write({path: lambda handle: write(frame, handle)}, inputs=run_inputs(run_dir, result),
                overwrite=overwrite, own=[path] if annotated == 0 else [])

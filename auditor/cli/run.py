@@ -17,8 +17,12 @@ def add_run(p: argparse.ArgumentParser) -> None:
                       "(default: examples/emotion_train.txt)")
     data.add_argument("--split", help="split of a Hub dataset (default: train)")
     data.add_argument("--config", dest="config_name", help="configuration of a Hub dataset")
-    data.add_argument("--text-column")
-    data.add_argument("--label-column")
+    text = data.add_argument("--text-column", help="the texts' column (default: auto-detected, the "
+                             "first of these names that is a column, in any case: %(candidates)s)")
+    text.candidates = _Lazy(lambda: _candidates("TEXT_CANDIDATES"))
+    label = data.add_argument("--label-column", help="the labels' column (default: auto-detected, "
+                              "the first of these names that is another column, in any case: %(candidates)s)")
+    label.candidates = _Lazy(lambda: _candidates("LABEL_CANDIDATES"))
     data.add_argument("--id-column", help="a column of unique ids (default: 0-based row position)")
     data.add_argument("--train-data", help="train once on this data and score --data (no k-fold)")
     multi = p.add_argument_group("multi-label data (docs/multilabel.md)")
@@ -62,7 +66,8 @@ def add_run(p: argparse.ArgumentParser) -> None:
     signals = scoring.add_argument(
         "--signals", "--use-signals", dest="signals",
         help=f"comma list of signals to compute from {', '.join(SIGNALS)}, or 'all' / 'none' (loss and "
-             "label_quality always run; default: %(default_set)s, plus dynamics when the method fine-tunes; "
+             "label_quality always run; default: %(default_set)s; dynamics are added when the method "
+             "fine-tunes; "
              "under torchrun spell it --use-signals)")
     signals.default_set = _Lazy(_default_signals)
     scoring.add_argument("--duplicate-threshold", type=float_type("duplicate-threshold"),
@@ -104,9 +109,16 @@ def _auto_method() -> str:
 
 
 def _default_signals() -> str:
+    """The default set without dynamics, which only a fine-tuning method records."""
     from ..scoring import DEFAULT_SIGNALS
 
-    return ",".join(DEFAULT_SIGNALS)
+    return ",".join(s for s in DEFAULT_SIGNALS if s != "dynamics")
+
+
+def _candidates(name: str) -> str:
+    from .. import data
+
+    return ", ".join(getattr(data, name))
 
 
 def config_from_args(args) -> "RunConfig":

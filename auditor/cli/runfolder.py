@@ -72,14 +72,19 @@ def add_commands(sub) -> None:
 
 def _cmd_report(args) -> int:
     from ..errors import OptionError
-    from ..annotate.export import run_inputs
+    from ..annotate.export import run_inputs, scores_with_neighbours
     from ..result import load_run
     from ..report.html import write_report
+    from ..scoring.neighbours import evidence_rows
 
     if args.max_rows < 1:
         raise OptionError(f"The 'max-rows' option must be an int >= 1. Got {args.max_rows} instead.")
     out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
     result = load_run(args.run_dir)
+    if result.metrics.get("task") != "multi-label":  # the suspects table's rows carry their neighbours
+        scores = result.scores
+        result.scores = scores_with_neighbours(
+            result, evidence_rows(scores["rank"], scores["is_label_issue"], args.max_rows, budget_cells=0))
     write_report(result, out, max_rows=args.max_rows, overwrite=args.overwrite,
                  inputs=run_inputs(args.run_dir, result))
     print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
@@ -108,10 +113,10 @@ def _cmd_apply(args) -> int:
           f"{done['kept']:,} kept; {done['notes']:,} note(s) in changes.csv; "
           f"{done['rows']:,} of {done['input_rows']:,} rows in the cleaned copy.")
     print(f"Wrote {done['cleaned']} and {done['changes']}")
-    if done["id_column"]:
-        print(f"Ids are in column {done['id_column']!r}: re-audit with --id-column {done['id_column']} to keep them.")
-    elif done.get("id_note"):
+    if done.get("id_note"):  # a file without column names (or room) for the ids
         print(done["id_note"])
+    elif done["id_column"]:
+        print(f"Ids are in column {done['id_column']!r}: re-audit with --id-column {done['id_column']} to keep them.")
     return 0
 
 

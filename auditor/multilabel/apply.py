@@ -2,7 +2,9 @@
 separator), `DELETE` deletes the example, blank keeps it. Every row is checked before anything is written.
 The cleaned copy is written by single-label apply's writer (`cleaned_writer`): every row nobody corrected
 as it went in, byte for byte in CSV, TSV and JSON Lines; a corrected row changes in its label cell(s) only,
-written as the input writes sets (`MultiLabelData.label_cells`). No id column is added."""
+written as the input writes sets (`MultiLabelData.label_cells`). Without an id column the run's ids are
+added as one (`id`, as single-label apply does), so after a DELETE later rows keep the ids of scores.csv and
+a re-audit with `--id-column id` reuses them."""
 
 from __future__ import annotations
 
@@ -104,15 +106,26 @@ def apply_multilabel_corrections(result, run_dir, corrections_path, out=None, ov
     changes = _changes(result, data, corrections)
     relabel, deleted = _apply._edits(changes, "new")
     names = data.class_names
-    writer = _apply.cleaned_writer(data, {p: [names[j] for j in new] for p, new in relabel.items()}, deleted, None)
+    id_column = data.id_column or _apply._free_name(data)
+    writer = _apply.cleaned_writer(data, {p: [names[j] for j in new] for p, new in relabel.items()}, deleted,
+                                   None if data.id_column else id_column)
     out.mkdir(parents=True, exist_ok=True)
     safe_write({cleaned_path: writer, changes_path: lambda h: _write_changes(changes, h)},
                inputs=inputs, overwrite=overwrite)
     listed = len(corrections)
     return {"cleaned": cleaned_path, "changes": changes_path, "relabelled": len(relabel), "deleted": len(deleted),
             "kept": listed - len(relabel) - len(deleted), "rows": len(data) - len(deleted),
-            "input_rows": len(data), "notes": int((changes["note"] != "").sum()), "id_column": None,
-            "listed": listed}
+            "input_rows": len(data), "notes": int((changes["note"] != "").sum()), "id_column": id_column,
+            "listed": listed, "id_note": _id_note(data, id_column)}
+
+
+def _id_note(data, id_column: str) -> str | None:
+    """A headerless file's added ids are its first column: a re-audit names the columns again."""
+    if data.id_column or not getattr(data, "headerless", False):
+        return None
+    columns = ",".join([id_column, *map(str, data.frame.columns)])
+    return (f"The cleaned copy has no header: its ids are its first column; re-audit with --column-names {columns} "
+            f"--id-column {id_column} to keep them.")
 
 
 def _reload(result, run_dir: Path):

@@ -3,10 +3,18 @@
 `nearest_neighbours(features, labels, rows)` returns, for each queried row, its `k` most similar other
 rows by cosine, their similarities and how many of them carry each class ("4 of the 5 most similar
 texts are labelled sadness"). `features` are what the run already has: its sentence embeddings, or
-else `text_features(texts)` (TF-IDF). Only the rows an annotator is shown are queried
-(`evidence_rows`: the report's suspects and suspects.csv's top rows), so the cost is
-queries × n, not n²: the search runs in blocks of queries whose similarity block holds at most
-`block_cells` values, which bounds memory at any n (timings in BENCHMARKS.md, "Neighbour evidence").
+else `text_features(texts)` (TF-IDF). Only the rows an annotator is given are queried, so the cost is
+queries × n similarity cells, not n²: the search runs in blocks of queries whose similarity block holds
+at most `block_cells` values, which bounds memory at any n.
+
+A run queries every flagged row, then the other rows by rank, up to `EVIDENCE_CELLS` = 10^9 cells
+(queries × n) but never fewer than the report's `EVIDENCE_ROWS` = 2,000 rows (`evidence_rows`). Measured
+(BENCHMARKS.md, "Neighbour evidence"): on 74,263 real texts the TF-IDF took 1.0 s of CPU and the search
+2.5·10^-9 s per cell (7,446 flagged rows, 5.5·10^8 cells: 1.4 s); on 100,000 embeddings (384-d),
+10^9 cells took 22 s of CPU. So 10^9 cells cost seconds with TF-IDF and about as much as the embedding
+of a few thousand texts with embeddings, and cover every flagged row of a run of 100,000 rows at 10%
+flagged. Above that (1,000,000 rows: the 2,000-row floor) the flagged rows past the budget say so
+(`NOT_SEARCHED`), and `fill_neighbours` computes on demand the rows that `export` and `report` write.
 
 `neighbour_columns` turns the result into the scores table's columns: `neighbour_ids` and
 `neighbour_similarities` (JSON lists, empty for rows not queried) and `neighbours`, one readable line.
@@ -24,11 +32,15 @@ from scipy import sparse
 from ..safeio import plain
 
 __all__ = ["K_NEIGHBOURS", "EVIDENCE_ROWS", "Neighbours", "nearest_neighbours", "text_features",
-           "evidence_rows", "neighbour_columns", "NEIGHBOUR_COLUMNS"]
+           "evidence_rows", "neighbour_columns", "NEIGHBOUR_COLUMNS", "EVIDENCE_CELLS", "fill_neighbours",
+           "NOT_SEARCHED"]
 
 K_NEIGHBOURS = 5
-# Rows queried per run (`evidence_rows`): as many as the report's suspects table embeds.
+# Rows queried per run (`evidence_rows`): at least as many as the report's suspects table embeds,
 EVIDENCE_ROWS = 2000
+# and every flagged row while queries × rows stays within this many similarity cells (seconds: see above).
+EVIDENCE_CELLS = 10**9
+NOT_SEARCHED = "not searched in the run (over its neighbour budget): `auditor export RUN_DIR` adds them"
 NEIGHBOUR_COLUMNS = ("neighbour_ids", "neighbour_similarities", "neighbours")
 
 
@@ -143,31 +155,79 @@ def _pad(index: np.ndarray, values: np.ndarray, k: int):
     return out_index, out_values
 
 
-def evidence_rows(rank, flagged, limit: int = EVIDENCE_ROWS) -> np.ndarray:
-    """Positions to query: the first `limit` rows of flagged rows by rank, then the other rows by rank.
+def evidence_rows(rank, flagged, limit: int | None = None, budget_cells: int | None = None) -> np.ndarray:
+    """Positions to query: flagged rows by rank, then the other rows by rank; every flagged row while
+    queries × n stays within `budget_cells`, and never fewer than `limit` rows.
 
-    That is the report's suspects table (it embeds the first 2,000 flagged rows), the top of
-    suspects.csv and, where fewer rows are flagged, the top of `export --top N`.
+    `limit` (default `EVIDENCE_ROWS`) covers the report's suspects table (it embeds the first 2,000
+    flagged rows), the top of suspects.csv and, where fewer rows are flagged, the top of `export --top N`;
+    `budget_cells` defaults to `EVIDENCE_CELLS` (both read at call time).
     """
+    limit = EVIDENCE_ROWS if limit is None else limit
+    budget_cells = EVIDENCE_CELLS if budget_cells is None else budget_cells
     flagged = np.asarray(flagged, dtype=bool)
     order = np.lexsort((np.asarray(rank), ~flagged))
-    return np.sort(order[:limit])
+    affordable = int(budget_cells) // max(len(flagged), 1)
+    return np.sort(order[:max(int(limit), min(int(flagged.sum()), affordable))])
 
 
 def neighbour_columns(ids, labels, class_names, rank, flagged, texts=None, embeddings=None,
-                      k: int = K_NEIGHBOURS, limit: int = EVIDENCE_ROWS) -> pd.DataFrame:
-    """The scores table's neighbour columns for every row ("" where not queried).
+                      k: int = K_NEIGHBOURS, limit: int | None = None,
+                      budget_cells: int | None = None) -> pd.DataFrame:
+    """The scores table's neighbour columns for every row: "" where not queried, and `NOT_SEARCHED`
+    in `neighbours` for a flagged row past the budget.
 
     Features: `embeddings` when the run has them, else TF-IDF of `texts`.
     """
     n = len(labels)
-    rows = evidence_rows(rank, flagged, limit)
+    rows = evidence_rows(rank, flagged, limit, budget_cells)
     out = pd.DataFrame({c: np.full(n, "", dtype=object) for c in NEIGHBOUR_COLUMNS})
     if n < 2 or len(rows) == 0:
         return out
+    out.loc[np.asarray(flagged, dtype=bool), "neighbours"] = NOT_SEARCHED
     features = embeddings if embeddings is not None else text_features(texts)
-    found = nearest_neighbours(features, labels, rows, k, n_classes=len(class_names))
+    _write(out, rows, nearest_neighbours(features, labels, rows, k, n_classes=len(class_names)), ids, labels,
+           class_names)
+    return out
+
+
+def fill_neighbours(scores: pd.DataFrame, positions, class_names, embeddings=None, k: int = K_NEIGHBOURS,
+                    features_note="") -> pd.DataFrame:
+    """`scores` with the neighbour columns filled for those of `positions` (into `scores`) that lack them.
+
+    For rows a run did not query (`export --top N`, `report --max-rows N` past its budget): the same search
+    over the run's `embeddings` when given (one row per scores row), else TF-IDF of the scores' texts;
+    `features_note` (e.g. "TF-IDF", or a function returning it, called only then) starts each new readable
+    line, saying which features were used. Rows are in scores order; labels are the scores' given labels.
+    Nothing to fill: `scores` itself.
+    """
+    n = len(scores)
+    ids = scores["neighbour_ids"] if "neighbour_ids" in scores else pd.Series("", index=scores.index)
+    missing = ids.isna() | ids.astype(str).str.strip().isin(["", "nan"])
+    positions = np.asarray(positions, dtype=np.int64).ravel()
+    rows = np.unique(positions[missing.to_numpy()[positions]])
+    if n < 2 or len(rows) == 0:
+        return scores
+    names = [str(c) for c in class_names]
+    labels = pd.Index(names).get_indexer(scores["given_label"].astype(str))
+    if (labels < 0).any():  # a label outside the run's classes: not this run's scores
+        raise ValueError(f"given_label {scores['given_label'].iat[int(np.argmax(labels < 0))]!r} is not one of "
+                         f"the run's classes {names}.")
+    use_embeddings = embeddings is not None and len(embeddings) == n
+    features = embeddings if use_embeddings else text_features(scores["text"].tolist())
+    found = nearest_neighbours(features, labels, rows, k, n_classes=len(names))
+    out = scores.reset_index(drop=True).copy()
+    for column in NEIGHBOUR_COLUMNS:
+        out[column] = out[column].astype(object).where(out[column].notna(), "") if column in out else ""
+    note = "" if use_embeddings else features_note() if callable(features_note) else features_note
+    _write(out, rows, found, scores["id"].to_numpy(), labels, names, prefix=f"{note}: " if note else "")
+    return out.set_axis(scores.index)
+
+
+def _write(out: pd.DataFrame, rows, found: Neighbours, ids, labels, class_names, prefix: str = "") -> None:
+    """Put the readable neighbour columns of the queried `rows` into `out` (positions)."""
     ids = np.asarray(ids, dtype=object)
+    labels = np.asarray(labels)
     names = [str(c) for c in class_names]
     id_lists, sim_lists, lines = [], [], []
     for index, sims, counts in zip(found.index, found.similarity, found.class_counts):
@@ -176,11 +236,10 @@ def neighbour_columns(ids, labels, class_names, rank, flagged, texts=None, embed
         near_sims = [round(float(s), 3) for s in sims[keep]]
         id_lists.append(json.dumps(near_ids, ensure_ascii=False))
         sim_lists.append(json.dumps(near_sims))
-        lines.append(_readable(near_ids, near_sims, np.asarray(labels)[index[keep]], counts, names))
-    out.loc[rows, "neighbour_ids"] = id_lists
-    out.loc[rows, "neighbour_similarities"] = sim_lists
-    out.loc[rows, "neighbours"] = lines
-    return out
+        lines.append(prefix + _readable(near_ids, near_sims, labels[index[keep]], counts, names))
+    columns = [out.columns.get_loc(c) for c in NEIGHBOUR_COLUMNS]
+    for column, values in zip(columns, (id_lists, sim_lists, lines)):
+        out.iloc[rows, column] = values
 
 
 def _readable(near_ids, near_sims, near_labels, counts, names) -> str:

@@ -67,7 +67,7 @@ def export_run(run_dir, fmt: str, top: int | None = None, out=None, overwrite: b
     """
     from ...result import load_run
     from ...safeio import check_target
-    from ..export import run_inputs, suspects_frame
+    from ..export import run_inputs, scores_with_neighbours, suspect_positions, suspects_frame
 
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise OptionError(f"The 'top' option must be an int >= 1. Got {top!r} instead.")
@@ -81,6 +81,8 @@ def export_run(run_dir, fmt: str, top: int | None = None, out=None, overwrite: b
     check_target(path, inputs=inputs, overwrite=overwrite, own=own)
     if result.metrics.get("task") == "multi-label":  # hook: label sets (auditor.multilabel)
         from ...multilabel.export import suspects_frame
+    else:
+        result.scores = scores_with_neighbours(result, suspect_positions(result.scores, top))
     frame = suspects_frame(result.scores, top)
     # Every file is written in a temporary sibling folder (a random name), then moved: no half-written export.
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.tmp-", dir=path.parent) as tmp:
