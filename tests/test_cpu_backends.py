@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -125,7 +127,28 @@ def test_long_text_smoothing_follows_the_number_of_rows():
 
     few, many = text_features(["word " * 100] * (MANY_ROWS - 1)), text_features(["word " * 100] * MANY_ROWS)
     assert (few.sgd_alpha, few.nb_alpha) == (1e-5, 0.3) and (many.sgd_alpha, many.nb_alpha) == (3e-6, 0.1)
+    # The cleaned pass's naive Bayes smooths less again, on many rows only.
+    assert few.cleaned_nb_alpha is None and many.cleaned_nb_alpha == 0.01
     assert text_features(["good day"] * MANY_ROWS).nb_alpha == 0.3  # short texts keep emotion's settings
+
+
+def test_many_long_texts_hash_their_word_ngrams_into_the_same_features(monkeypatch):
+    from auditor.backends import tfidf
+
+    texts = ["the cat sat on the mat " * 30, "the dog sat " * 60, "a cat and a dog " * 40, "mat cat " * 90] * 3
+    assert tfidf.text_features(texts).word_hash_features is None
+    monkeypatch.setattr(tfidf, "HASHED_ABOVE_ROWS", len(texts))
+    settings = tfidf.text_features(texts)
+    assert settings.word_hash_features == tfidf.HASHED_WORD_FEATURES
+    hashed = tfidf.make_vectorizer(settings).fit_transform(texts)
+    counted = tfidf.make_vectorizer(dataclasses.replace(settings, word_hash_features=None)).fit_transform(texts)
+    # The same columns (n-grams in at least 2 texts) and TF-IDF values; only their order differs.
+    assert hashed.shape == counted.shape and hashed.dtype == np.float32
+    np.testing.assert_allclose(np.sort(hashed.toarray(), axis=1), np.sort(counted.toarray(), axis=1), rtol=1e-6)
+    # Hashed a few texts at a time (bounded temporaries), the matrix is the same.
+    hashing = tfidf._word_vectorizer(settings).steps[0][1].vectorizer
+    chunked = tfidf._Chunked(hashing, rows=5).transform(texts)
+    assert (chunked != hashing.transform(texts)).nnz == 0 and chunked.shape[0] == len(texts)
 
 
 def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path, monkeypatch):
@@ -136,7 +159,10 @@ def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path, monkey
     from auditor.resume import FoldCache
     from auditor.scoring.label_quality import find_issues
 
+    from auditor.backends import tfidf
+
     monkeypatch.setattr(backends, "CLEANED_PASS_MIN_ROWS", 50)  # the mechanism, on 90 rows
+    monkeypatch.setattr(tfidf, "MANY_ROWS", 50)  # with the settings of many rows
     texts, noisy, flipped = _long_noisy()
     plan = backends.make_plan("tfidf+nb", texts, 3)
     assert plan.cleaned_pass
@@ -145,15 +171,17 @@ def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path, monkey
     out = backends.out_of_sample(texts, noisy, 3, plan, 3, 0, TrainConfig(), None, FoldCache(tmp_path, "fp"))
     flagged = find_issues(noisy, single.pred_probs)
     assert out.details["cleaned_pass"] == {"rows_left_out": int(flagged.sum())} and flagged[flipped].all()
-    # The same probabilities by hand: each fold's two models trained on its rows less the flagged ones.
+    # The same probabilities by hand: each fold's two models trained on its rows less the flagged ones,
+    # naive Bayes with the cleaned pass's smoothing.
     settings = text_features(texts)
+    assert settings.cleaned_nb_alpha not in (None, settings.nb_alpha)
     features = make_vectorizer(settings).fit_transform(texts).tocsr()
     expected = np.zeros((len(texts), 3))
     for fold in range(3):
         train = np.flatnonzero((out.folds != fold) & ~flagged)
         test = np.flatnonzero(out.folds == fold)
         models = [SGDClassifier(loss="log_loss", alpha=settings.sgd_alpha, max_iter=50, tol=1e-4, random_state=0),
-                  ComplementNB(alpha=settings.nb_alpha)]
+                  ComplementNB(alpha=settings.cleaned_nb_alpha)]
         expected[test] = np.mean([m.fit(features[train], noisy[train]).predict_proba(features[test])
                                   for m in models], axis=0)
     np.testing.assert_allclose(out.pred_probs, backends.normalize_probs(expected), atol=1e-9)

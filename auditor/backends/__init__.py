@@ -69,6 +69,9 @@ class Backend:
     def restore_fold(self, fold: int, arrays: dict) -> None:
         pass
 
+    def begin_cleaned_pass(self) -> None:
+        """Switch to the settings the cleaned pass's folds train with (`cleaned_pass`); most keep theirs."""
+
 
 @dataclass
 class BackendOutput:
@@ -277,8 +280,10 @@ def _cleaned_pass(kept, labels, n_classes, splits, first, progress, fold_cache):
         kept_rows = train_idx[~flagged[train_idx]]
         # A fold left with one class cannot train a classifier: it keeps its rows as they were.
         cleaned.append((kept_rows if len(np.unique(labels[kept_rows])) > 1 else train_idx, test_idx))
-    probs = [run_folds(backend, name, labels, n_classes, cleaned, progress, fold_cache, "cleaned-fold")[0]
-             for name, backend in kept]
+    probs = []
+    for name, backend in kept:
+        backend.begin_cleaned_pass()
+        probs.append(run_folds(backend, name, labels, n_classes, cleaned, progress, fold_cache, "cleaned-fold")[0])
     return normalize_probs(np.mean(probs, axis=0)), {"rows_left_out": int(flagged.sum())}
 
 

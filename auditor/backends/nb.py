@@ -13,8 +13,19 @@ from .tfidf import LinearBackend
 
 
 class NaiveBayesBackend(LinearBackend):
+    cleaning = False  # in the cleaned pass, which may smooth less (`TextFeatures.cleaned_nb_alpha`)
+
     def classifier(self):
-        return ComplementNB(alpha=self.settings.nb_alpha)
+        return ComplementNB(alpha=self._alpha())
+
+    def begin_cleaned_pass(self):
+        self.cleaning = True
 
     def details(self):
-        return {**super().details(), "alpha": self.settings.nb_alpha}
+        cleaned = self.settings.cleaned_nb_alpha
+        return {**super().details(), "alpha": self.settings.nb_alpha,
+                **({"cleaned_pass_alpha": cleaned} if cleaned is not None else {})}
+
+    def _alpha(self) -> float:
+        s = self.settings
+        return s.cleaned_nb_alpha if self.cleaning and s.cleaned_nb_alpha is not None else s.nb_alpha

@@ -11,9 +11,11 @@ import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
+from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from . import Backend, expand_classes
 
@@ -28,6 +30,11 @@ NB_ALPHA = 0.3
 MANY_ROWS = 5_000
 MANY_ROWS_SGD_ALPHA = 3e-6
 MANY_ROWS_NB_ALPHA = 0.1
+MANY_ROWS_CLEANED_NB_ALPHA = 0.01
+# Long texts from this many rows on: word n-grams hashed into HASHED_WORD_FEATURES columns, not counted into a
+# vocabulary (`text_features`).
+HASHED_ABOVE_ROWS = 50_000
+HASHED_WORD_FEATURES = 2**22
 
 
 @dataclass(frozen=True)
@@ -40,11 +47,13 @@ class TextFeatures:
     solver: str = "lbfgs"
     C: float | None = 10.0  # None with solver "sgd" (regularised by `sgd_alpha`)
     sgd_alpha: float = SGD_ALPHA  # with solver "sgd"
+    word_hash_features: int | None = None  # word n-grams hashed into this many columns (None: a vocabulary)
     nb_alpha: float = NB_ALPHA  # the `nb` backend's smoothing
+    cleaned_nb_alpha: float | None = None  # its smoothing in the cleaned pass (None: nb_alpha)
     median_chars: int | None = None  # what the rule saw
 
     def vectorizer_key(self) -> str:
-        skip = ("solver", "C", "sgd_alpha", "nb_alpha", "median_chars")
+        skip = ("solver", "C", "sgd_alpha", "nb_alpha", "cleaned_nb_alpha", "median_chars")
         return json.dumps({k: v for k, v in asdict(self).items() if k not in skip}, sort_keys=True)
 
 
@@ -75,21 +84,62 @@ def text_features(texts, n_classes: int | None = None) -> TextFeatures:
     if median <= SHORT_TEXT_CHARS:
         return TextFeatures(median_chars=median)
     many = len(lengths) >= MANY_ROWS
-    return TextFeatures(word_min_df=2, char_ngrams=None, solver="sgd", C=None,
+    hashed = HASHED_WORD_FEATURES if len(lengths) >= HASHED_ABOVE_ROWS else None
+    return TextFeatures(word_min_df=2, char_ngrams=None, solver="sgd", C=None, word_hash_features=hashed,
                         sgd_alpha=MANY_ROWS_SGD_ALPHA if many else SGD_ALPHA,
-                        nb_alpha=MANY_ROWS_NB_ALPHA if many else NB_ALPHA, median_chars=median)
+                        nb_alpha=MANY_ROWS_NB_ALPHA if many else NB_ALPHA,
+                        cleaned_nb_alpha=MANY_ROWS_CLEANED_NB_ALPHA if many else None, median_chars=median)
 
 
 def make_vectorizer(settings: TextFeatures | None = None) -> FeatureUnion:
     settings = settings or TextFeatures()
-    parts = [("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=settings.word_min_df,
-                                      dtype=np.float32))]
+    parts = [("word", _word_vectorizer(settings))]
     if settings.char_ngrams:
         # Character n-grams catch misspellings and word pieces that short tweets depend on (measured: +0.10 AP).
         parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(settings.char_ngrams),
                                               sublinear_tf=True, min_df=2, max_features=settings.char_max_features,
                                               dtype=np.float32)))
     return FeatureUnion(parts)
+
+
+def _word_vectorizer(settings: TextFeatures):
+    """Word 1-2-grams, sublinear TF-IDF, those in fewer than `word_min_df` texts left out."""
+    if settings.word_hash_features is None:
+        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=settings.word_min_df, dtype=np.float32)
+    hashing = HashingVectorizer(ngram_range=(1, 2), n_features=settings.word_hash_features, alternate_sign=False,
+                                norm=None, dtype=np.float32)
+    return make_pipeline(_Chunked(hashing), _FrequentColumns(settings.word_min_df),
+                         TfidfTransformer(sublinear_tf=True))
+
+
+class _Chunked(TransformerMixin, BaseEstimator):
+    """A stateless vectoriser applied to `rows` texts at a time: its per-token temporaries stay small."""
+
+    def __init__(self, vectorizer, rows: int = 10_000):
+        self.vectorizer, self.rows = vectorizer, rows
+
+    def fit(self, texts, y=None):
+        return self
+
+    def transform(self, texts):
+        texts = list(texts)
+        parts = [self.vectorizer.transform(texts[i:i + self.rows]) for i in range(0, len(texts), self.rows)]
+        return sparse.vstack(parts, format="csr") if parts else self.vectorizer.transform([])
+
+
+class _FrequentColumns(TransformerMixin, BaseEstimator):
+    """The columns non-zero in at least `min_df` rows (of the matrix it was fitted on), renumbered densely."""
+
+    def __init__(self, min_df: int = 2):
+        self.min_df = min_df
+
+    def fit(self, matrix, y=None):
+        df = np.bincount(sparse.csr_matrix(matrix).indices, minlength=matrix.shape[1])
+        self.columns_ = np.flatnonzero(df >= self.min_df)
+        return self
+
+    def transform(self, matrix):
+        return sparse.csr_matrix(matrix)[:, self.columns_]
 
 
 class LinearBackend(Backend):
