@@ -9,9 +9,13 @@ still leaves what passed:
   map        a tiny `Dataset.map` (the Arrow/multiprocess path the audit tokenises with)
   train      the package's own fine-tune path (FinetuneBackend: device options, sampler, collator) for one
              optimiser step on 64 rows, plus the TrainingArguments it chose and the TF32 state torch reports
+With --torch-compile, instead of requires/map/train:
+  compile    the same optimiser step with `--torch-compile` (inductor), only where CUDA is present (on a
+             CPU it is skipped: compiling there takes minutes and says nothing about the GPU)
 
     python benchmarks/gpu_smoke.py --model .device/model --json $OUT/smoke.json       # on the GPU machine
     python benchmarks/gpu_smoke.py --cpu --json /tmp/smoke.json                       # the same checks here
+    python benchmarks/gpu_smoke.py --torch-compile --model .device/model --json $OUT/compile.json
 Exit status 0 only when every check passed.
 """
 
@@ -83,21 +87,28 @@ def check_map(args) -> dict:
     return {"rows": len(mapped)}
 
 
-def check_train(args) -> dict:
+def _one_step(args, **options):
+    """(Trainer, seconds) of one optimiser step on 64 rows through the package's FinetuneBackend."""
     import numpy as np
-    import torch
 
     from auditor.backends.finetune import FinetuneBackend
     from auditor.config import TrainConfig, default_model
 
     texts = [f"i feel {w} today" for w in ("happy", "sad", "angry", "calm")] * 16
     labels = np.array([0, 1, 2, 3] * 16)
-    cfg = TrainConfig(model=args.model or default_model(), epochs=1.0, batch_size=64, learning_rate=1e-4)
+    cfg = TrainConfig(model=args.model or default_model(), epochs=1.0, batch_size=64, learning_rate=1e-4,
+                      **options)
     backend = FinetuneBackend(4, seed=0, cfg=cfg)
     backend.prepare(texts)
     started = time.perf_counter()
     trainer = backend.train(np.arange(64), labels)
-    seconds = time.perf_counter() - started
+    return trainer, time.perf_counter() - started
+
+
+def check_train(args) -> dict:
+    import torch
+
+    trainer, seconds = _one_step(args)
     a = trainer.args
     found = {
         "steps": trainer.state.global_step, "seconds": round(seconds, 2), "device": str(a.device),
@@ -117,7 +128,20 @@ def check_train(args) -> dict:
     return found
 
 
+def check_compile(args) -> dict:
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"skipped": "no CUDA device"}
+    trainer, seconds = _one_step(args, torch_compile=True)
+    if trainer.state.global_step != 1:
+        raise RuntimeError(f"expected one optimiser step, got {trainer.state.global_step}")
+    return {"steps": 1, "seconds_with_compiling": round(seconds, 2), "torch_compile": trainer.args.torch_compile,
+            "float32_matmul_precision": torch.get_float32_matmul_precision()}
+
+
 CHECKS = {"versions": check_versions, "requires": check_requires, "map": check_map, "train": check_train}
+COMPILE_CHECKS = {"versions": check_versions, "compile": check_compile}
 
 
 def main(argv=None) -> int:
@@ -125,6 +149,8 @@ def main(argv=None) -> int:
     p.add_argument("--cpu", action="store_true", help="run the checks without a GPU (to try the script here)")
     p.add_argument("--model", help="default: the packaged all-MiniLM-L6-v2")
     p.add_argument("--json", help="write each check's outcome here as it finishes")
+    p.add_argument("--torch-compile", action="store_true",
+                   help="check only that one --torch-compile step works (on CUDA; skipped on a CPU)")
     args = p.parse_args(argv)
     if args.cpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch is imported
@@ -134,7 +160,7 @@ def main(argv=None) -> int:
 
     silence_libraries()
     report, ok = {}, True
-    for name, check in CHECKS.items():
+    for name, check in (COMPILE_CHECKS if args.torch_compile else CHECKS).items():
         started = time.perf_counter()
         try:
             report[name] = {"ok": True, **check(args)}

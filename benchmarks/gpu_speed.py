@@ -11,7 +11,9 @@
 
 Prints wall time per stage, training samples/s and tokens/s (non-padding tokens), peak GPU memory, the
 accuracies ((a) on the validation split, (b) out-of-sample on the training split) and the ratio of
-(b)'s total time to (a)'s fine-tune (tokenise + train + predict), and writes them as JSON.
+(b)'s total time to (a)'s fine-tune (tokenise + train + predict), and writes them as JSON. The JSON file
+is rewritten after each of (a)'s stages and each of (b)'s folds (`"complete": false` until the end), so
+a run cut off by a time limit still reports what it finished.
 
     python benchmarks/gpu_speed.py --device cuda                       # the full emotion split on a GPU
     python benchmarks/gpu_speed.py --device cpu --limit 400 --epochs 1  # a small CPU stand-in
@@ -80,8 +82,9 @@ def _stratified(frame, n):
 # ------------------------------------------------------------------------------------------ (a) book
 
 
-def book_pipeline(train, validation, model_path, epochs, device):
-    """Chapter 2's fine-tune; returns stage times, throughput and validation accuracy."""
+def book_pipeline(train, validation, model_path, epochs, device, on_stage=None):
+    """Chapter 2's fine-tune; returns stage times, throughput and validation accuracy. `on_stage(stages)` is
+    called after each stage with the times so far."""
     import datasets
     import numpy as np
     import torch
@@ -103,7 +106,7 @@ def book_pipeline(train, validation, model_path, epochs, device):
     def tokenize(batch):
         return tokenizer(batch["text"], padding=True, truncation=True)
 
-    with _stage(stages, "tokenise", device):
+    with _Stage(stages, "tokenise", device, on_stage):
         emotions_encoded = emotions.map(tokenize, batched=True, batch_size=None)
 
     def compute_metrics(pred):
@@ -115,7 +118,7 @@ def book_pipeline(train, validation, model_path, epochs, device):
 
     batch_size = 64
     logging_steps = len(emotions_encoded["train"]) // batch_size
-    with tempfile.TemporaryDirectory(prefix="book-") as output_dir, _stage(stages, "train", device):
+    with tempfile.TemporaryDirectory(prefix="book-") as output_dir, _Stage(stages, "train", device, on_stage):
         # dtype: the book's checkpoint is stored in fp32; a half-precision copy (the one carried to the GPU
         # machine) must be loaded as fp32 too, or transformers 5 would train it in fp16.
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -130,7 +133,7 @@ def book_pipeline(train, validation, model_path, epochs, device):
                           train_dataset=emotions_encoded["train"], eval_dataset=emotions_encoded["validation"],
                           processing_class=tokenizer)
         trainer.train()
-    with _stage(stages, "predict", device):
+    with _Stage(stages, "predict", device, on_stage):
         preds_output = trainer.predict(emotions_encoded["validation"])
     out["validation_accuracy"] = float(preds_output.metrics["test_accuracy"])
     out["finetune_cpu_s"] = round(time.process_time() - cpu_started, 3)
@@ -143,7 +146,7 @@ def book_pipeline(train, validation, model_path, epochs, device):
             loss = cross_entropy(output.logits, batch["label"].to(device), reduction="none")
         return {"loss": loss.cpu().numpy(), "predicted_label": pred_label.cpu().numpy()}
 
-    with _stage(stages, "score", device):
+    with _Stage(stages, "score", device, on_stage):
         emotions_encoded.set_format("torch", columns=["input_ids", "attention_mask", "label"])
         emotions_encoded["validation"].map(forward_pass_with_label, batched=True, batch_size=16)
     stages["report"] = 0.0
@@ -158,8 +161,9 @@ def book_pipeline(train, validation, model_path, epochs, device):
 # --------------------------------------------------------------------------------------- (b) auditor
 
 
-def auditor_pipeline(train, args, model_path, device, out_dir):
-    """The package's k-fold fine-tune audit of the training split; returns stage times and accuracy."""
+def auditor_pipeline(train, args, model_path, device, out_dir, on_fold=None):
+    """The package's k-fold fine-tune audit of the training split; returns stage times and accuracy.
+    `on_fold(finished)` is called as each fold ends, with the folds finished so far."""
     from auditor.config import DataConfig, RunConfig, TrainConfig
     from auditor.pipeline import audit_data
 
@@ -169,8 +173,8 @@ def auditor_pipeline(train, args, model_path, device, out_dir):
                        quiet=True, command="benchmarks/gpu_speed.py")
     stages = {}
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = audit_data(train, config)
-    with _stage(stages, "report", device):
+    result = audit_data(train, config, fold_cache=_FoldLog(started, on_fold))
+    with _Stage(stages, "report", device):
         result.save(out_dir, overwrite=True)
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
@@ -191,14 +195,32 @@ def auditor_pipeline(train, args, model_path, device, out_dir):
     return stages, out
 
 
+class _FoldLog:
+    """Passed to `audit_data` as its fold cache: it keeps nothing (every fold is trained), but hears of each
+    fold as it ends, the one place the package says so while the audit runs."""
+
+    def __init__(self, started, on_fold=None):
+        self.started, self.on_fold, self.finished = started, on_fold, []
+
+    def get(self, backend, key):
+        return None
+
+    def put(self, backend, key, probs, **arrays):
+        self.finished.append({"fold": f"{backend}-{key}", "rows": len(probs),
+                              "at_s": round(time.perf_counter() - self.started, 3)})
+        if self.on_fold:
+            self.on_fold(list(self.finished))
+
+
 # ------------------------------------------------------------------------------------------ helpers
 
 
-class _stage:
-    """Adds a block's wall time to `stages[name]`, waiting for queued GPU work at both ends."""
+class _Stage:
+    """Adds a block's wall time to `stages[name]`, waiting for queued GPU work at both ends; then calls
+    `after(stages)`."""
 
-    def __init__(self, stages, name, device):
-        self.stages, self.name, self.device = stages, name, device
+    def __init__(self, stages, name, device, after=None):
+        self.stages, self.name, self.device, self.after = stages, name, device, after
 
     def __enter__(self):
         _sync(self.device)
@@ -207,6 +229,8 @@ class _stage:
     def __exit__(self, *exc):
         _sync(self.device)
         self.stages[self.name] = round(self.stages.get(self.name, 0.0) + time.perf_counter() - self.start, 3)
+        if self.after and exc[0] is None:
+            self.after(dict(self.stages))
 
 
 def _sync(device):
@@ -271,22 +295,34 @@ def run(args):
            "rows": {"train": len(train), "validation": len(validation)}, "model": model_path, "complete": False}
     warm_up(model_path, device)
     _reset_peak_memory(device)
-    book_stages, book = book_pipeline(train, validation, model_path, args.epochs or 2.0, device)
+
+    def report(part, **found):  # a run cut off later still reports what it finished
+        res[part] = found
+        _write_json(args.json, res)
+
+    book_stages, book = book_pipeline(train, validation, model_path, args.epochs or 2.0, device,
+                                      on_stage=lambda stages: report("book", stages_s=stages))
     book["peak_gpu_memory_mb"] = _peak_memory_mb(device)
     book_finetune = sum(book_stages[k] for k in ("tokenise", "train", "predict"))
     book_total = sum(book_stages.values())
     res["book"] = {"stages_s": book_stages, "finetune_s": round(book_finetune, 3), "total_s": round(book_total, 3),
                    **book}
-    _write_json(args.json, res)  # a run cut off during (b) still reports (a)
+    _write_json(args.json, res)
     _reset_peak_memory(device)
+    finished = []
+
+    def on_fold(folds):
+        finished[:] = folds
+        report("auditor", finished_folds=folds)
+
     with tempfile.TemporaryDirectory(prefix="audit-") as tmp:
         out_dir = Path(args.keep_run) if args.keep_run else Path(tmp) / "run"
-        audit_stages, audit = auditor_pipeline(train, args, model_path, device, out_dir)
+        audit_stages, audit = auditor_pipeline(train, args, model_path, device, out_dir, on_fold)
     audit["peak_gpu_memory_mb"] = _peak_memory_mb(device)
     return {
         **res,
         "complete": True,
-        "auditor": {"stages_s": audit_stages, **audit},
+        "auditor": {"stages_s": audit_stages, **audit, "finished_folds": finished},
         "ratio_auditor_to_book_finetune": round(audit["total_s"] / book_finetune, 3),
         "ratio_auditor_to_book_with_error_analysis": round(audit["total_s"] / book_total, 3),
         # CPU seconds of this process: on a shared CPU the load changes between (a) and (b), which skews

@@ -96,6 +96,7 @@ def test_tfidf_and_nb_share_one_feature_matrix():
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_hybrid_beats_random_on_emotion_tweets():
     lines = EMOTION_TRAIN.read_text(encoding="utf-8").splitlines()[:400]
     texts = [line.rsplit(";", 1)[0] for line in lines]

@@ -170,10 +170,13 @@ def test_folds_share_lengths_and_free_the_previous_model():
     folds = fold_assignment(data.labels, 2, 0)
     train0, test0 = np.flatnonzero(folds != 0), np.flatnonzero(folds == 0)
 
+    counted = backend.lengths
+    backend.lengths = counted + 1000  # no text has these lengths: a sampler that recounts them cannot match
     trainer = backend._trainer(train0, data.labels)
     sampler = trainer._get_train_sampler()
     assert sampler.lengths == backend.lengths[train0].tolist()  # counted once in prepare, not per fold
     assert sampler.generator is not None
+    backend.lengths = counted
 
     alive_at_next_fold = []
 
@@ -187,6 +190,47 @@ def test_folds_share_lengths_and_free_the_previous_model():
     previous = weakref.ref(backend.last_model)
     backend.fit_predict(np.flatnonzero(folds != 1), data.labels, np.flatnonzero(folds == 1))
     assert alive_at_next_fold == [None, False]  # fold 1 trained without fold 0's model in memory
+
+
+def test_dependency_floors_admit_no_version_the_fine_tune_cannot_use():
+    """pyproject's floors: transformers' Trainer refuses accelerate below its ACCELERATE_MIN_VERSION, and
+    `out_of_memory_as_option_error` catches `torch.OutOfMemoryError`, which torch has from 2.5 on."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+    from transformers.utils.import_utils import ACCELERATE_MIN_VERSION
+
+    tomllib = pytest.importorskip("tomllib")
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floors = {r.name: Version(s.version) for r in map(Requirement, listed) for s in r.specifier if s.operator == ">="}
+    assert floors["accelerate"] >= Version(ACCELERATE_MIN_VERSION)
+    assert floors["torch"] >= Version("2.5")
+
+
+@pytest.mark.slow
+@pytest.mark.ci_slow
+def test_release_ends_the_previous_folds_loader_workers():
+    """On a GPU each fold's loaders keep worker processes (persistent workers, `device_options`); `release`
+    must end them when the fold is done, not leave them to the next fold or the garbage collector.
+    Forced here on the CPU with one worker; a fold trains and predicts, then is released."""
+    import multiprocessing
+
+    from auditor.backends.finetune import release
+
+    data = from_frame(easy_dataset(8, seed=1), DataConfig(source="frame"))
+    backend = FinetuneBackend(len(data.class_names), seed=0, cfg=TrainConfig(epochs=1, batch_size=8, max_length=16))
+    backend.prepare(list(data.texts))
+    folds = fold_assignment(data.labels, 2, 0)
+    trainer = backend._trainer(np.flatnonzero(folds != 0), data.labels)
+    trainer.args.dataloader_num_workers, trainer.args.dataloader_persistent_workers = 1, True
+    before = set(multiprocessing.active_children())
+    trainer.train()
+    backend.predict(trainer, np.flatnonzero(folds == 0), data.labels)
+    workers = set(multiprocessing.active_children()) - before
+    assert workers and all(w.is_alive() for w in workers)  # persistent: the training and prediction loaders'
+    release(trainer)
+    for worker in workers:
+        worker.join(timeout=30)
+    assert not any(w.is_alive() for w in workers)
 
 
 def test_dynamics_batches_are_padded_once_to_a_multiple_of_8():

@@ -259,6 +259,7 @@ def test_single_label_unchanged_by_default(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_finetune_multilabel_head(tmp_path):
     """`--method finetune`: the packaged MiniLM with a BCE/sigmoid head through the k-fold Trainer path."""
     frame = _slice(60)[["text", "names"]].rename(columns={"names": "labels"})

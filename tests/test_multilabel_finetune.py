@@ -264,6 +264,7 @@ def test_multilabel_finetune_save_model_push_offline_then_predict(multilabel_tsv
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_resumed_finetune_keeps_each_folds_training_dynamics(multilabel_tsv, tmp_path):
     """A fold taken from the cache brings back its dynamics records (`label` included): the resumed run's
     records and probabilities are those of the uninterrupted run. 40 rows, 2 folds, 1 epoch, 32 tokens."""

@@ -601,7 +601,9 @@ def release(trainer) -> None:
     trainer.accelerator.free_memory()
     trainer.model = trainer.model_wrapped = trainer.optimizer = trainer.lr_scheduler = None
     handler = trainer.callback_handler
+    # The handler keeps the last prediction loader too (`eval_dataloader`), with its persistent workers.
     handler.model = handler.optimizer = handler.lr_scheduler = handler.train_dataloader = None
+    handler.eval_dataloader = None
     _free_memory()
 
 
