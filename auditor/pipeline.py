@@ -112,7 +112,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> tuple[AuditResul
 def _audit_resumably(out: Path, data: AuditData, config: RunConfig, progress, timer, train, plan) -> AuditResult:
     """Train with every finished fold cached in `out`, so that an interrupted run can continue (--resume)."""
     state = dict(fingerprint(data, config, plan, train), command=config.command, config=dataclasses.asdict(config))
-    total = len(plan.backends) * (config.folds if train is None else 1) * (2 if plan.cleaned_pass else 1)
+    total = len(plan.backends) * (backends.fold_fits(plan, config.folds) if train is None else 1)
     with resumable_run(out, state, overwrite=config.overwrite, resume=config.resume, total_folds=total) as cache:
         result = audit_data(data, config, progress, timer, train=train, fold_cache=cache, plan=plan)
         result.run["fingerprint"] = state["fingerprint"]

@@ -188,14 +188,16 @@ def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path, monkey
                                     3, 0, TrainConfig())
     out = backends.out_of_sample(texts, noisy, 3, plan, 3, 0, TrainConfig(), None, FoldCache(tmp_path, "fp"))
     flagged = find_issues(noisy, single.pred_probs)
-    assert out.details["cleaned_pass"] == {"rows_left_out": int(flagged.sum())} and flagged[flipped].all()
+    assert out.details["cleaned_pass"] == {"rows_left_out": int(flagged.sum()), "folds": 10} and flagged[flipped].all()
+    # The cleaned pass's own 10 folds (at least CLEANED_PASS_FOLDS; the run's 3 are fewer) are the rows' folds.
+    np.testing.assert_array_equal(out.folds, backends.fold_assignment(noisy, 10, 0))
     # The same probabilities by hand: each fold's two models trained on its rows less the flagged ones,
     # naive Bayes with the cleaned pass's smoothing.
     settings = text_features(texts)
     assert settings.cleaned_nb_alpha not in (None, settings.nb_alpha)
     features = make_vectorizer(settings).fit_transform(texts).tocsr()
     expected = np.zeros((len(texts), 3))
-    for fold in range(3):
+    for fold in range(10):
         train = np.flatnonzero((out.folds != fold) & ~flagged)
         test = np.flatnonzero(out.folds == fold)
         models = [SGDClassifier(loss="log_loss", alpha=settings.sgd_alpha, max_iter=50, tol=1e-4, random_state=0),
@@ -204,10 +206,10 @@ def test_cleaned_pass_refits_each_fold_without_the_flagged_rows(tmp_path, monkey
                                   for m in models], axis=0)
     np.testing.assert_allclose(out.pred_probs, backends.normalize_probs(expected), atol=1e-9)
     # Killed during its last cleaned fold, the run resumes to the same probabilities.
-    (tmp_path / "nb-cleaned-fold-2.npz").unlink()
+    (tmp_path / "nb-cleaned-fold-9.npz").unlink()
     cache = FoldCache(tmp_path, "fp")
     again = backends.out_of_sample(texts, noisy, 3, plan, 3, 0, TrainConfig(), None, cache)
-    assert "nb-cleaned-fold-1" in cache.hits and "nb-cleaned-fold-2" not in cache.hits
+    assert "nb-cleaned-fold-8" in cache.hits and "nb-cleaned-fold-9" not in cache.hits
     np.testing.assert_array_equal(again.pred_probs, out.pred_probs)
 
 

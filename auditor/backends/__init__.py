@@ -17,7 +17,7 @@ import numpy as np
 from .base import Backend, BackendOutput, expand_classes, normalize_probs  # what the backend modules import
 from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
 
-__all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "fold_assignment", "make_backend",
+__all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "cleaned_folds", "fold_fits", "fold_assignment", "make_backend",
            "make_plan", "plan_device", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods", "normalize_probs",
            "expand_classes"]
 
@@ -93,6 +93,7 @@ def make_plan(method: str, texts=None, n_classes: int | None = None, k_fold: boo
 
 # Below this many rows the first pass's flags are too imprecise to leave out (BENCHMARKS.md).
 CLEANED_PASS_MIN_ROWS = 2_000
+CLEANED_PASS_FOLDS = 10  # `cleaned_folds`
 
 
 def cleaned_pass(names: tuple[str, ...], k_fold: bool, text_features: dict | None = None, rows: int = 0) -> bool:
@@ -199,8 +200,8 @@ def _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, trai
             kept.append((name, backend))
     pred_probs = normalize_probs(np.mean(probs, axis=0))
     if plan.cleaned_pass:
-        pred_probs, details["cleaned_pass"] = _cleaned_pass(kept, labels, n_classes, splits, pred_probs, progress,
-                                                            fold_cache)
+        pred_probs, assignment, details["cleaned_pass"] = _cleaned_pass(
+            kept, labels, n_classes, cleaned_folds(len(splits)), seed, pred_probs, progress, fold_cache)
     folds_out = assignment if assignment is not None else np.zeros(len(texts), dtype=np.int64)
     return BackendOutput(pred_probs=pred_probs, folds=folds_out, embeddings=embeddings, details=details,
                          dynamics=dynamics)
@@ -229,13 +230,16 @@ def run_folds(backend, name, labels, n_classes, splits, progress, fold_cache, ke
     return result, cached
 
 
-def _cleaned_pass(kept, labels, n_classes, splits, first, progress, fold_cache):
-    """The folds again, each model trained without the rows `first` flagged (`cleaned_pass`)."""
+def _cleaned_pass(kept, labels, n_classes, folds, seed, first, progress, fold_cache):
+    """The folds again, `folds` of them, each model trained without the rows `first` flagged (`cleaned_pass`):
+    (probabilities, the rows' folds, what run.json records)."""
     from ..scoring.label_quality import find_issues
 
     flagged = find_issues(labels, first)
+    assignment = fold_assignment(labels, folds, seed)
     cleaned = []
-    for train_idx, test_idx in splits:
+    for fold in range(folds):
+        train_idx, test_idx = np.flatnonzero(assignment != fold), np.flatnonzero(assignment == fold)
         kept_rows = train_idx[~flagged[train_idx]]
         # A fold left with one class cannot train a classifier: it keeps its rows as they were.
         cleaned.append((kept_rows if len(np.unique(labels[kept_rows])) > 1 else train_idx, test_idx))
@@ -243,7 +247,22 @@ def _cleaned_pass(kept, labels, n_classes, splits, first, progress, fold_cache):
     for name, backend in kept:
         backend.begin_cleaned_pass()
         probs.append(run_folds(backend, name, labels, n_classes, cleaned, progress, fold_cache, "cleaned-fold")[0])
-    return normalize_probs(np.mean(probs, axis=0)), {"rows_left_out": int(flagged.sum())}
+    return normalize_probs(np.mean(probs, axis=0)), assignment, {"rows_left_out": int(flagged.sum()), "folds": folds}
+
+
+def cleaned_folds(folds: int) -> int:
+    """The cleaned pass's folds: the run's, at least CLEANED_PASS_FOLDS.
+
+    Each model then trains on 90% of the rows instead of 80%. On all 11,314 20 Newsgroups posts with 10%
+    class-conditional flips, 10 cleaned folds instead of 5 raised AP by 0.002-0.003 (seeds 1, 2; BENCHMARKS.md,
+    "Cleaned pass: 10 folds, less smoothing") for half again the fitting of a run.
+    """
+    return max(folds, CLEANED_PASS_FOLDS)
+
+
+def fold_fits(plan: Plan, folds: int) -> int:
+    """How many folds each of the plan's backends fits in a k-fold run (the cleaned pass's included)."""
+    return folds + (cleaned_folds(folds) if plan.cleaned_pass else 0)
 
 
 def _prepare(backend, name, texts, fold_cache) -> None:

@@ -34,7 +34,7 @@ MANY_ROWS_CLEANED_NB_ALPHA = 0.01
 # Long texts from this many rows on: word n-grams hashed into HASHED_WORD_FEATURES columns, not counted into a
 # vocabulary (`text_features`).
 HASHED_ABOVE_ROWS = 50_000
-HASHED_WORD_FEATURES = 2**22
+HASHED_WORD_FEATURES = 2**20
 
 
 @dataclass(frozen=True)
