@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cleaned_pass import _oof  # noqa: E402  (benchmarks/cleaned_pass.py: one member's held-out probabilities)
 from sklearn.linear_model import SGDClassifier  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 from sklearn.naive_bayes import ComplementNB  # noqa: E402
@@ -33,20 +34,6 @@ from auditor.benchmark.runner import _data_tag, _plant, _Sources  # noqa: E402
 from auditor.config import DataConfig, TrainConfig  # noqa: E402
 from auditor.data import load_data  # noqa: E402
 from auditor.scoring.label_quality import find_issues  # noqa: E402
-
-
-def held_out(model, features, labels, keep, folds, seed, n_classes):
-    """Each row's probabilities from a model fitted on the other folds' rows in `keep`."""
-    assignment = backends.fold_assignment(labels, folds, seed)
-    out = np.zeros((len(labels), n_classes))
-    for fold in range(folds):
-        train = np.flatnonzero((assignment != fold) & keep)
-        test = np.flatnonzero(assignment == fold)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fitted = model().fit(features[train], labels[train])
-        out[test] = backends.expand_classes(fitted.predict_proba(features[test]), fitted.classes_, n_classes)
-    return backends.normalize_probs(out)
 
 
 def main() -> None:
@@ -74,21 +61,21 @@ def main() -> None:
             def ap(probs):
                 return average_precision_score(flipped, 1 - probs[np.arange(len(labels)), labels])
 
-            def sgd():
+            def sgd(seed):
                 return SGDClassifier(loss="log_loss", alpha=MANY_ROWS_SGD_ALPHA, max_iter=50, tol=1e-4,
                                      random_state=seed)
 
             started = time.time()
-            first_sgd = held_out(sgd, features, labels, everyone, 5, seed, k)
+            first_sgd = _oof(features, sgd, labels, everyone, seed, 5, k)
             for flag_alpha in args.flag_nb_alphas:
-                first = (first_sgd + held_out(lambda: ComplementNB(alpha=flag_alpha), features, labels, everyone,
-                                              5, seed, k)) / 2
+                first = (first_sgd + _oof(features, lambda _: ComplementNB(alpha=flag_alpha), labels, everyone,
+                                          seed, 5, k)) / 2
                 flagged = find_issues(labels, first)
                 line = {"first pass": ap(first)}
                 for folds in args.folds:
-                    cleaned_sgd = held_out(sgd, features, labels, ~flagged, folds, seed, k)
+                    cleaned_sgd = _oof(features, sgd, labels, ~flagged, seed, folds, k)
                     for alpha in args.nb_alphas:
-                        nb = held_out(lambda: ComplementNB(alpha=alpha), features, labels, ~flagged, folds, seed, k)
+                        nb = _oof(features, lambda _: ComplementNB(alpha=alpha), labels, ~flagged, seed, folds, k)
                         line[f"{folds} folds, CNB {alpha:g}"] = ap((cleaned_sgd + nb) / 2)
                 print(f"{noise} seed {seed}, first-pass CNB {flag_alpha:g}, {flagged.sum()} flagged, "
                       f"{time.time() - started:.0f} s: " + " | ".join(f"{key} {v:.4f}" for key, v in line.items()),

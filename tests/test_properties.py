@@ -101,9 +101,10 @@ def _check_loaded(data: AuditData, frame: pd.DataFrame, id_column):
 
 
 # Each property below runs inside its test and counts the inputs it accepted: a property that returned
-# early on every generated input would pass while checking nothing, so each test asserts a share accepted
-# (the count lives in the test, so the guard holds when the test runs alone too).
-MIN_ACCEPTED = SETTINGS.max_examples // 4
+# early on every generated input would pass while checking nothing, so each test asserts that some were
+# accepted (the count lives in the test, so the guard holds when the test runs alone too). Not a share:
+# the examples are random, and 9 of 40 frames loaded in one run here, so a quarter would fail by chance.
+MIN_ACCEPTED = 2
 
 
 def test_loader_keeps_every_row_or_raises_data_error():
@@ -112,17 +113,23 @@ def test_loader_keeps_every_row_or_raises_data_error():
     @SETTINGS
     @given(frames())
     def loads_every_row_or_one_line(frame):
-        id_column = "uid" if "uid" in frame else None
-        try:
-            data = from_frame(frame, DataConfig(source="generated", id_column=id_column))
-        except DataError as exc:
-            assert "\n" not in str(exc)
-            return
-        _check_loaded(data, frame, id_column)
-        accepted.append(frame)
+        _loads_or_one_line(lambda id_column: from_frame(frame, DataConfig(source="generated", id_column=id_column)),
+                           frame, accepted)
 
     loads_every_row_or_one_line()
     assert len(accepted) >= MIN_ACCEPTED, f"only {len(accepted)} generated frames loaded"
+
+
+def _loads_or_one_line(load, frame, accepted):
+    """`load(id_column)` keeps every row of `frame` (then `frame` joins `accepted`) or fails in one line."""
+    id_column = "uid" if "uid" in frame else None
+    try:
+        data = load(id_column)
+    except DataError as exc:
+        assert "\n" not in str(exc)
+        return
+    _check_loaded(data, frame, id_column)
+    accepted.append(frame)
 
 
 def test_jsonl_files_load_the_same_as_frames(tmp_path_factory):
@@ -135,14 +142,8 @@ def test_jsonl_files_load_the_same_as_frames(tmp_path_factory):
         records = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
                    for row in frame.to_dict("records")]
         path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
-        id_column = "uid" if "uid" in frame else None
-        try:
-            data = load_data(DataConfig(source=str(path), id_column=id_column))
-        except DataError as exc:
-            assert "\n" not in str(exc)
-            return
-        _check_loaded(data, frame, id_column)
-        accepted.append(frame)
+        _loads_or_one_line(lambda id_column: load_data(DataConfig(source=str(path), id_column=id_column)),
+                           frame, accepted)
 
     loads_as_the_frame()
     assert len(accepted) >= MIN_ACCEPTED, f"only {len(accepted)} generated files loaded"
