@@ -17,9 +17,9 @@ import numpy as np
 from .base import Backend, BackendOutput, expand_classes, normalize_probs  # what the backend modules import
 from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
 
-__all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "cleaned_folds", "fold_fits", "fold_assignment", "make_backend",
-           "make_plan", "plan_device", "out_of_sample", "run_folds", "train_and_predict", "resolve_methods", "normalize_probs",
-           "expand_classes"]
+__all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "cleaned_folds", "fold_fits",
+           "fold_assignment", "make_backend", "make_plan", "plan_device", "out_of_sample", "run_folds",
+           "train_and_predict", "resolve_methods", "normalize_probs", "expand_classes"]
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,10 @@ def text_features(texts, n_classes: int | None = None) -> TextFeatures:
       Bayes alpha 1 were worse, modified-Huber loss much worse); on 2,000 posts it lost 0.01-0.03 at
       uniform flips, as less regularisation on fewer rows would (BENCHMARKS.md, "Cleaned second pass").
       The cleaned pass's naive Bayes smooths less again, alpha 0.01 (`cleaned_nb_alpha`): its training rows
-      are those the first pass did not flag, and on all 11,314 posts (seeds 0-2, both noise models, 10
-      cleaned folds) it gained 0.002-0.006 AP over 0.1; in the first pass, whose flags it decides, 0.03
-      lost 0.005 (BENCHMARKS.md, "Cleaned pass: 10 folds, less smoothing").
+      are those the first pass did not flag, and on all 11,314 posts (10 cleaned folds) it gained 0.003-0.006
+      AP over 0.1 at class-conditional flips (seeds 0-2) and 0.001 at uniform ones (seed 2); in the first
+      pass, whose flags decide what is left out, 0.03 lost 0.005-0.010 (BENCHMARKS.md, "Cleaned pass: 10
+      folds, less smoothing").
     - Long texts and at least HASHED_ABOVE_ROWS rows: word n-grams hashed into 2^20 columns (those hit by
       at least 2 texts kept) instead of counted into a vocabulary. Building the vocabulary (every 1-2-gram
       seen, before `min_df` drops most) took 2.5 GB above the data for 100,000 synthetic posts of ~2,000
