@@ -18,8 +18,8 @@ from .base import Backend, BackendOutput, expand_classes, normalize_probs  # wha
 from .registry import NAMES, REGISTRY  # one entry per backend; config.BACKENDS reads it too
 
 __all__ = ["REGISTRY", "NAMES", "Backend", "BackendOutput", "Plan", "cleaned_pass", "cleaned_folds", "fold_fits",
-           "fold_assignment", "make_backend", "make_plan", "plan_device", "out_of_sample", "run_folds",
-           "train_and_predict", "resolve_methods", "normalize_probs", "expand_classes"]
+           "fold_assignment", "fold_splits", "make_backend", "make_plan", "plan_device", "resolve_backends",
+           "out_of_sample", "run_folds", "train_and_predict", "resolve_methods", "normalize_probs", "expand_classes"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,7 @@ def resolve_methods(method: str) -> tuple[str, ...]:
     """The backends `--method` names ('auto' resolved for this machine); the one place it is parsed."""
     from ..config import parse_method
 
-    methods = parse_method(method)
-    return _resolve_auto(methods, plan_device(methods))
+    return resolve_backends(parse_method(method))[0]
 
 
 def plan_device(methods: tuple[str, ...], lookup=None) -> str:
@@ -76,11 +75,7 @@ def make_plan(method: str, texts=None, n_classes: int | None = None, k_fold: boo
     `k_fold`: the probabilities come from k-fold cross-fitting (False with --train-data)."""
     from ..config import parse_method
 
-    parsed = parse_method(method)
-    device = plan_device(parsed)
-    names = _resolve_auto(parsed, device)
-    if not any(backend_class(n).runs_on_device for n in names):  # 'auto' chose backends without torch
-        device = "cpu"
+    names, device = resolve_backends(parse_method(method))
     features = None
     if texts is not None and any(backend_class(n).uses_text_features for n in names):
         from .tfidf import text_features
@@ -123,8 +118,12 @@ def backend_class(name: str) -> type[Backend]:
     return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 
 
-def _resolve_auto(methods: tuple[str, ...], device: str) -> tuple[str, ...]:
-    """'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best.
+def resolve_backends(methods: tuple[str, ...], lookup=None, cpu_auto: tuple[str, ...] = ("tfidf", "nb")):
+    """(the backends `methods` name, the device they run on): 'auto' resolved for this machine, the device
+    "cpu" where no backend runs a torch model (`lookup`: name → backend class, default this package's
+    registry; multi-label passes its own, and its `cpu_auto`).
+
+    'auto': fine-tune on a CUDA GPU, else the CPU combination the detection benchmark measured best.
 
     On CPU that is the mean of `tfidf` (logistic regression) and `nb` (complement naive Bayes) on the
     same n-grams: AP 0.897 against 0.877 for `tfidf` alone on emotion (16,000 rows, 10% uniform planted
@@ -133,9 +132,13 @@ def _resolve_auto(methods: tuple[str, ...], device: str) -> tuple[str, ...]:
     (`finetune` alone 0.975, within one seed's noise), and far above `finetune` alone on small data
     (0.715 vs 0.471 at 2,000 rows). Figures: BENCHMARKS.md, "Detection".
     """
-    if methods != ("auto",):
-        return methods
-    return ("finetune", "tfidf") if device == "cuda" else ("tfidf", "nb")
+    lookup = lookup or backend_class
+    device = plan_device(methods, lookup)
+    if methods == ("auto",):
+        methods = ("finetune", "tfidf") if device == "cuda" else cpu_auto
+    if not any(lookup(n).runs_on_device for n in methods):  # 'auto' chose backends without torch
+        device = "cpu"
+    return methods, device
 
 
 def make_backend(name: str, n_classes: int, train_cfg, seed: int, progress=None, shared: dict | None = None,
@@ -157,8 +160,13 @@ def out_of_sample(
     """
     plan = _as_plan(plan, texts, n_classes)
     assignment = fold_assignment(labels, folds, seed)
-    splits = [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
+    splits = fold_splits(assignment, folds)
     return _run_backends(texts, labels, n_classes, plan, splits, assignment, seed, train_cfg, progress, fold_cache)
+
+
+def fold_splits(assignment: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, held-out rows) of each fold of a fold assignment."""
+    return [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
 
 
 def train_and_predict(
@@ -238,8 +246,7 @@ def _cleaned_pass(kept, labels, n_classes, folds, seed, first, progress, fold_ca
     flagged = find_issues(labels, first)
     assignment = fold_assignment(labels, folds, seed)
     cleaned = []
-    for fold in range(folds):
-        train_idx, test_idx = np.flatnonzero(assignment != fold), np.flatnonzero(assignment == fold)
+    for train_idx, test_idx in fold_splits(assignment, folds):
         kept_rows = train_idx[~flagged[train_idx]]
         # A fold left with one class cannot train a classifier: it keeps its rows as they were.
         cleaned.append((kept_rows if len(np.unique(labels[kept_rows])) > 1 else train_idx, test_idx))

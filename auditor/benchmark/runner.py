@@ -145,7 +145,7 @@ class _Sources:
         start = time.perf_counter()
         folds = 10 if name == "tfidf_10fold" else self.folds
         assignment = backends.fold_assignment(labels, folds, seed)
-        splits = [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
+        splits = backends.fold_splits(assignment, folds)
         probs = backends.normalize_probs(SOURCES[name](self, labels, splits, seed))
         seconds = time.perf_counter() - start
         self.seconds.setdefault(name, []).append(seconds)

@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from ..backends import run_folds
+from ..backends import fold_splits, run_folds
 from ..backends.base import Backend
 
 __all__ = ["ML_REGISTRY", "ML_METHODS", "multilabel_folds", "out_of_sample_multilabel",
@@ -116,7 +116,7 @@ def out_of_sample_multilabel(texts, labels, methods, folds, seed, train_cfg, pro
     supplies those an interrupted run already finished (--resume)."""
     labels = np.asarray(labels, dtype=np.int8)
     assignment = multilabel_folds(labels, folds, seed)
-    splits = [(np.flatnonzero(assignment != f), np.flatnonzero(assignment == f)) for f in range(folds)]
+    splits = fold_splits(assignment, folds)
     probs, details, dynamics = _run_backends(texts, labels, methods, splits, seed, train_cfg, progress,
                                              class_names, fold_cache)
     return probs, assignment, details, dynamics

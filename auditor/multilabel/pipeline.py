@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backends import Plan, plan_device
+from ..backends import Plan, resolve_backends
 from ..config import DataConfig, RunConfig, parse_method, parse_signals
 from ..errors import DataError, OptionError
 from .backend import (_EPS, ML_METHODS, multilabel_backend_class, out_of_sample_multilabel,
@@ -27,12 +27,7 @@ def multilabel_plan(config: RunConfig) -> Plan:
     """The run's `backends.Plan` for label sets, resolved once before any work: the method ('auto': `tfidf`
     on CPU, `finetune+tfidf` on a CUDA GPU, as single-label), the device and the signals (no text features:
     the one-vs-rest backend has its own)."""
-    methods = _check_method(config)
-    device = plan_device(methods, multilabel_backend_class)
-    if methods == ("auto",):
-        methods = ("finetune", "tfidf") if device == "cuda" else ("tfidf",)
-    if not any(multilabel_backend_class(n).runs_on_device for n in methods):
-        device = "cpu"
+    methods, device = resolve_backends(_check_method(config), multilabel_backend_class, cpu_auto=("tfidf",))
     return Plan(config.method, methods, signals=multilabel_signals(config, methods), device=device)
 
 
