@@ -45,6 +45,14 @@ def sweep_models() -> dict:
     return models
 
 
+def tfidf_matrix(texts, k):
+    """The TF-IDF matrix the plan's `tfidf` backend builds for these texts."""
+    plan = backends.make_plan("tfidf", texts, k)
+    backend = backends.make_backend("tfidf", k, TrainConfig(), 0, None, {}, plan)
+    backend.prepare(list(texts))
+    return backend.features
+
+
 def product_models(data, k) -> tuple[dict, object]:
     """The plan's own `tfidf` and `nb` classifiers, and the TF-IDF matrix they share."""
     plan = backends.make_plan("tfidf+nb", data.texts, k)
@@ -134,10 +142,7 @@ def main() -> None:
         first_pair = ("tfidf", "nb")
     else:
         models, first_pair = sweep_models(), ("sgd 1e-05", "nb 0.3")
-        plan = backends.make_plan("tfidf", data.texts, k)
-        backend = backends.make_backend("tfidf", k, TrainConfig(), 0, None, {}, plan)
-        backend.prepare(list(data.texts))
-        features = backend.features
+        features = tfidf_matrix(data.texts, k)
     for setting in args.noise:
         for seed in args.seeds:
             noisy, flipped = _plant(data, setting, seed, sources)

@@ -23,12 +23,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cleaned_pass import _oof  # noqa: E402  (benchmarks/cleaned_pass.py: one member's held-out probabilities)
+from cleaned_pass import _oof, tfidf_matrix  # noqa: E402  (benchmarks/cleaned_pass.py)
 from sklearn.linear_model import SGDClassifier  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 from sklearn.naive_bayes import ComplementNB  # noqa: E402
 
-from auditor import backends  # noqa: E402
 from auditor.backends.tfidf import MANY_ROWS_SGD_ALPHA  # noqa: E402
 from auditor.benchmark.runner import _data_tag, _plant, _Sources  # noqa: E402
 from auditor.config import DataConfig, TrainConfig  # noqa: E402
@@ -49,10 +48,7 @@ def main() -> None:
     data = load_data(DataConfig(source=args.data), min_per_class=5)
     k = len(data.class_names)
     sources = _Sources(data.texts, k, _data_tag(data), 5, TrainConfig(), args.cache, print)
-    plan = backends.make_plan("tfidf", sources.texts, k)
-    backend = backends.make_backend("tfidf", k, TrainConfig(), 0, None, sources.shared, plan)
-    backend.prepare(sources.texts)
-    features = backend.features
+    features = tfidf_matrix(data.texts, k)
     for noise in args.noise:
         for seed in args.seeds:
             noisy, flipped = _plant(data, noise, seed, sources)
